@@ -1,0 +1,75 @@
+"""The data container every model trains on: one table plus the roles of its columns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import DataError
+from ..training import Tensors
+
+TRUE_PREFIX = "true_"
+
+
+@dataclass
+class HybridData:
+    """A table with named column roles.
+
+    frame: one row per sample. id: the grouping column (site or profile id) used by splits.
+    predictors: covariate columns for the network. forcing / targets: mapping from the model's
+    variable name to the frame's column (e.g. ``{"temp": "MAT"}``). source: how to load this data
+    again (``{"name": ...}`` for built-in sets, ``{"path": ..., "columns": ...}`` for files).
+    Columns ``true_<param>`` hold the known truth and are never predictors.
+    """
+
+    frame: pd.DataFrame
+    id: str
+    predictors: list[str]
+    forcing: dict[str, str]
+    targets: dict[str, str]
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        bad = [c for c in self.predictors if c.startswith(TRUE_PREFIX)]
+        if bad:
+            raise DataError(f"truth column(s) {', '.join(bad)} cannot be predictors")
+
+    @property
+    def name(self) -> str:
+        return self.source.get("name") or str(self.source.get("path", "data"))
+
+    def truth_columns(self) -> dict[str, str]:
+        """Parameter name -> column for every ``true_<param>`` column present."""
+        return {c[len(TRUE_PREFIX):]: c for c in self.frame.columns if c.startswith(TRUE_PREFIX)}
+
+    def select(self, targets: list[str] | None = None) -> "HybridData":
+        """Same data restricted to the given model targets (all when None)."""
+        if targets is None:
+            return self
+        missing = [t for t in targets if t not in self.targets]
+        if missing:
+            raise DataError(f"data {self.name!r} has no column for target(s) {', '.join(missing)}; "
+                            f"it provides {', '.join(self.targets) or 'none'}")
+        return HybridData(self.frame, self.id, self.predictors, self.forcing,
+                          {t: self.targets[t] for t in targets}, self.source)
+
+    def tensors(self, rows=None, forcing: list[str] | None = None, targets: list[str] | None = None,
+                dtype=torch.float32) -> Tensors:
+        """x (n, p), forcing (n, f) and y (n, T) for the given row positions (all when None)."""
+        f = self.frame if rows is None else self.frame.iloc[np.asarray(rows)]
+        forcing = list(self.forcing) if forcing is None else forcing
+        targets = list(self.targets) if targets is None else targets
+        missing = [v for v in forcing if v not in self.forcing]
+        if missing:
+            raise DataError(f"data {self.name!r} provides no forcing {', '.join(missing)}; "
+                            f"it has {', '.join(self.forcing) or 'none'}")
+
+        def block(cols):
+            if not cols:
+                return torch.zeros((len(f), 0), dtype=dtype)
+            return torch.tensor(f[cols].to_numpy(dtype=np.float64), dtype=dtype)
+
+        return Tensors(block(self.predictors), block([self.forcing[v] for v in forcing]),
+                       block([self.targets[t] for t in targets]))

@@ -1,0 +1,146 @@
+"""Users' own CSV or Parquet files, mapped to model variables by a column mapping.
+
+Mapping (a dict or a JSON file)::
+
+    {"id": "site",                                   # grouping column for splits
+     "targets": {"soc": "OC", "moc": "MAOC"},        # model name -> file column (any may be left out)
+     "forcing": {"temp": "MAT", "npp": "NPP"},
+     "predictors": ["clay", "ph"] or "*"}            # "*": every other numeric column
+
+The file is only read, never changed. Problems raise :class:`DataError` naming file, column and row.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .base import TRUE_PREFIX, HybridData
+
+SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file; clear errors for a missing file or an unknown format."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
+    try:
+        frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    except Exception as e:  # parser errors differ by engine; report them in one line
+        raise DataError(f"{path}: cannot be read as {kind.upper()} ({type(e).__name__}: {e})") from None
+    if frame.empty:
+        raise DataError(f"{path}: the file has no data rows")
+    return frame
+
+
+def read_mapping(columns: str | Path | dict) -> dict:
+    """A column mapping from a dict, a JSON file path or a JSON string."""
+    if isinstance(columns, dict):
+        return columns
+    text = str(columns)
+    if not text.lstrip().startswith("{"):
+        p = Path(text)
+        if not p.is_file():
+            raise DataError(f"{p}: column mapping file not found")
+        text = p.read_text()
+        where = str(p)
+    else:
+        where = "column mapping"
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: invalid JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(mapping, dict):
+        raise DataError(f"{where}: must be a JSON object with keys id, targets, forcing, predictors")
+    return mapping
+
+
+def _first_rows(mask: np.ndarray, k: int = 3) -> str:
+    rows = (np.flatnonzero(mask)[:k] + 1).tolist()
+    return ", ".join(map(str, rows))
+
+
+def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: bool,
+                  nonnegative: bool = False) -> None:
+    """Raise DataError if the column holds text, infinities, (disallowed) missing or negative values.
+    Rows are counted from 1 over data rows (the header is not a row)."""
+    s = frame[column]
+    if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+        num = pd.to_numeric(s, errors="coerce")
+        bad = num.isna().to_numpy() & s.notna().to_numpy()
+        first = np.flatnonzero(bad)[0] if bad.any() else 0
+        raise DataError(f"{where}: column {column!r} must be numeric but row {first + 1} holds "
+                        f"{s.iloc[first]!r} ({int(bad.sum())} non-numeric value(s))")
+    v = s.to_numpy(dtype=np.float64)
+    inf = np.isinf(v)
+    if inf.any():
+        raise DataError(f"{where}: column {column!r} has {int(inf.sum())} infinite value(s), rows {_first_rows(inf)}")
+    nan = np.isnan(v)
+    if nan.any() and not allow_missing:
+        raise DataError(f"{where}: column {column!r} has {int(nan.sum())} missing value(s), rows "
+                        f"{_first_rows(nan)}; fill or drop them before loading")
+    if nonnegative:
+        neg = v < 0
+        if neg.any():
+            raise DataError(f"{where}: column {column!r} has {int(neg.sum())} negative value(s), rows "
+                            f"{_first_rows(neg)}; contents cannot be negative")
+
+
+def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str] = frozenset()) -> HybridData:
+    """Load a CSV/Parquet file with a column mapping into :class:`HybridData`.
+
+    nonnegative: model variable names (targets or forcing) whose values must be >= 0.
+    """
+    where = str(path)
+    frame = read_table(path)
+    mapping = read_mapping(columns)
+    unknown = set(mapping) - {"id", "targets", "forcing", "predictors"}
+    if unknown:
+        raise DataError(f"column mapping: unknown key(s) {', '.join(sorted(unknown))}; "
+                        "use id, targets, forcing, predictors")
+    id_col = mapping.get("id")
+    if not id_col:
+        raise DataError("column mapping: 'id' (the site or profile id column) is required")
+    targets = dict(mapping.get("targets") or {})
+    forcing = dict(mapping.get("forcing") or {})
+    if not targets:
+        raise DataError("column mapping: 'targets' must map at least one model target to a column")
+    named = [id_col, *targets.values(), *forcing.values()]
+    missing = [c for c in named if c not in frame.columns]
+    preds = mapping.get("predictors", "*")
+    if preds == "*":
+        taken = set(named)
+        preds = [c for c in frame.columns if c not in taken and not c.startswith(TRUE_PREFIX)
+                 and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    elif isinstance(preds, list):
+        missing += [c for c in preds if c not in frame.columns]
+    else:
+        raise DataError("column mapping: 'predictors' must be a list of column names or \"*\"")
+    if missing:
+        raise DataError(f"{where}: column(s) {', '.join(map(repr, missing))} not found; the file has "
+                        f"{', '.join(map(str, frame.columns[:30]))}{' ...' if len(frame.columns) > 30 else ''}")
+    truth_pred = [c for c in preds if c.startswith(TRUE_PREFIX)]
+    if truth_pred:
+        raise DataError(f"column mapping: truth column(s) {', '.join(truth_pred)} cannot be predictors")
+    if frame[id_col].isna().any():
+        raise DataError(f"{where}: id column {id_col!r} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
+    for name, col in targets.items():
+        check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative)
+        if frame[col].notna().sum() < 2:
+            raise DataError(f"{where}: target column {col!r} ({name}) has fewer than 2 observations")
+    for name, col in forcing.items():
+        check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative)
+    for col in preds:
+        check_numeric(frame, col, where, allow_missing=False)
+    for col in frame.columns:
+        if col.startswith(TRUE_PREFIX):
+            check_numeric(frame, col, where, allow_missing=True)
+    return HybridData(frame, id=id_col, predictors=list(preds), forcing=forcing, targets=targets,
+                      source={"path": str(Path(path).resolve()), "columns": mapping})

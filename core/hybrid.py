@@ -1,0 +1,160 @@
+"""Hybrid models: a network predicts mechanistic parameters, a process model makes the predictions.
+
+    y_hat = M(forcing, theta_global, theta_fixed, theta_NN(X))
+
+Also the pure-network baseline on the same backbone, which outputs the targets directly.
+Both return a :class:`ModelOutput` from ``forward(x, forcing)``.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .errors import HybridlabError
+from .network import NetworkConfig, Standardizer, mlp
+from .parameters import ParameterSet
+
+# Keep sigmoid outputs of global parameters away from 0 and 1 so the logit stays finite.
+_UNIT_MARGIN = 1e-6
+
+
+@dataclass
+class ModelOutput:
+    """predictions: (n, T) in target order; parameters: name -> (n,) values of every mechanistic
+    parameter; outputs: everything the mechanistic function returned; penalty: scalar added to the loss."""
+
+    predictions: torch.Tensor
+    parameters: dict[str, torch.Tensor] = field(default_factory=dict)
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+    penalty: torch.Tensor | None = None
+
+
+def _check_signature(function: Callable, names: Sequence[str]) -> None:
+    sig = inspect.signature(function)
+    if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    missing = [n for n in names if n not in sig.parameters]
+    if missing:
+        raise HybridlabError(
+            f"mechanistic function {function.__name__!r} has no argument for {', '.join(map(repr, missing))}")
+
+
+class HybridModel(nn.Module):
+    """A neural network feeding the parameters of a mechanistic function.
+
+    predictors: names of the covariate columns X (n, p); forcing: names of the forcing columns
+    F (n, f) passed to the function; targets: names of the function outputs compared to data.
+    function: ``f(**forcing, **parameters) -> dict`` of tensors (targets, diagnostics and
+    optional ``penalty*`` terms). parameters: a :class:`ParameterSet` whose roles decide which
+    parameters the network predicts (neural), which are learned scalars (global) and which are
+    constants (fixed). The parameter set is copied: later role changes need a new model.
+    """
+
+    def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
+                 function: Callable, parameters: ParameterSet, network: NetworkConfig | None = None):
+        super().__init__()
+        self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
+        self.function = function
+        self.parameter_set = parameters.copy()
+        self.network_config = network or NetworkConfig()
+        _check_signature(function, self.forcing + self.parameter_set.names)
+
+        self.neural = [p for p in self.parameter_set if p.role == "neural"]
+        self.global_ = [p for p in self.parameter_set if p.role == "global"]
+        self.fixed = [p for p in self.parameter_set if p.role == "fixed"]
+        if self.neural and not self.predictors:
+            raise HybridlabError("neural parameters need at least one predictor column")
+
+        self.normalize = Standardizer(len(self.predictors))
+        self.net = mlp(len(self.predictors), len(self.neural), self.network_config) if self.neural else None
+        init = [min(max(p.to_unit(p.default), _UNIT_MARGIN), 1 - _UNIT_MARGIN) for p in self.global_]
+        self.global_logits = nn.Parameter(torch.logit(torch.tensor(init, dtype=torch.float32)))
+        self.register_buffer("fixed_values", torch.tensor([p.fixed_value for p in self.fixed], dtype=torch.float32))
+
+    def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
+        """Fit the input z-transform on the training predictors x (n, p); forcing and y are unused."""
+        self.normalize.fit(x)
+
+    def parameter_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every mechanistic parameter per sample, (n,) each, inside its bounds."""
+        n = x.shape[0]
+        values: dict[str, torch.Tensor] = {}
+        if self.net is not None:
+            s = torch.sigmoid(self.net(self.normalize(x)))
+            for j, p in enumerate(self.neural):
+                values[p.name] = p.from_unit(s[:, j])
+        if self.global_:
+            s = torch.sigmoid(self.global_logits)
+            for j, p in enumerate(self.global_):
+                values[p.name] = p.from_unit(s[j]).expand(n)
+        for j, p in enumerate(self.fixed):
+            values[p.name] = self.fixed_values[j].expand(n)
+        return {name: values[name] for name in self.parameter_set.names}
+
+    def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> ModelOutput:
+        """x: (n, p) raw predictors; forcing: (n, f) in the order of ``self.forcing``."""
+        params = self.parameter_values(x)
+        kwargs = {name: forcing[:, j] for j, name in enumerate(self.forcing)}
+        kwargs.update(params)
+        outputs = self.function(**kwargs)
+        if not isinstance(outputs, dict):
+            raise HybridlabError(f"mechanistic function {self.function.__name__!r} must return a dict of tensors")
+        missing = [t for t in self.targets if t not in outputs]
+        if missing:
+            raise HybridlabError(
+                f"mechanistic function {self.function.__name__!r} returns no output for target(s) "
+                f"{', '.join(map(repr, missing))}")
+        preds = torch.stack([outputs[t].expand(x.shape[0]) for t in self.targets], dim=1)
+        penalty = None
+        for key, val in outputs.items():
+            if key.startswith("penalty"):
+                term = val.mean()
+                penalty = term if penalty is None else penalty + term
+        return ModelOutput(preds, params, outputs, penalty)
+
+    def unit_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Sigmoid outputs in [0, 1] of the neural parameters (to see how close they sit to a bound)."""
+        if self.net is None:
+            return {}
+        s = torch.sigmoid(self.net(self.normalize(x)))
+        return {p.name: s[:, j] for j, p in enumerate(self.neural)}
+
+
+class NeuralNetwork(nn.Module):
+    """Pure-network baseline: the last layer outputs the targets directly.
+
+    Inputs are the predictors and, with ``use_forcing`` (default), the forcing columns, so the
+    network sees the same information as the hybrid. Outputs are de-standardised with the
+    training targets' mean and standard deviation.
+    """
+
+    def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
+                 network: NetworkConfig | None = None, use_forcing: bool = True):
+        super().__init__()
+        self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
+        self.use_forcing = use_forcing
+        self.network_config = network or NetworkConfig()
+        n_in = len(self.predictors) + (len(self.forcing) if use_forcing else 0)
+        if n_in == 0:
+            raise HybridlabError("the neural network needs at least one predictor column")
+        self.normalize = Standardizer(n_in)
+        self.target_scale = Standardizer(len(self.targets))
+        self.net = mlp(n_in, len(self.targets), self.network_config)
+
+    def _inputs(self, x: torch.Tensor, forcing: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x, forcing], dim=1) if self.use_forcing and self.forcing else x
+
+    def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
+        """Fit input and target z-transforms on the training split: x (n, p), forcing (n, f), y (n, T)."""
+        self.normalize.fit(self._inputs(x, forcing))
+        self.target_scale.fit(y)
+
+    def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> ModelOutput:
+        z = self.net(self.normalize(self._inputs(x, forcing)))
+        preds = self.target_scale.inverse(z)
+        return ModelOutput(preds, {}, {t: preds[:, j] for j, t in enumerate(self.targets)}, None)

@@ -1,0 +1,111 @@
+"""Goodness-of-fit metrics with missing observations (NaN) masked out.
+
+One implementation on torch tensors serves training (batched over targets, differentiable) and
+evaluation; numpy inputs are converted to float64 tensors first.
+
+Shapes: ``obs`` and ``pred`` are (n,) or (n, T) for T targets; masked statistics are per column.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+# Keeps sqrt differentiable when a prediction has no spread (e.g. an all-global model).
+_EPS = 1e-12
+
+
+def _as_2d(obs, pred) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    if not isinstance(obs, torch.Tensor):
+        obs = torch.as_tensor(np.asarray(obs, dtype=np.float64))
+    if not isinstance(pred, torch.Tensor):
+        pred = torch.as_tensor(np.asarray(pred, dtype=np.float64), dtype=obs.dtype)
+    if obs.shape != pred.shape:
+        raise ValueError(f"obs and pred differ in shape: {tuple(obs.shape)} vs {tuple(pred.shape)}")
+    squeeze = obs.dim() == 1
+    if squeeze:
+        obs, pred = obs[:, None], pred[:, None]
+    return obs, pred, squeeze
+
+
+def masked_moments(obs: torch.Tensor, pred: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-column count, means, variances, covariance and squared error over pairs where both are finite.
+
+    obs, pred: (n, T). Returns tensors of shape (T,). Population (ddof=0) moments.
+    """
+    mask = torch.isfinite(obs) & torch.isfinite(pred)
+    m = mask.to(pred.dtype)
+    o = torch.where(mask, obs, torch.zeros((), dtype=obs.dtype, device=obs.device))
+    p = torch.where(mask, pred, torch.zeros((), dtype=pred.dtype, device=pred.device))
+    n = m.sum(0)
+    n_safe = n.clamp(min=1.0)
+    mo = o.sum(0) / n_safe
+    mp = p.sum(0) / n_safe
+    do = (o - mo) * m
+    dp = (p - mp) * m
+    return {
+        "n": n,
+        "mean_obs": mo,
+        "mean_pred": mp,
+        "var_obs": (do * do).sum(0) / n_safe,
+        "var_pred": (dp * dp).sum(0) / n_safe,
+        "cov": (do * dp).sum(0) / n_safe,
+        "sse": (((o - p) * m) ** 2).sum(0),
+    }
+
+
+def kge_parts(mom: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """KGE and its parts from :func:`masked_moments`: r (correlation), alpha (sd ratio), beta (mean ratio)."""
+    sd_o = torch.sqrt(mom["var_obs"] + _EPS)
+    sd_p = torch.sqrt(mom["var_pred"] + _EPS)
+    r = mom["cov"] / (sd_o * sd_p)
+    alpha = sd_p / sd_o
+    beta = mom["mean_pred"] / mom["mean_obs"]
+    kge = 1.0 - torch.sqrt((r - 1) ** 2 + (alpha - 1) ** 2 + (beta - 1) ** 2)
+    return {"kge": kge, "r": r, "alpha": alpha, "beta": beta}
+
+
+def nse_from(mom: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Nash–Sutcliffe efficiency 1 - SSE / SS_obs, shape (T,)."""
+    return 1.0 - mom["sse"] / (mom["var_obs"] * mom["n"] + _EPS)
+
+
+def all_metrics(obs, pred) -> list[dict[str, float]]:
+    """KGE, r, alpha, beta, NSE, RMSE and n for each column; NaN where fewer than 2 pairs."""
+    obs, pred, _ = _as_2d(obs, pred)
+    with torch.no_grad():
+        mom = masked_moments(obs.double(), pred.double())
+        parts = kge_parts(mom)
+        nse = nse_from(mom)
+        rmse = torch.sqrt(mom["sse"] / mom["n"].clamp(min=1))
+    out = []
+    for j in range(obs.shape[1]):
+        n = int(mom["n"][j])
+        row = {k: float(v[j]) if n >= 2 else math.nan for k, v in parts.items()}
+        row["nse"] = float(nse[j]) if n >= 2 else math.nan
+        row["rmse"] = float(rmse[j]) if n >= 1 else math.nan
+        row["n"] = n
+        out.append(row)
+    return out
+
+
+def kge(obs, pred) -> dict[str, float]:
+    """Kling–Gupta efficiency of one series: ``{"kge", "r", "alpha", "beta"}``.
+
+    obs, pred: 1-D numpy arrays, lists or tensors of the same length; pairs where either is NaN
+    are ignored. KGE = 1 - sqrt((r-1)^2 + (alpha-1)^2 + (beta-1)^2), alpha = sd_pred / sd_obs,
+    beta = mean_pred / mean_obs. Predicting the observed mean gives 1 - sqrt(2).
+    """
+    row = all_metrics(obs, pred)[0]
+    return {k: row[k] for k in ("kge", "r", "alpha", "beta")}
+
+
+def nse(obs, pred) -> float:
+    """Nash–Sutcliffe efficiency of one series, NaN pairs ignored."""
+    return all_metrics(obs, pred)[0]["nse"]
+
+
+def rmse(obs, pred) -> float:
+    """Root mean squared error of one series, NaN pairs ignored (units of obs)."""
+    return all_metrics(obs, pred)[0]["rmse"]

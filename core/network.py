@@ -1,0 +1,76 @@
+"""The neural backbone shared by hybrid models and the pure-network baseline.
+
+Default as in the report: dense 256-128-64-32, sigmoid activations, dropout 0.3 after every
+hidden layer but the last.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import HybridlabError
+
+ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
+DEFAULT_HIDDEN = (256, 128, 64, 32)
+
+
+@dataclass
+class NetworkConfig:
+    """Backbone settings: hidden layer widths, activation name, dropout rate."""
+
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
+    activation: str = "sigmoid"
+    dropout: float = 0.3
+
+    def __post_init__(self):
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if any(h < 1 for h in self.hidden):
+            raise HybridlabError(f"hidden layer sizes must be positive integers, got {list(self.hidden)}")
+        if self.activation not in ACTIVATIONS:
+            raise HybridlabError(
+                f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise HybridlabError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        return {"hidden": list(self.hidden), "activation": self.activation, "dropout": self.dropout}
+
+
+def mlp(n_in: int, n_out: int, cfg: NetworkConfig) -> nn.Sequential:
+    """Dense network n_in -> hidden... -> n_out (linear output), dropout after all but the last hidden layer."""
+    layers: list[nn.Module] = []
+    width = n_in
+    for i, h in enumerate(cfg.hidden):
+        layers += [nn.Linear(width, h), ACTIVATIONS[cfg.activation]()]
+        if cfg.dropout > 0 and i < len(cfg.hidden) - 1:
+            layers.append(nn.Dropout(cfg.dropout))
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    return nn.Sequential(*layers)
+
+
+class Standardizer(nn.Module):
+    """z-transform of the columns with statistics of the training split, kept in the state dict."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n))
+        self.register_buffer("std", torch.ones(n))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor) -> None:
+        """x: (n_samples, n) with NaN allowed; columns without spread keep std 1."""
+        mean = torch.nanmean(x, 0)
+        var = torch.nanmean((x - mean) ** 2, 0)
+        std = torch.sqrt(var)
+        std = torch.where(torch.isfinite(std) & (std > 0), std, torch.ones_like(std))
+        self.mean.copy_(torch.nan_to_num(mean, nan=0.0))
+        self.std.copy_(std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.std + self.mean

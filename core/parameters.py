@@ -1,0 +1,210 @@
+"""Declarative mechanistic parameters and their roles.
+
+Each parameter of a mechanistic model has a *role*:
+
+- ``global``: one learned value shared by all samples,
+- ``neural``: predicted per sample by the network from covariates,
+- ``fixed``: a constant (literature value, earlier calibration).
+
+Learned parameters (global and neural) pass through a sigmoid ``s`` in [0, 1] that is scaled into
+their bounds, linearly (``lo + s (hi - lo)``) or on a log scale
+(``exp(log lo + s (log hi - log lo))``) for ranges spanning orders of magnitude.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import torch
+
+from .errors import ParameterError
+
+ROLES = ("global", "neural", "fixed")
+SCALES = ("linear", "log")
+
+
+@dataclass
+class Parameter:
+    """One mechanistic parameter: its meaning, unit, default, bounds, scale and role."""
+
+    name: str
+    description: str
+    unit: str
+    default: float
+    lower: float
+    upper: float
+    scale: str = "linear"
+    role: str = "global"
+    #: value used when the role is ``fixed`` (defaults to ``default``)
+    value: float | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ParameterError` naming this parameter if the declaration is inconsistent."""
+        n = self.name
+        if not n or not n.isidentifier():
+            raise ParameterError(f"parameter name {n!r} must be a Python identifier")
+        for what in ("default", "lower", "upper"):
+            v = getattr(self, what)
+            if not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ParameterError(f"parameter {n!r}: {what} must be a finite number, got {v!r}")
+        if self.role not in ROLES:
+            raise ParameterError(f"parameter {n!r}: unknown role {self.role!r}; use one of {', '.join(ROLES)}")
+        if self.scale not in SCALES:
+            raise ParameterError(f"parameter {n!r}: unknown scale {self.scale!r}; use 'linear' or 'log'")
+        if not self.lower < self.upper:
+            raise ParameterError(
+                f"parameter {n!r}: lower bound {self.lower:g} must be below upper bound {self.upper:g}")
+        if self.scale == "log" and self.lower <= 0:
+            raise ParameterError(f"parameter {n!r}: log scale needs a lower bound > 0, got {self.lower:g}")
+        if not self.lower <= self.default <= self.upper:
+            raise ParameterError(
+                f"parameter {n!r}: default {self.default:g} lies outside its bounds "
+                f"[{self.lower:g}, {self.upper:g}]")
+        if self.value is not None:
+            if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
+                raise ParameterError(f"parameter {n!r}: fixed value must be a finite number, got {self.value!r}")
+            if not self.lower <= self.value <= self.upper:
+                raise ParameterError(
+                    f"parameter {n!r}: fixed value {self.value:g} lies outside its bounds "
+                    f"[{self.lower:g}, {self.upper:g}]")
+
+    @property
+    def fixed_value(self) -> float:
+        return float(self.default if self.value is None else self.value)
+
+    # -- sigmoid scaling -------------------------------------------------------------------
+    def from_unit(self, s: torch.Tensor) -> torch.Tensor:
+        """Map s in [0, 1] (any shape) into [lower, upper] on this parameter's scale."""
+        if self.scale == "log":
+            lo, hi = math.log(self.lower), math.log(self.upper)
+            return torch.exp(lo + s * (hi - lo))
+        return self.lower + s * (self.upper - self.lower)
+
+    def to_unit(self, v: float) -> float:
+        """Inverse of :meth:`from_unit` for one value."""
+        if self.scale == "log":
+            lo, hi = math.log(self.lower), math.log(self.upper)
+            return (math.log(v) - lo) / (hi - lo)
+        return (v - self.lower) / (self.upper - self.lower)
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in
+                ("name", "description", "unit", "default", "lower", "upper", "scale", "role", "value")}
+
+
+class ParameterSet:
+    """An ordered collection of :class:`Parameter`, with role assignment by name.
+
+    >>> ps = ParameterSet([Parameter("q10", "temperature sensitivity", "-", 2.0, 1.0, 4.0)])
+    >>> ps.set_roles({"q10": "fixed"}).roles
+    {'q10': 'fixed'}
+    """
+
+    def __init__(self, parameters: Iterable[Parameter], presets: Mapping[str, Mapping[str, str]] | None = None):
+        self._params: dict[str, Parameter] = {}
+        for p in parameters:
+            if p.name in self._params:
+                raise ParameterError(f"parameter {p.name!r} is declared twice")
+            self._params[p.name] = p
+        self.presets: dict[str, dict[str, str]] = {k: dict(v) for k, v in (presets or {}).items()}
+        for preset, roles in self.presets.items():
+            self._check_roles(roles, f"preset {preset!r}")
+
+    # -- access ----------------------------------------------------------------------------
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self._params[name]
+        except KeyError:
+            raise ParameterError(
+                f"unknown parameter {name!r}; known: {', '.join(self._params)}") from None
+
+    def __iter__(self):
+        return iter(self._params.values())
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._params
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._params)
+
+    @property
+    def roles(self) -> dict[str, str]:
+        return {p.name: p.role for p in self}
+
+    def with_role(self, role: str) -> list[Parameter]:
+        return [p for p in self if p.role == role]
+
+    def copy(self) -> "ParameterSet":
+        return copy.deepcopy(self)
+
+    # -- changing roles and bounds ---------------------------------------------------------
+    def _check_roles(self, roles: Mapping[str, str], where: str) -> None:
+        for name, role in roles.items():
+            if name not in self._params:
+                raise ParameterError(
+                    f"{where}: unknown parameter {name!r}; known: {', '.join(self._params)}")
+            if role not in ROLES:
+                raise ParameterError(
+                    f"{where}: parameter {name!r} has unknown role {role!r}; use one of {', '.join(ROLES)}")
+
+    def set_role(self, name: str, role: str) -> "ParameterSet":
+        return self.set_roles({name: role})
+
+    def set_roles(self, roles: Mapping[str, str] | str) -> "ParameterSet":
+        """Assign roles in place from a mapping, a preset name or a JSON object string; returns self."""
+        if isinstance(roles, str):
+            roles = self.resolve_roles(roles)
+        self._check_roles(roles, "roles")
+        for name, role in roles.items():
+            self._params[name].role = role
+        return self
+
+    def resolve_roles(self, spec: str) -> dict[str, str]:
+        """Turn a preset name or a JSON object (``{"q10": "neural"}``) into a role mapping."""
+        spec = spec.strip()
+        if spec in self.presets:
+            return dict(self.presets[spec])
+        if spec.startswith("{"):
+            try:
+                roles = json.loads(spec)
+            except json.JSONDecodeError as e:
+                raise ParameterError(f"roles: invalid JSON ({e.msg} at position {e.pos})") from None
+            if not isinstance(roles, dict):
+                raise ParameterError("roles: JSON must be an object mapping parameter names to roles")
+            self._check_roles(roles, "roles")
+            return roles
+        known = ", ".join(self.presets) or "none"
+        raise ParameterError(f"roles: unknown preset {spec!r} (presets: {known}); or give a JSON object")
+
+    def update(self, name: str, **changes) -> "ParameterSet":
+        """Change fields of one parameter (bounds, value, role, scale); validates, returns self."""
+        p = self[name]
+        trial = copy.copy(p)
+        for k, v in changes.items():
+            if k not in ("default", "lower", "upper", "scale", "role", "value"):
+                raise ParameterError(f"parameter {name!r}: cannot change field {k!r}")
+            setattr(trial, k, v)
+        trial.validate()
+        self._params[name] = trial
+        return self
+
+    # -- serialisation ---------------------------------------------------------------------
+    def to_dict(self) -> list[dict]:
+        return [p.to_dict() for p in self]
+
+    @classmethod
+    def from_dict(cls, items: list[dict], presets=None) -> "ParameterSet":
+        return cls([Parameter(**d) for d in items], presets)
+
+    def __repr__(self) -> str:
+        return "ParameterSet(" + ", ".join(f"{p.name}={p.role}" for p in self) + ")"

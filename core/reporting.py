@@ -1,0 +1,37 @@
+"""Text summaries of runs for the terminal and for Markdown files."""
+from __future__ import annotations
+
+import math
+
+
+def _fmt(v, digits=3) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    if isinstance(v, int):
+        return str(v)
+    return f"{v:.{digits}f}"
+
+
+def metrics_table(metrics: dict) -> str:
+    """Per-target table: KGE, r, alpha, beta, NSE, RMSE and n for train and validation."""
+    cols = ("kge", "r", "alpha", "beta", "nse", "rmse", "n")
+    header = f"{'target':<10} {'split':<6}" + "".join(f"{c:>9}" for c in cols)
+    lines = [header, "-" * len(header)]
+    for target, splits in metrics["targets"].items():
+        for split in ("train", "val"):
+            m = splits.get(split, {})
+            lines.append(f"{target:<10} {split:<6}" + "".join(f"{_fmt(m.get(c)):>9}" for c in cols))
+    lines.append(f"mean validation KGE: {_fmt(metrics.get('mean_val_kge'))}   "
+                 f"epochs: {metrics['epochs_run']} (best {metrics['best_epoch']}, {metrics.get('stopped', '')})   "
+                 f"time: {metrics['train_seconds']:.1f} s ({metrics['seconds_per_epoch'] * 1000:.0f} ms/epoch)")
+    rec = metrics.get("parameter_recovery")
+    if rec:
+        lines.append("parameter recovery (learned vs true):")
+        for name, r in rec.items():
+            if "learned" in r:
+                lines.append(f"  {name:<10} global  learned {r['learned']:.4g}  true {r['true']:.4g}  "
+                             f"rel. error {100 * r['rel_error']:.2f} %")
+            else:
+                lines.append(f"  {name:<10} neural  r {_fmt(r['r'])}  RMSE {_fmt(r['rmse'], 4)}  "
+                             f"(validation r {_fmt(r.get('r_val'))})")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Train/validation splits that keep all rows of a site (or profile) on one side.
+
+- ``site``: random by group, default 80/20 (scikit-learn ``GroupShuffleSplit``);
+- ``temperature``: train on the colder sites, validate on the warmest fraction of sites by their
+  mean of a column (default the forcing ``temp``): a test of extrapolation to warmer climates;
+- ``kfold``: k-fold by group (scikit-learn ``GroupKFold`` with shuffling), one fold as validation.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit
+
+from .errors import DataError, HybridlabError
+
+SPLIT_KINDS = ("site", "temperature", "kfold")
+
+
+@dataclass
+class SplitConfig:
+    """kind: one of SPLIT_KINDS; val_fraction: share of groups for validation (site, temperature);
+    column: what to stratify by for ``temperature`` (forcing name or data column);
+    folds / fold: number of folds and the validation fold (0-based) for ``kfold``."""
+
+    kind: str = "site"
+    val_fraction: float = 0.2
+    column: str = "temp"
+    folds: int = 5
+    fold: int = 0
+
+    def __post_init__(self):
+        if self.kind not in SPLIT_KINDS:
+            raise HybridlabError(f"unknown split {self.kind!r}; use one of {', '.join(SPLIT_KINDS)}")
+        if not 0 < self.val_fraction < 1:
+            raise HybridlabError(f"validation fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.folds < 2:
+            raise HybridlabError(f"k-fold needs at least 2 folds, got {self.folds}")
+        if not 0 <= self.fold < self.folds:
+            raise HybridlabError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (train, val). groups: (n,) group ids; values: (n,) numbers for ``temperature``."""
+    groups = np.asarray(groups)
+    n_groups = len(pd.unique(groups))
+    if n_groups < 2:
+        raise DataError(f"a split needs at least 2 sites/groups, the data have {n_groups}")
+    rows = np.arange(len(groups))
+    if cfg.kind == "site":
+        splitter = GroupShuffleSplit(n_splits=1, test_size=cfg.val_fraction, random_state=seed)
+        train, val = next(splitter.split(rows, groups=groups))
+    elif cfg.kind == "kfold":
+        if n_groups < cfg.folds:
+            raise DataError(f"{cfg.folds}-fold split needs at least {cfg.folds} groups, the data have {n_groups}")
+        splitter = GroupKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
+        train, val = list(splitter.split(rows, groups=groups))[cfg.fold]
+    else:
+        if values is None:
+            raise HybridlabError("the temperature split needs the values of its column")
+        per_group = pd.Series(np.asarray(values, dtype=float)).groupby(groups).mean()
+        n_val = max(1, int(round(cfg.val_fraction * len(per_group))))
+        # ties broken by group id so the split is deterministic
+        order = per_group.reset_index().sort_values([0, "index"], kind="mergesort")["index"].to_numpy()
+        warm = set(order[-n_val:].tolist())
+        is_val = np.array([g in warm for g in groups])
+        train, val = rows[~is_val], rows[is_val]
+    return np.sort(train), np.sort(val)
