@@ -197,8 +197,12 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 
 def cmd_data(a: argparse.Namespace) -> int:
-    from .datasets import builtin_names, load_data
+    from .datasets import builtin_names, load_data, write_samples
 
+    if a.write_samples:
+        for path in write_samples(a.write_samples):
+            print(f"wrote {path}")
+        return 0
     for name in builtin_names():
         d = load_data(name, n=None)
         print(f"{name}: {len(d.frame)} rows, {d.frame[d.id].nunique()} groups ({d.id}); "
@@ -221,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("data", help="list built-in data sets")
+    p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
     p.set_defaults(func=cmd_data)
     return parser
 

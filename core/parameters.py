@@ -83,8 +83,11 @@ class Parameter:
         """Map s in [0, 1] (any shape) into [lower, upper] on this parameter's scale."""
         if self.scale == "log":
             lo, hi = math.log(self.lower), math.log(self.upper)
-            return torch.exp(lo + s * (hi - lo))
-        return self.lower + s * (self.upper - self.lower)
+            v = torch.exp(lo + s * (hi - lo))
+        else:
+            v = self.lower + s * (self.upper - self.lower)
+        # float32 rounding can step just outside a bound (exp(log 0.1) < 0.1)
+        return v.clamp(self.lower, self.upper)
 
     def to_unit(self, v: float) -> float:
         """Inverse of :meth:`from_unit` for one value."""

@@ -333,8 +333,8 @@ class LoadedRun:
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise DataError(f"input lacks column(s) {', '.join(missing)} that the run was trained with")
-        x = torch.as_tensor(frame[cols["predictors"]].to_numpy(dtype=np.float64), dtype=torch.float32)
-        f = torch.as_tensor(frame[[cols["forcing"][v] for v in mc["forcing"]]].to_numpy(dtype=np.float64),
+        x = torch.tensor(frame[cols["predictors"]].to_numpy(dtype=np.float64), dtype=torch.float32)
+        f = torch.tensor(frame[[cols["forcing"][v] for v in mc["forcing"]]].to_numpy(dtype=np.float64),
                             dtype=torch.float32).reshape(len(frame), len(mc["forcing"]))
         from .training import Tensors
         out = predict(self.model, Tensors(x, f, torch.zeros(len(frame), 0)))

@@ -36,6 +36,21 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
                     "or give a .csv/.parquet file with --columns")
 
 
+SAMPLE_SITES = {"respiration-synthetic": 10}
+
+
+def write_samples(folder: str | Path) -> list[Path]:
+    """Write the small committed sample of each built-in set (``<name>-sample.csv``) to folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, n in SAMPLE_SITES.items():
+        path = folder / f"{name}-sample.csv"
+        BUILTIN[name](n=n, seed=0).frame.to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
 def load_source(source: dict) -> HybridData:
     """Load data again from a run's recorded source."""
     if "name" in source:
@@ -44,4 +59,4 @@ def load_source(source: dict) -> HybridData:
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",
-           "load_file", "read_mapping", "read_table"]
+           "load_file", "read_mapping", "read_table", "write_samples", "SAMPLE_SITES"]

@@ -117,8 +117,16 @@ def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str
     preds = mapping.get("predictors", "*")
     if preds == "*":
         taken = set(named)
-        preds = [c for c in frame.columns if c not in taken and not c.startswith(TRUE_PREFIX)
-                 and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+        preds = []
+        for c in frame.columns:
+            if c in taken or c.startswith(TRUE_PREFIX):
+                continue
+            s = frame[c]
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                preds.append(c)
+            elif pd.to_numeric(s, errors="coerce").notna().mean() > 0.5:
+                # mostly numbers with some text: a broken numeric column, not a label column
+                check_numeric(frame, c, where, allow_missing=False)
     elif isinstance(preds, list):
         missing += [c for c in preds if c not in frame.columns]
     else:
