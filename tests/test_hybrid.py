@@ -108,7 +108,8 @@ def test_neural_network_baseline_outputs_targets_in_data_units():
     y = torch.stack([torch.full((50,), 100.0), torch.full((50,), 0.01)], 1) + torch.randn(50, 2) * torch.tensor([10, 0.001])
     nn_model.set_normalization(x, f, y)
     nn_model.eval()
-    out = nn_model(x, f)
+    with torch.no_grad():
+        out = nn_model(x, f)
     assert out.predictions.shape == (50, 2) and out.parameters == {}
     assert 50 < float(out.predictions[:, 0].mean()) < 150
 
