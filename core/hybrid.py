@@ -56,13 +56,16 @@ class HybridModel(nn.Module):
     """
 
     def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
-                 function: Callable, parameters: ParameterSet, network: NetworkConfig | None = None):
+                 function: Callable, parameters: ParameterSet, network: NetworkConfig | None = None,
+                 options: dict | None = None, tracked: Sequence[str] = ()):
         super().__init__()
         self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
         self.function = function
+        self.options = dict(options or {})
+        self.tracked = tuple(tracked)
         self.parameter_set = parameters.copy()
         self.network_config = network or NetworkConfig()
-        _check_signature(function, self.forcing + self.parameter_set.names)
+        _check_signature(function, self.forcing + self.parameter_set.names + list(self.options))
 
         self.neural = [p for p in self.parameter_set if p.role == "neural"]
         self.global_ = [p for p in self.parameter_set if p.role == "global"]
@@ -101,7 +104,7 @@ class HybridModel(nn.Module):
         params = self.parameter_values(x)
         kwargs = {name: forcing[:, j] for j, name in enumerate(self.forcing)}
         kwargs.update(params)
-        outputs = self.function(**kwargs)
+        outputs = self.function(**kwargs, **self.options)
         if not isinstance(outputs, dict):
             raise HybridlabError(f"mechanistic function {self.function.__name__!r} must return a dict of tensors")
         missing = [t for t in self.targets if t not in outputs]
@@ -138,6 +141,7 @@ class NeuralNetwork(nn.Module):
         super().__init__()
         self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
         self.use_forcing = use_forcing
+        self.tracked = ()
         self.network_config = network or NetworkConfig()
         n_in = len(self.predictors) + (len(self.forcing) if use_forcing else 0)
         if n_in == 0:

@@ -40,6 +40,10 @@ class Parameter:
     role: str = "global"
     #: value used when the role is ``fixed`` (defaults to ``default``)
     value: float | None = None
+    #: roles this parameter may take (e.g. only ``fixed`` for a switch like an exponent)
+    allowed_roles: tuple[str, ...] = ROLES
+    #: the only values a fixed parameter may take, if restricted (e.g. (1, 2))
+    choices: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -66,6 +70,11 @@ class Parameter:
             raise ParameterError(
                 f"parameter {n!r}: default {self.default:g} lies outside its bounds "
                 f"[{self.lower:g}, {self.upper:g}]")
+        if self.role not in self.allowed_roles:
+            raise ParameterError(f"parameter {n!r} can only be {' or '.join(self.allowed_roles)}, not {self.role!r}")
+        if self.choices is not None and self.fixed_value not in self.choices:
+            raise ParameterError(f"parameter {n!r} must be one of {', '.join(f'{c:g}' for c in self.choices)}, "
+                                 f"got {self.fixed_value:g}")
         if self.value is not None:
             if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
                 raise ParameterError(f"parameter {n!r}: fixed value must be a finite number, got {self.value!r}")
@@ -97,8 +106,11 @@ class Parameter:
         return (v - self.lower) / (self.upper - self.lower)
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in
-                ("name", "description", "unit", "default", "lower", "upper", "scale", "role", "value")}
+        d = {k: getattr(self, k) for k in
+             ("name", "description", "unit", "default", "lower", "upper", "scale", "role", "value")}
+        d["allowed_roles"] = list(self.allowed_roles)
+        d["choices"] = None if self.choices is None else list(self.choices)
+        return d
 
 
 class ParameterSet:
@@ -169,7 +181,7 @@ class ParameterSet:
             roles = self.resolve_roles(roles)
         self._check_roles(roles, "roles")
         for name, role in roles.items():
-            self._params[name].role = role
+            self.update(name, role=role)
         return self
 
     def resolve_roles(self, spec: str) -> dict[str, str]:
@@ -207,7 +219,13 @@ class ParameterSet:
 
     @classmethod
     def from_dict(cls, items: list[dict], presets=None) -> "ParameterSet":
-        return cls([Parameter(**d) for d in items], presets)
+        params = []
+        for d in items:
+            d = dict(d)
+            d["allowed_roles"] = tuple(d.get("allowed_roles") or ROLES)
+            d["choices"] = None if d.get("choices") is None else tuple(d["choices"])
+            params.append(Parameter(**d))
+        return cls(params, presets)
 
     def __repr__(self) -> str:
         return "ParameterSet(" + ", ".join(f"{p.name}={p.role}" for p in self) + ")"

@@ -35,12 +35,14 @@ FORMAT_VERSION = 1
 class RunConfig:
     """Everything that defines a run. ``roles``: preset name, JSON string or mapping (None: the
     model's default preset). ``overrides``: parameter name -> changed fields (lower, upper, value,
-    scale). ``targets``: model targets to fit (None: all the data provide)."""
+    scale). ``options``: keyword options of the model function (e.g. ``feasibility_weight``).
+    ``targets``: model targets to fit (None: all the data provide)."""
 
     model: str = "respiration"
     data: dict = field(default_factory=lambda: {"name": "respiration-synthetic"})
     roles: str | dict | None = None
     overrides: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
     targets: list[str] | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -65,6 +67,14 @@ def default_settings(model: str) -> dict:
     return settings
 
 
+def _options(spec: ModelSpec, given: dict) -> dict:
+    unknown = [k for k in given if k not in spec.options]
+    if unknown:
+        raise HybridlabError(f"model {spec.name!r} has no option {', '.join(map(repr, unknown))}; "
+                             f"options: {', '.join(spec.options) or 'none'}")
+    return {**spec.options, **{k: float(v) for k, v in given.items()}}
+
+
 def _function_path(fn: Callable) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
@@ -85,7 +95,8 @@ def build_model(model_cfg: dict) -> torch.nn.Module:
                              use_forcing=model_cfg.get("use_forcing", True))
     ps = ParameterSet.from_dict(model_cfg["parameters"])
     return HybridModel(model_cfg["predictors"], model_cfg["forcing"], model_cfg["targets"],
-                       _import_function(model_cfg["function"]), ps, net)
+                       _import_function(model_cfg["function"]), ps, net,
+                       options=model_cfg.get("options"), tracked=model_cfg.get("tracked", ()))
 
 
 def _unit(values: np.ndarray, p) -> np.ndarray:
@@ -180,7 +191,10 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
     if data is None:
         data = load_source(cfg.data)
     targets = _resolve_targets(cfg, spec, data)
-    forcing = list(spec.forcing) if spec is not None else list(data.forcing)
+    if spec is not None:
+        forcing = list(spec.forcing) + [f for f in spec.optional_forcing if f in data.forcing]
+    else:
+        forcing = list(data.forcing)
 
     split_values = None
     if cfg.split.kind == "temperature":
@@ -204,7 +218,8 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
         ps = cfg.parameter_set(spec)
         model_cfg = {"kind": "hybrid", "name": spec.name, "function": _function_path(spec.function),
                      "predictors": data.predictors, "forcing": forcing, "targets": targets,
-                     "parameters": ps.to_dict(), "network": cfg.network.to_dict()}
+                     "parameters": ps.to_dict(), "network": cfg.network.to_dict(),
+                     "options": _options(spec, cfg.options), "tracked": list(spec.tracked)}
         roles = ps.roles
     model = build_model(model_cfg)
     model.set_normalization(train_t.x, train_t.forcing, train_t.y)

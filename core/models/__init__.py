@@ -38,6 +38,12 @@ class ModelSpec:
     default_roles: str = "default"
     nonnegative: frozenset[str] = field(default_factory=frozenset)
     diagnostics: Callable | None = None
+    #: forcing the function can do without (it has a default for them); used when the data have it
+    optional_forcing: tuple[str, ...] = ()
+    #: outputs whose validation mean is recorded in the training history each epoch (e.g. feasible)
+    tracked: tuple[str, ...] = ()
+    #: extra keyword options of the function with their defaults (not parameters; e.g. penalty weights)
+    options: dict = field(default_factory=dict)
     #: recommended settings for this model, keys of TrainConfig / NetworkConfig (e.g. batch_size,
     #: hidden); the CLI and the dashboard start from them, explicit options win
     defaults: dict = field(default_factory=dict)
