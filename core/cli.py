@@ -99,10 +99,10 @@ def run_config_from_args(a: argparse.Namespace):
 class _Progress:
     """tqdm bar over epochs showing losses; Ctrl-C sets the stop event instead of killing the run."""
 
-    def __init__(self, epochs: int, quiet: bool):
+    def __init__(self, epochs: int, quiet: bool, desc: str | None = None):
         from tqdm import tqdm
 
-        self.bar = None if quiet else tqdm(total=epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True,
+        self.bar = None if quiet else tqdm(total=epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True, desc=desc,
                                            mininterval=0.2 if sys.stderr.isatty() else 5.0)
 
     def __call__(self, row: dict) -> None:
@@ -210,6 +210,29 @@ def cmd_data(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment(a: argparse.Namespace) -> int:
+    from .experiments import EXPERIMENTS
+
+    bars = {}
+
+    def progress(name):
+        bars[name] = _Progress(a.epochs, a.quiet, desc=name)
+        return bars[name]
+
+    try:
+        EXPERIMENTS[a.name](a.out, split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites,
+                            seed=a.seed, configurations=a.configurations.split(",") if a.configurations else None,
+                            progress=progress, log=lambda msg: (_close(bars), print(msg, flush=True)))
+    finally:
+        _close(bars)
+    return 0
+
+
+def _close(bars):
+    for b in bars.values():
+        b.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
                                                    "process-based soil models.")
@@ -222,6 +245,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")
     p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
     p.set_defaults(func=cmd_predict)
+    p = sub.add_parser("experiment", help="run one of the report's experiments (soc)")
+    p.add_argument("name", choices=["soc"], help="which experiment")
+    p.add_argument("--out", required=True, help="results folder")
+    p.add_argument("--split", default="site", choices=["site", "temperature"], help="site (80/20) or temperature")
+    p.add_argument("--epochs", type=int, default=1000, help="maximum epochs per configuration (default 1000)")
+    p.add_argument("--patience", type=int, default=100, help="early-stopping patience (default 100)")
+    p.add_argument("--n-sites", type=int, default=None, help="number of synthetic sites (default 16743)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--configurations", default=None,
+                   help="comma-separated subset of neural_network,all_global,five_neural,all_neural")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("data", help="list built-in data sets")

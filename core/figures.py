@@ -1,0 +1,120 @@
+"""PNG figures of runs and experiments (matplotlib, no display needed)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+LABEL = {"soc": "SOC", "moc": "MOC", "poc": "POC", "mbc": "MBC"}
+
+
+def _label(t: str) -> str:
+    return LABEL.get(t, t)
+
+
+def _title(t, split, m):
+    f = lambda v: "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.2f}"  # noqa: E731
+    return f"{_label(t)} {split} (n={m['n']})\nKGE {f(m['kge'])}  r {f(m['r'])}  α {f(m['alpha'])}  β {f(m['beta'])}"
+
+
+def observed_vs_predicted(predictions: pd.DataFrame, metrics: dict, path: Path, title: str = "") -> Path:
+    """Train (top) and validation (bottom) scatter per target with the 1:1 line."""
+    targets = list(metrics["targets"])
+    fig, axes = plt.subplots(2, len(targets), figsize=(3.4 * len(targets), 6.6), squeeze=False)
+    for j, t in enumerate(targets):
+        for i, split in enumerate(("train", "val")):
+            ax = axes[i, j]
+            d = predictions[predictions["split"] == split]
+            o, p = d[f"{t}_obs"].to_numpy(), d[f"{t}_pred"].to_numpy()
+            ok = np.isfinite(o) & np.isfinite(p)
+            if ok.sum() > 5000:
+                ax.hexbin(o[ok], p[ok], gridsize=60, bins="log", cmap="viridis", mincnt=1)
+            else:
+                ax.scatter(o[ok], p[ok], s=6, alpha=0.5, color="tab:blue" if split == "train" else "tab:orange")
+            if ok.any():
+                lo, hi = np.nanpercentile(np.r_[o[ok], p[ok]], [0.5, 99.5])
+                ax.plot([lo, hi], [lo, hi], color="k", lw=1)
+                ax.set_xlim(lo, hi)
+                ax.set_ylim(lo, hi)
+            ax.set_title(_title(t, split, metrics["targets"][t][split]), fontsize=9)
+            ax.set_xlabel("observed")
+            ax.set_ylabel("predicted")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def kge_decomposition(results: dict[str, dict], path: Path, split: str = "val") -> Path:
+    """Bars of KGE, r, alpha and beta per target and configuration."""
+    names = list(results)
+    targets = list(next(iter(results.values()))["targets"])
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+    width = 0.8 / len(names)
+    for ax, comp, ideal in zip(axes, ("kge", "r", "alpha", "beta"), (1, 1, 1, 1)):
+        for k, name in enumerate(names):
+            vals = [results[name]["targets"][t][split][comp] for t in targets]
+            vals = [np.nan if v is None else v for v in vals]
+            ax.bar(np.arange(len(targets)) + k * width - 0.4 + width / 2, vals, width, label=name)
+        ax.axhline(ideal, color="k", lw=0.8, ls="--")
+        ax.set_xticks(range(len(targets)), [_label(t) for t in targets])
+        ax.set_title(f"{comp} ({split})")
+    axes[0].set_ylim(bottom=max(-1.0, axes[0].get_ylim()[0]))
+    axes[-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Path, title: str = "") -> Path:
+    """Histograms of predicted MOC/q_max and observed MOC/q_max, line at 1, share above 1 (Figure 8)."""
+    q = parameters["q_max"].to_numpy()
+    pred = predictions["moc_pred"].to_numpy() / q
+    obs = predictions["moc_obs"].to_numpy() / q
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, r, what in ((axes[0], pred, "predicted MOC / q_max"), (axes[1], obs, "observed MOC / q_max")):
+        r = r[np.isfinite(r)]
+        ax.hist(r, bins=60, color="tab:green" if "pred" in what else "tab:purple")
+        ax.axvline(1.0, color="k", lw=1)
+        share = float(np.mean(r > 1)) if len(r) else float("nan")
+        ax.set_title(f"{what}: {100 * share:.1f} % above 1 (n={len(r)})", fontsize=10)
+        ax.set_xlabel(what)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: list[str], path: Path,
+                       title: str = "") -> Path:
+    """Learned vs true per parameter (validation sites in orange)."""
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        val = parameters["split"].to_numpy() == "val"
+        t, v = truth[f"true_{name}"].to_numpy(), parameters[name].to_numpy()
+        ax.scatter(t[~val], v[~val], s=3, alpha=0.3, label="train")
+        ax.scatter(t[val], v[val], s=3, alpha=0.3, color="tab:orange", label="val")
+        lo, hi = min(t.min(), v.min()), max(t.max(), v.max())
+        ax.plot([lo, hi], [lo, hi], color="k", lw=1)
+        r = np.corrcoef(t, v)[0, 1] if v.std() > 0 else float("nan")
+        ax.set_title(f"{name}: r {r:.2f}", fontsize=10)
+        ax.set_xlabel("true")
+        ax.set_ylabel("learned")
+    axes[0][0].legend(fontsize=8, markerscale=3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
