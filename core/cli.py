@@ -30,6 +30,12 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--roles", default=None,
                    help="role preset name or JSON like '{\"q10\": \"neural\"}' (default: the model's default)")
     p.add_argument("--targets", default=None, help="comma-separated subset of targets to fit")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="model option, e.g. feasibility_weight=0 for the soc model (repeatable)")
+    p.add_argument("--bounds", action="append", default=[], metavar="PARAM=LOWER,UPPER",
+                   help="change a parameter's bounds, e.g. q_max=5,150 (repeatable)")
+    p.add_argument("--fix", action="append", default=[], metavar="PARAM=VALUE",
+                   help="fix a parameter at a value, e.g. beta=1 (repeatable)")
     p.add_argument("--split", default="site", help="site | temperature | kfold (default: site)")
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of sites for validation (default 0.2)")
     p.add_argument("--split-column", default="temp", help="column for the temperature split (default: temp)")
@@ -82,8 +88,19 @@ def run_config_from_args(a: argparse.Namespace):
     pick = lambda arg, key: d[key] if arg is None else arg  # noqa: E731
     if spec is not None and a.roles is not None:
         spec.parameters().resolve_roles(a.roles)  # fail early with the parameter's name
-    return RunConfig(
-        model=a.model, data=source, roles=a.roles,
+    overrides: dict = {}
+    for item in a.bounds:
+        name, lo, hi = _key_values(item, "--bounds", 2)
+        overrides.setdefault(name, {}).update(lower=lo, upper=hi)
+    for item in a.fix:
+        name, value = _key_values(item, "--fix", 1)
+        overrides.setdefault(name, {}).update(value=value, role="fixed")
+    options = {}
+    for item in a.option:
+        name, value = _key_values(item, "--option", 1)
+        options[name] = value
+    cfg = RunConfig(
+        model=a.model, data=source, roles=a.roles, overrides=overrides, options=options,
         targets=[t.strip() for t in a.targets.split(",")] if a.targets else None,
         split=SplitConfig(kind=a.split, val_fraction=a.val_fraction, column=a.split_column,
                           folds=a.folds, fold=a.fold),
@@ -94,6 +111,23 @@ def run_config_from_args(a: argparse.Namespace):
                           patience=pick(a.patience, "patience"), seed=a.seed, device=a.device, loss=a.loss,
                           weighting=a.weighting),
     )
+    if spec is not None:  # fail early, naming the parameter or option
+        cfg.parameter_set(spec)
+        from .runs import _options
+        _options(spec, cfg.options)
+    return cfg
+
+
+def _key_values(item: str, flag: str, count: int):
+    name, sep, rest = item.partition("=")
+    parts = rest.split(",")
+    try:
+        if not sep or not name or len(parts) != count:
+            raise ValueError
+        return (name.strip(), *(float(v) for v in parts))
+    except ValueError:
+        want = "NAME=LOWER,UPPER" if count == 2 else "NAME=VALUE"
+        raise HybridlabError(f"{flag} expects {want}, got {item!r}") from None
 
 
 class _Progress:

@@ -118,3 +118,18 @@ def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: lis
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Path, title: str = "") -> Path:
+    """One learned-vs-true scatter (e.g. of a parameter combination) with r and the 1:1 line."""
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.scatter(true, learned, s=3, alpha=0.3)
+    lo, hi = min(true.min(), learned.min()), max(true.max(), learned.max())
+    ax.plot([lo, hi], [lo, hi], color="k", lw=1)
+    ax.set_xlabel(f"true {label}")
+    ax.set_ylabel(f"learned {label}")
+    ax.set_title(f"{title + ': ' if title else ''}r {np.corrcoef(true, learned)[0, 1]:.2f}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

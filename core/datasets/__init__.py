@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DataError
-from . import lucas, respiration
+from . import lucas, respiration, swrc
 from .base import TRUE_PREFIX, HybridData
 from .files import load_file, read_mapping, read_table
 
 BUILTIN = {
     "respiration-synthetic": respiration.load,
     "lucas-synthetic": lucas.load,
+    "swrc-synthetic": swrc.load,
 }
 
 
@@ -37,10 +38,10 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
                     "or give a .csv/.parquet file with --columns")
 
 
-SAMPLE_SITES = {"respiration-synthetic": 10, "lucas-synthetic": 300}
+SAMPLE_SITES = {"respiration-synthetic": 10, "lucas-synthetic": 300, "swrc-synthetic": 30}
 
 
-_MODULES = {"respiration-synthetic": respiration, "lucas-synthetic": lucas}
+_MODULES = {"respiration-synthetic": respiration, "lucas-synthetic": lucas, "swrc-synthetic": swrc}
 
 
 def write_samples(folder: str | Path) -> list[Path]:

@@ -44,6 +44,9 @@ class ModelSpec:
     tracked: tuple[str, ...] = ()
     #: extra keyword options of the function with their defaults (not parameters; e.g. penalty weights)
     options: dict = field(default_factory=dict)
+    #: optional ``f(parameters) -> dict`` of quantities derived from a sample's parameters alone
+    #: (e.g. AWC from retention parameters); used by ``hybridlab predict``
+    derived: Callable | None = None
     #: recommended settings for this model, keys of TrainConfig / NetworkConfig (e.g. batch_size,
     #: hidden); the CLI and the dashboard start from them, explicit options win
     defaults: dict = field(default_factory=dict)
