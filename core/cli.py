@@ -201,7 +201,16 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     run = load_run(a.run)
     frame = _read_input(a.input)
-    res = run.predict(frame)
+    at = {}
+    for item in a.at:
+        name, sep, values = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            at[name.strip()] = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise HybridlabError(f"--at expects NAME=V1,V2,..., got {item!r}") from None
+    res = run.predict(frame, at=at or None)
     table = pd.concat([frame.reset_index(drop=True), res.reset_index(drop=True)], axis=1)
     if a.out:
         out = Path(a.out)
@@ -254,9 +263,14 @@ def cmd_experiment(a: argparse.Namespace) -> int:
         return bars[name]
 
     try:
-        EXPERIMENTS[a.name](a.out, split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites,
-                            seed=a.seed, configurations=a.configurations.split(",") if a.configurations else None,
-                            progress=progress, log=lambda msg: (_close(bars), print(msg, flush=True)))
+        log = lambda msg: (_close(bars), print(msg, flush=True))  # noqa: E731
+        if a.name == "soc":
+            EXPERIMENTS["soc"](a.out, split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites,
+                               seed=a.seed, configurations=a.configurations.split(",") if a.configurations else None,
+                               progress=progress, log=log)
+        else:
+            EXPERIMENTS["swrc"](a.out, epochs=a.epochs, patience=a.patience, n_profiles=a.n_sites, seed=a.seed,
+                                progress=progress, log=log)
     finally:
         _close(bars)
     return 0
@@ -277,15 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="predict with a saved run on new data")
     p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
     p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")
+    p.add_argument("--at", action="append", default=[], metavar="FORCING=V1,V2,...",
+                   help="evaluate at these forcing values instead of the input's column, e.g. h=63,15849 "
+                        "for water contents at pF 1.8 and 4.2 (repeatable)")
     p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
     p.set_defaults(func=cmd_predict)
     p = sub.add_parser("experiment", help="run one of the report's experiments (soc)")
-    p.add_argument("name", choices=["soc"], help="which experiment")
+    p.add_argument("name", choices=["soc", "swrc"], help="which experiment")
     p.add_argument("--out", required=True, help="results folder")
     p.add_argument("--split", default="site", choices=["site", "temperature"], help="site (80/20) or temperature")
     p.add_argument("--epochs", type=int, default=1000, help="maximum epochs per configuration (default 1000)")
     p.add_argument("--patience", type=int, default=100, help="early-stopping patience (default 100)")
-    p.add_argument("--n-sites", type=int, default=None, help="number of synthetic sites (default 16743)")
+    p.add_argument("--n-sites", type=int, default=None,
+                   help="number of synthetic sites (soc, default 16743) or profiles (swrc, default 400)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configurations", default=None,
                    help="comma-separated subset of neural_network,all_global,five_neural,all_neural")

@@ -133,3 +133,68 @@ def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Pat
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def retention_curves(frame: pd.DataFrame, run, path: Path, n: int = 6, seed: int = 0) -> Path:
+    """Measured (h, theta) of a few validation horizons with the fitted curve and learned parameters."""
+    import torch
+
+    from .models.swrc import lebeau_konrad
+
+    val_ids = set(run.data.frame[run.data.id].iloc[run.val_rows])
+    hz = frame[frame[run.data.id].isin(val_ids)].drop_duplicates("sample_id")
+    pick = hz.sample(min(n, len(hz)), random_state=seed)
+    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.3), squeeze=False)
+    preds = run.model.predictors
+    h_grid = np.logspace(0, 6.5, 200)
+    for ax, (_, row) in zip(axes[0], pick.iterrows()):
+        pts = frame[frame["sample_id"] == row["sample_id"]]
+        with torch.inference_mode():
+            x = torch.tensor(row[preds].to_numpy(dtype=np.float32)[None, :])
+            params = run.model.parameter_values(x)
+        curve = lebeau_konrad(torch.tensor(h_grid), **{k: v.double() for k, v in params.items()})["theta"].numpy()
+        ax.semilogx(pts["h_cm"], pts["theta"], "o", ms=4, label="measured")
+        ax.semilogx(h_grid, curve, "-", label="hybrid")
+        p = {k: float(v[0]) for k, v in params.items()}
+        ax.set_title(f"sample {int(row['sample_id'])}: clay {row['clay']:.0f} %, oc {row['oc']:.1f} %\n"
+                     f"θs {p['theta_s']:.2f} hm {p['h_m']:.0f} σ {p['sigma']:.2f} θo {p['theta_o']:.3f}", fontsize=8)
+        ax.set_xlabel("suction h (cm)")
+    axes[0][0].set_ylabel("θ (m³ m⁻³)")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def awc_distribution(table: pd.DataFrame, names: list[str], path: Path) -> Path:
+    """Histograms of AWC per horizon: truth and each run."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    bins = np.linspace(table[["awc_true", *[f"awc_{n}" for n in names]]].min().min(),
+                       table[["awc_true", *[f"awc_{n}" for n in names]]].max().max(), 40)
+    ax.hist(table["awc_true"], bins=bins, histtype="step", lw=2, color="k", label="true")
+    for n in names:
+        ax.hist(table[f"awc_{n}"], bins=bins, histtype="step", lw=1.5, label=n)
+    ax.set_xlabel("AWC = θ(pF 1.8) − θ(pF 4.2) (m³ m⁻³)")
+    ax.set_ylabel("horizons")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def shap_dependence(explanations: dict, path: Path) -> Path:
+    """Shapley dependence plots side by side: SHAP value of one feature vs its value, per run."""
+    fig, axes = plt.subplots(1, len(explanations), figsize=(4.4 * len(explanations), 3.6), sharey=True, squeeze=False)
+    for ax, (name, (expl, feature)) in zip(axes[0], explanations.items()):
+        j = list(expl.feature_names).index(feature)
+        ax.scatter(expl.data[:, j], expl.values[:, j], s=8, alpha=0.6)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_title(f"{name}: mean |SHAP| {np.mean(np.abs(expl.values[:, j])):.4f}", fontsize=10)
+        ax.set_xlabel(f"{feature}")
+    axes[0][0].set_ylabel(f"SHAP value for AWC")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -338,27 +338,59 @@ class LoadedRun:
     metrics: dict
     model: torch.nn.Module
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Predictions and parameters for a table with the run's predictor and forcing columns.
+    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
+        """Predictions and parameters for a table with the run's predictor (and forcing) columns.
 
-        Returns one row per input row: ``<target>_pred`` and every mechanistic parameter."""
+        Returns one row per input row: every mechanistic parameter, quantities the model derives
+        from them (e.g. ``awc``), and ``<target>_pred``. With ``at`` (forcing name -> values, e.g.
+        ``{"h": [100, 15000]}``) the forcing comes from that grid instead of the table, giving
+        columns ``<target>[<forcing>=<value>]`` for every combination."""
+        from itertools import product
+
+        from .training import Tensors
+
         cols = self.config["columns"]
         mc = self.config["model"]
-        needed = list(cols["predictors"]) + [cols["forcing"][f] for f in mc["forcing"]]
+        at = {k: [float(v) for v in vals] for k, vals in (at or {}).items()}
+        unknown = [k for k in at if k not in mc["forcing"]]
+        if unknown:
+            raise DataError(f"--at: {', '.join(unknown)} is not a forcing of this run "
+                            f"({', '.join(mc['forcing']) or 'none'})")
+        from_table = [f for f in mc["forcing"] if f not in at]
+        needed = list(cols["predictors"]) + [cols["forcing"][f] for f in from_table]
         missing = [c for c in needed if c not in frame.columns]
         if missing:
             raise DataError(f"input lacks column(s) {', '.join(missing)} that the run was trained with")
-        x = torch.tensor(frame[cols["predictors"]].to_numpy(dtype=np.float64), dtype=torch.float32)
-        f = torch.tensor(frame[[cols["forcing"][v] for v in mc["forcing"]]].to_numpy(dtype=np.float64),
-                            dtype=torch.float32).reshape(len(frame), len(mc["forcing"]))
-        from .training import Tensors
-        out = predict(self.model, Tensors(x, f, torch.zeros(len(frame), 0)))
+        n = len(frame)
+        x = torch.tensor(frame[cols["predictors"]].to_numpy(dtype=np.float64), dtype=torch.float32).reshape(n, -1)
         res = pd.DataFrame(index=frame.index)
-        for j, t in enumerate(mc["targets"]):
-            res[f"{t}_pred"] = out.predictions[:, j].double().numpy()
+
+        def forcing_for(values: dict) -> torch.Tensor:
+            blocks = [torch.full((n,), values[f], dtype=torch.float32) if f in values
+                      else torch.tensor(frame[cols["forcing"][f]].to_numpy(dtype=np.float64), dtype=torch.float32)
+                      for f in mc["forcing"]]
+            return torch.stack(blocks, 1) if blocks else torch.zeros(n, 0)
+
+        grid = [dict(zip(at, combo)) for combo in product(*at.values())] if at else [{}]
+        for values in grid:
+            out = predict(self.model, Tensors(x, forcing_for(values), torch.zeros(n, 0)))
+            label = ",".join(f"{k}={v:g}" for k, v in values.items())
+            for j, t in enumerate(mc["targets"]):
+                res[f"{t}[{label}]" if label else f"{t}_pred"] = out.predictions[:, j].double().numpy()
         for k, v in out.parameters.items():
             res[k] = v.double().numpy()
+        spec = _registered(mc.get("name"))
+        if spec is not None and spec.derived is not None:
+            with torch.inference_mode():
+                params = {k: v.double() for k, v in out.parameters.items()}
+                for k, v in spec.derived(params).items():
+                    res[k] = v.numpy()
         return res
+
+
+def _registered(name: str | None) -> ModelSpec | None:
+    from .models import model_names
+    return get_model(name) if name and name in model_names() else None
 
 
 def load_run(path: str | Path) -> LoadedRun:

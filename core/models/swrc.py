@@ -23,9 +23,11 @@ H_WILTING_POINT = 10 ** 4.2    # cm
 def lebeau_konrad(h, theta_s, h_m, sigma, theta_o, h_d=10 ** 6.8) -> dict:
     """Water content at suction h (cm, > 0); tensors of any matching shape.
     Returns ``theta``, ``theta_a`` (adsorbed) and ``theta_c`` (capillary), m³ m⁻³."""
-    h = torch.as_tensor(h)
-    dtype = h.dtype if h.is_floating_point() else torch.get_default_dtype()
-    h = h.to(dtype)
+    # dtype and device of the first tensor argument; plain numbers compute in float64
+    first = next((v for v in (h, theta_s, h_m, sigma, theta_o, h_d) if isinstance(v, torch.Tensor)
+                  and v.is_floating_point()), None)
+    dtype = first.dtype if first is not None else torch.float64
+    h = torch.as_tensor(h, dtype=dtype, device=None if first is None else first.device)
     as_t = lambda v: torch.as_tensor(v, dtype=dtype, device=h.device)  # noqa: E731
     theta_s, h_m, sigma, theta_o, h_d = map(as_t, (theta_s, h_m, sigma, theta_o, h_d))
     theta_c = 0.5 * theta_s * torch.special.erfc(torch.log(h / h_m) / (math.sqrt(2.0) * sigma))
