@@ -16,7 +16,7 @@ from .hybrid import HybridModel, ModelOutput, NeuralNetwork
 from .models import NEURAL_NETWORK, ModelSpec, get_model, model_names
 from .network import NetworkConfig
 from .parameters import ROLES, Parameter, ParameterSet
-from .runs import LoadedRun, Run, RunConfig, load_run, train_run
+from .runs import LoadedRun, Run, RunConfig, Snapshot, default_settings, load_run, train_run
 from .splits import SPLIT_KINDS, SplitConfig
 from .training import Tensors, TrainConfig, predict, train
 
@@ -25,6 +25,6 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError", "HybridData", "HybridModel", "HybridlabError", "LoadedRun", "ModelOutput", "ModelSpec",
     "NEURAL_NETWORK", "NetworkConfig", "NeuralNetwork", "Parameter", "ParameterError", "ParameterSet",
-    "ROLES", "Run", "RunConfig", "SPLIT_KINDS", "SplitConfig", "Tensors", "TrainConfig", "builtin_names",
+    "ROLES", "Run", "RunConfig", "Snapshot", "default_settings", "SPLIT_KINDS", "SplitConfig", "Tensors", "TrainConfig", "builtin_names",
     "get_model", "load_data", "load_run", "model_names", "predict", "train", "train_run",
 ]

@@ -120,6 +120,12 @@ class HybridModel(nn.Module):
                 penalty = term if penalty is None else penalty + term
         return ModelOutput(preds, params, outputs, penalty)
 
+    @torch.no_grad()
+    def global_values(self) -> dict[str, float]:
+        """Current value of every global parameter (in its units)."""
+        s = torch.sigmoid(self.global_logits)
+        return {p.name: float(p.from_unit(s[j])) for j, p in enumerate(self.global_)}
+
     def unit_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Sigmoid outputs in [0, 1] of the neural parameters (to see how close they sit to a bound)."""
         if self.net is None:

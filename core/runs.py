@@ -10,6 +10,7 @@ import importlib
 import json
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -179,11 +180,14 @@ def _check_split_targets(data: HybridData, targets, rows, split_name):
 
 def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | None = None,
               callbacks: Iterable[Callable[[dict], None]] = (),
-              stop_event: threading.Event | None = None) -> Run:
+              stop_event: threading.Event | None = None,
+              on_snapshot: Callable[[Snapshot], None] | None = None, snapshot_interval: float = 1.0) -> Run:
     """Load data, split, build and train the model, and evaluate it. Nothing is written to disk.
 
     data: already loaded data (else loaded from ``cfg.data``); spec: a model not in the registry
     (its function must be importable by module path for the run to be loaded again).
+    on_snapshot: receives a :class:`Snapshot` at most every ``snapshot_interval`` seconds during
+    training (called in the training thread; for live views).
     """
     is_nn = cfg.model == NEURAL_NETWORK
     if spec is None and not is_nn:
@@ -224,6 +228,10 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
     model = build_model(model_cfg)
     model.set_normalization(train_t.x, train_t.forcing, train_t.y)
 
+    callbacks = list(callbacks)
+    if on_snapshot is not None:
+        callbacks.append(_SnapshotCallback(model, data, forcing, targets, train_rows, val_rows, on_snapshot,
+                                           snapshot_interval))
     result = train(model, train_t, val_t, cfg.train, callbacks=callbacks, stop_event=stop_event)
     model.to("cpu")
 
@@ -239,29 +247,72 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
     return _evaluate(config, model, data, spec, train_rows, val_rows, result)
 
 
+@dataclass
+class Snapshot:
+    """The model's state during or after training, evaluated on every row: predictions and
+    parameters tables (as in a run folder), metrics per target and split, and the model outputs."""
+
+    epoch: int
+    predictions: pd.DataFrame
+    parameters: pd.DataFrame
+    targets: dict
+    outputs: dict
+
+
+def evaluate_tables(model, data: HybridData, forcing, targets, train_rows, val_rows, all_t=None,
+                    epoch: int = 0) -> Snapshot:
+    """Predict on all rows and build the predictions/parameters tables and per-split metrics."""
+    all_t = all_t if all_t is not None else data.tensors(None, forcing, targets)
+    out = predict(model, all_t)
+    pred = out.predictions.double().cpu().numpy()
+    obs = all_t.y.double().cpu().numpy()
+    split = np.full(len(data.frame), "train", dtype=object)
+    split[val_rows] = "val"
+    ids = data.frame[data.id].to_numpy()
+    cols = {"id": ids, "split": split}
+    for j, t in enumerate(targets):
+        cols[f"{t}_obs"] = obs[:, j]
+        cols[f"{t}_pred"] = pred[:, j]
+    predictions = pd.DataFrame(cols)
+    parameters = pd.DataFrame({"id": ids, "split": split,
+                               **{name: v.double().cpu().numpy() for name, v in out.parameters.items()}})
+    target_metrics: dict = {}
+    for rows, key in ((train_rows, "train"), (val_rows, "val")):
+        for t, m in zip(targets, all_metrics(obs[rows], pred[rows])):
+            target_metrics.setdefault(t, {})[key] = m
+    outputs = {k: v.double().cpu().numpy() for k, v in out.outputs.items()}
+    return Snapshot(epoch, predictions, parameters, target_metrics, outputs)
+
+
+class _SnapshotCallback:
+    """Epoch callback that evaluates the model at most every ``interval`` seconds for live views."""
+
+    def __init__(self, model, data, forcing, targets, train_rows, val_rows, handler, interval):
+        self.model, self.data, self.forcing, self.targets = model, data, forcing, targets
+        self.train_rows, self.val_rows, self.handler, self.interval = train_rows, val_rows, handler, interval
+        self.all_t = data.tensors(None, forcing, targets)
+        self.last = -math.inf
+
+    def __call__(self, row: dict) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.interval:
+            return
+        device = next(self.model.parameters()).device
+        if self.all_t.x.device != device:
+            self.all_t = self.all_t.to(device)
+        self.handler(evaluate_tables(self.model, self.data, self.forcing, self.targets, self.train_rows,
+                                     self.val_rows, self.all_t, epoch=row["epoch"]))
+        self.last = time.perf_counter()
+
+
 def _evaluate(config, model, data: HybridData, spec, train_rows, val_rows, result: TrainResult) -> Run:
     mc = config["model"]
     targets, forcing = mc["targets"], mc["forcing"]
     all_t = data.tensors(None, forcing, targets)
-    out = predict(model, all_t)
-    pred = out.predictions.double().numpy()
+    snap = evaluate_tables(model, data, forcing, targets, train_rows, val_rows, all_t, epoch=result.best_epoch)
+    predictions, parameters, target_metrics = snap.predictions, snap.parameters, snap.targets
     obs = all_t.y.double().numpy()
-    split = np.full(len(data.frame), "train", dtype=object)
-    split[val_rows] = "val"
-
-    ids = data.frame[data.id].to_numpy()
-    predictions = pd.DataFrame({"id": ids, "split": split})
-    for j, t in enumerate(targets):
-        predictions[f"{t}_obs"] = obs[:, j]
-        predictions[f"{t}_pred"] = pred[:, j]
-    parameters = pd.DataFrame({"id": ids, "split": split})
-    for name, v in out.parameters.items():
-        parameters[name] = v.double().numpy()
-
-    target_metrics = {}
-    for rows, key in ((train_rows, "train"), (val_rows, "val")):
-        for t, m in zip(targets, all_metrics(obs[rows], pred[rows])):
-            target_metrics.setdefault(t, {})[key] = m
+    out_parameters = {k: parameters[k].to_numpy() for k in parameters.columns if k not in ("id", "split")}
     val_kges = [target_metrics[t]["val"]["kge"] for t in targets]
     finite = [k for k in val_kges if math.isfinite(k)]
     epochs = max(result.epochs_run, 1)
@@ -284,12 +335,12 @@ def _evaluate(config, model, data: HybridData, spec, train_rows, val_rows, resul
     }
     if mc["kind"] != NEURAL_NETWORK:
         ps = ParameterSet.from_dict(mc["parameters"])
-        values = {k: v.double().numpy() for k, v in out.parameters.items()}
+        values = out_parameters
         at_bound = {p.name: float(np.mean((_unit(values[p.name], p) < 0.01) | (_unit(values[p.name], p) > 0.99)))
                     for p in ps if p.role == "neural"}
         diag = {"share_at_bound": at_bound}
         if spec is not None and spec.diagnostics is not None:
-            outputs = {k: v.double().numpy() for k, v in out.outputs.items()}
+            outputs = snap.outputs
             observed = {t: obs[:, j] for j, t in enumerate(targets)}
             diag.update(spec.diagnostics(outputs, values, observed))
         metrics["diagnostics"] = diag

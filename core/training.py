@@ -170,6 +170,8 @@ def train(model: nn.Module, train_data: Tensors, val_data: Tensors, config: Trai
                "epoch_seconds": now - te, "elapsed_seconds": now - t0}
         tl = (sum_target / n_target.clamp(min=1)).tolist()
         vl, vk, vv = val_per_target.tolist(), val_kge.tolist(), val_valid.tolist()
+        if hasattr(model, "global_values"):
+            row.update({f"global_{k}": v for k, v in model.global_values().items()})
         for name in getattr(model, "tracked", ()):
             row[f"val_mean_{name}"] = float(val_out.outputs[name].float().mean()) if name in val_out.outputs else math.nan
         for j, t in enumerate(targets):

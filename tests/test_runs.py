@@ -83,3 +83,14 @@ def test_respiration_example_recovers_the_truth():
     assert rec["q10"]["rel_error"] < 0.05
     assert rec["rb"]["r"] >= 0.95
     assert run.metrics["targets"]["reco"]["val"]["kge"] > 0.9
+
+
+def test_snapshots_arrive_during_training(small_resp):
+    snaps = []
+    cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=4, patience=10))
+    run = train_run(cfg, data=small_resp, on_snapshot=snaps.append, snapshot_interval=0.0)
+    assert [s.epoch for s in snaps] == [1, 2, 3, 4]
+    last = snaps[-1]
+    assert list(last.predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
+    assert set(last.targets["reco"]) == {"train", "val"} and "rb" in last.parameters
+    assert "global_q10" in run.history.columns
