@@ -1,0 +1,112 @@
+"""Live training plots drawn with Bokeh directly: each refresh only replaces data sources and
+titles, so a refresh costs milliseconds and the training thread keeps the CPU."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from bokeh.models import ColumnDataSource, FactorRange, LinearColorMapper, Range1d
+from bokeh.palettes import Category10_10, Viridis256
+from bokeh.plotting import figure
+
+from .views import LABEL, MAX_POINTS, _fmt
+
+PARTS = ("kge", "r", "alpha", "beta")
+
+
+def _label(t: str) -> str:
+    return LABEL.get(t, t)
+
+
+class LossFigure:
+    """Train and validation loss, and validation loss per target, over the epochs."""
+
+    def __init__(self, targets: list[str]):
+        self.targets = targets
+        self.source = ColumnDataSource({k: [] for k in self._columns()})
+        self.fig = figure(height=300, sizing_mode="stretch_width", title="Loss (1 − KGE by default)",
+                          x_axis_label="epoch", y_axis_label="loss", tools="pan,wheel_zoom,box_zoom,reset,save")
+        self.fig.line("epoch", "train_loss", source=self.source, line_width=2, color="#1f77b4", legend_label="train")
+        self.fig.line("epoch", "val_loss", source=self.source, line_width=2, color="#ff7f0e",
+                      legend_label="validation")
+        for i, t in enumerate(targets):
+            self.fig.line("epoch", f"val_loss_{t}", source=self.source, line_dash="dashed",
+                          color=Category10_10[(i + 2) % 10], legend_label=f"val {_label(t)}")
+        self.fig.legend.location = "top_right"
+        self.fig.legend.click_policy = "hide"
+
+    def _columns(self):
+        return ["epoch", "train_loss", "val_loss"] + [f"val_loss_{t}" for t in self.targets]
+
+    def update(self, history: list[dict]) -> None:
+        self.source.data = {k: [row.get(k, math.nan) for row in history] for k in self._columns()}
+
+
+class ScatterFigure:
+    """Observed vs predicted of one target and split, rasterised above MAX_POINTS points."""
+
+    def __init__(self, target: str, split: str, n_points: int):
+        self.target, self.split = target, split
+        self.raster = n_points > MAX_POINTS
+        self.fig = figure(width=300, height=280, title=f"{_label(target)} {split}", x_axis_label="observed",
+                          y_axis_label="predicted", tools="pan,wheel_zoom,box_zoom,reset,save",
+                          x_range=Range1d(0, 1), y_range=Range1d(0, 1))
+        self.fig.title.text_font_size = "9pt"
+        if self.raster:
+            self.source = ColumnDataSource({"image": [np.full((2, 2), np.nan)], "x": [0], "y": [0], "dw": [1], "dh": [1]})
+            mapper = LinearColorMapper(palette=Viridis256, nan_color=(0, 0, 0, 0))
+            self.fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=mapper)
+        else:
+            self.source = ColumnDataSource({"o": [], "p": []})
+            self.fig.scatter("o", "p", source=self.source, size=3, alpha=0.5,
+                             color="#1f77b4" if split == "train" else "#ff7f0e")
+        self.line = ColumnDataSource({"x": [0, 1], "y": [0, 1]})
+        self.fig.line("x", "y", source=self.line, color="black")
+
+    def update(self, snapshot) -> None:
+        d = snapshot.predictions
+        rows = (d["split"] == self.split).to_numpy()
+        o = d[f"{self.target}_obs"].to_numpy()[rows]
+        p = d[f"{self.target}_pred"].to_numpy()[rows]
+        ok = np.isfinite(o) & np.isfinite(p)
+        m = snapshot.targets[self.target][self.split]
+        self.fig.title.text = (f"{_label(self.target)} {self.split}: KGE {_fmt(m['kge'])}  r {_fmt(m['r'])}  "
+                               f"α {_fmt(m['alpha'])}  β {_fmt(m['beta'])}")
+        if not ok.any():
+            return
+        lo, hi = (float(v) for v in np.percentile(np.r_[o[ok], p[ok]], [0.2, 99.8]))
+        hi = hi if hi > lo else lo + 1.0
+        if self.raster:
+            counts, _, _ = np.histogram2d(p[ok], o[ok], bins=80, range=[[lo, hi], [lo, hi]])
+            img = np.where(counts > 0, np.log10(counts + 1), np.nan)
+            self.source.data = {"image": [img], "x": [lo], "y": [lo], "dw": [hi - lo], "dh": [hi - lo]}
+        else:
+            self.source.data = {"o": o[ok], "p": p[ok]}
+        self.line.data = {"x": [lo, hi], "y": [lo, hi]}
+        pad = 0.02 * (hi - lo)
+        self.fig.x_range.update(start=lo - pad, end=hi + pad)
+        self.fig.y_range.update(start=lo - pad, end=hi + pad)
+
+
+class KGEPartsFigure:
+    """KGE, r, alpha and beta of one target, train vs validation (ideal 1)."""
+
+    def __init__(self, target: str):
+        self.target = target
+        factors = [(part, split) for part in PARTS for split in ("train", "val")]
+        self.source = ColumnDataSource({"x": factors, "top": [0.0] * len(factors),
+                                        "color": ["#1f77b4", "#ff7f0e"] * len(PARTS)})
+        self.fig = figure(width=300, height=230, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
+                          title=f"{_label(target)}: KGE parts (ideal 1)", tools="save")
+        self.fig.vbar(x="x", top="top", width=0.9, color="color", source=self.source)
+        self.fig.line([-1, 100], [1, 1], color="black", line_dash="dashed")
+
+    def update(self, snapshot) -> None:
+        s = snapshot.targets[self.target]
+        tops = []
+        for part in PARTS:
+            for split in ("train", "val"):
+                v = s[split][part]
+                tops.append(v if v is not None and math.isfinite(v) else 0.0)
+        self.source.data = dict(self.source.data, top=tops)
+        self.fig.y_range.start = min(-0.5, min(tops) - 0.1)
