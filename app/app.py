@@ -23,9 +23,9 @@ from app.state import (PRESET_LABELS, UPLOAD_LIMIT_MB, RetentionResults, RunTabl
                        TrainingSession, export_bytes)
 
 hv.extension("bokeh")
-pn.extension("tabulator", sizing_mode="stretch_width", notifications=False)
+pn.extension("tabulator", notifications=False)
 
-REFRESH_MS = 500
+REFRESH_MS = 250
 
 
 class LivePlots:
@@ -68,6 +68,13 @@ class LivePlots:
         if self.loss is not None and len(session.history) != self._history_len:
             self._history_len = len(session.history)
             self.loss.update(session.history)
+
+
+def grid(items, ncols: int = 4):
+    """A list of HoloViews elements as a grid of separate panes (a single element or text as is)."""
+    if isinstance(items, list):
+        return pn.GridBox(*(pn.pane.HoloViews(e) for e in items), ncols=ncols)
+    return pn.pane.HoloViews(items)
 
 
 class TabView(param.Parameterized):
@@ -125,9 +132,10 @@ class Dashboard:
         rows = [header]
         for r in self.setup.rows:
             role = pn.widgets.RadioButtonGroup.from_param(r.param.role, options=r.allowed_roles, width=190,
-                                                          button_type="primary", button_style="outline", name="")
-            lower = pn.widgets.FloatInput.from_param(r.param.lower, width=80, name="")
-            upper = pn.widgets.FloatInput.from_param(r.param.upper, width=80, name="")
+                                                          button_type="primary", button_style="outline", name="",
+                                                          css_classes=["role"])
+            lower = pn.widgets.FloatInput.from_param(r.param.lower, width=80, name="", css_classes=["lower"])
+            upper = pn.widgets.FloatInput.from_param(r.param.upper, width=80, name="", css_classes=["upper"])
             value = pn.widgets.FloatInput.from_param(r.param.value, width=80, name="",
                                                      disabled=pn.bind(lambda role: role != "fixed", r.param.role))
             label = pn.pane.HTML(f"<b>{r.pname}</b><br><small>{r.description} [{r.unit}]</small>", width=150,
@@ -136,7 +144,7 @@ class Dashboard:
                                        r.param.error), margin=(0, 5))
             rows.append(pn.Column(pn.Row(label, role, lower, upper, value, margin=0), err, margin=(2, 0),
                                   css_classes=[f"param-row-{r.pname}"]))
-        return pn.Column(*rows, scroll=True, max_height=520) if self.setup.rows else pn.pane.Markdown(
+        return pn.Column(*rows, scroll=True, height=560, width=680) if self.setup.rows else pn.pane.Markdown(
             "The pure neural network has no mechanistic parameters.")
 
     def presets(self):
@@ -189,24 +197,30 @@ class Dashboard:
 
     def sidebar(self):
         s = self.setup
-        data = pn.Column(pn.widgets.Select.from_param(s.param.data_name, name="data"),
-                         pn.widgets.IntInput.from_param(s.param.n_sites, name="sites (built-in data; empty = all)"),
+        data = pn.Column(pn.widgets.Select.from_param(s.param.data_name, name="data", css_classes=["data-select"]),
+                         pn.widgets.IntInput.from_param(s.param.n_sites, name="sites (built-in data; empty = all)",
+                                                        css_classes=["n-sites"]),
                          self.upload_form())
-        model = pn.widgets.Select.from_param(s.param.model_name, name="model (nn = pure neural network)")
-        table = pn.panel(pn.bind(lambda *_: pn.Column(self.presets(), self.parameter_table()), s.param.rows))
+        model = pn.widgets.Select.from_param(s.param.model_name, name="model (nn = pure neural network)",
+                                             css_classes=["model-select"])
+        table = pn.Column(self.presets(), self.parameter_table(), width=690)
+
+        def rebuild(_):  # a new model brings new rows and presets
+            table.objects = [self.presets(), self.parameter_table()]
+        s.param.watch(rebuild, "rows")
         settings = pn.Card(
-            pn.Row(pn.widgets.Select.from_param(s.param.optimizer), pn.widgets.FloatInput.from_param(s.param.lr, name="learning rate")),
-            pn.Row(pn.widgets.IntInput.from_param(s.param.batch_size, name="batch size"),
-                   pn.widgets.IntInput.from_param(s.param.epochs, name="max epochs"),
-                   pn.widgets.IntInput.from_param(s.param.patience)),
-            pn.Row(pn.widgets.TextInput.from_param(s.param.hidden, name="hidden layers"),
-                   pn.widgets.Select.from_param(s.param.activation),
-                   pn.widgets.FloatInput.from_param(s.param.dropout)),
-            pn.Row(pn.widgets.Select.from_param(s.param.loss), pn.widgets.Select.from_param(s.param.weighting),
-                   pn.widgets.Select.from_param(s.param.split), pn.widgets.IntInput.from_param(s.param.seed)),
+            pn.Row(pn.widgets.Select.from_param(s.param.optimizer, width=150), pn.widgets.FloatInput.from_param(s.param.lr, name="learning rate", width=150)),
+            pn.Row(pn.widgets.IntInput.from_param(s.param.batch_size, name="batch size", width=150),
+                   pn.widgets.IntInput.from_param(s.param.epochs, name="max epochs", css_classes=["epochs"], width=150),
+                   pn.widgets.IntInput.from_param(s.param.patience, width=150)),
+            pn.Row(pn.widgets.TextInput.from_param(s.param.hidden, name="hidden layers", width=150),
+                   pn.widgets.Select.from_param(s.param.activation, width=150),
+                   pn.widgets.FloatInput.from_param(s.param.dropout, width=150)),
+            pn.Row(pn.widgets.Select.from_param(s.param.loss, width=150), pn.widgets.Select.from_param(s.param.weighting, width=150),
+                   pn.widgets.Select.from_param(s.param.split, width=150), pn.widgets.IntInput.from_param(s.param.seed, width=150)),
             title="Training settings", collapsed=False)
         return pn.Column("## Set-up", data, model, "### Parameters: role, bounds, fixed value", table, settings,
-                         width=700, sizing_mode="fixed", height=2400)
+                         width=700)
 
     # -- training controls ----------------------------------------------------------------------------
     def controls(self):
@@ -261,15 +275,17 @@ class Dashboard:
         t, s = self.tab_views["Parameters"], self.setup
 
         def update_map_options(rows):
-            self.map_param.options = [r.pname for r in rows if r.role == "neural"]
+            names = [r.pname for r in rows if r.role == "neural"]
+            self.map_param.options = names
+            self.map_param.value = names[0] if names else None
         update_map_options(s.rows)
         s.param.watch(lambda e: update_map_options(e.new), "rows")
-        hists = pn.pane.HoloViews(pn.bind(lambda snap: views.parameter_histograms(snap, s.rows), t.param.snapshot))
-        globs = pn.pane.HoloViews(pn.bind(lambda h: views.global_curves(h, s.rows), t.param.history))
+        hists = pn.panel(pn.bind(lambda snap: grid(views.parameter_histograms(snap, s.rows)), t.param.snapshot))
+        globs = pn.panel(pn.bind(lambda h: grid(views.global_curves(h, s.rows)), t.param.history))
         pmap = pn.pane.HoloViews(pn.bind(lambda snap, name, data: views.parameter_map(snap, data, name),
                                          t.param.snapshot, self.map_param, t.param.data))
-        truth = pn.pane.HoloViews(pn.bind(lambda snap, data: views.learned_vs_true(snap, data, s.rows),
-                                          t.param.snapshot, t.param.data))
+        truth = pn.panel(pn.bind(lambda snap, data: grid(views.learned_vs_true(snap, data, s.rows)),
+                                 t.param.snapshot, t.param.data))
         return pn.Column("### Neural parameters across samples (red: bounds)", hists,
                          "### Global parameters over the epochs", globs,
                          "### Map", self.map_param, pmap, "### Learned vs true", truth)
@@ -277,7 +293,7 @@ class Dashboard:
     def model_tab(self):
         t, r = self.tab_views["Model"], self.retention
         soc = pn.Column("### SOC model: saturation of the mineral-associated pool",
-                        pn.pane.HoloViews(pn.bind(views.moc_saturation, t.param.snapshot)),
+                        pn.panel(pn.bind(lambda snap: grid(views.moc_saturation(snap), 2), t.param.snapshot)),
                         pn.pane.HoloViews(pn.bind(views.infeasible_curve, t.param.history)))
         swrc = pn.Column("### Retention model",
                          pn.pane.HoloViews(pn.bind(views.retention_curves, self.session.param.run, r.param.sample_ids)),
@@ -327,12 +343,11 @@ class Dashboard:
         return self.tabs
 
     def layout(self):
-        main = pn.Column(
-            pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
-                             "of a process model; *global* ones are learned once; *fixed* ones stay put."),
-            self.controls(),
-            self._tabs())
-        return pn.Row(self.sidebar(), main)
+        intro = pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
+                                 "of a process model; *global* ones are learned once; *fixed* ones stay put.",
+                                 sizing_mode="stretch_width")
+        main = pn.Column(intro, self.controls(), self._tabs(), sizing_mode="stretch_width")
+        return pn.Row(self.sidebar(), main, sizing_mode="stretch_width")
 
 
 def create() -> pn.viewable.Viewable:

@@ -24,7 +24,7 @@ class LossFigure:
     def __init__(self, targets: list[str]):
         self.targets = targets
         self.source = ColumnDataSource({k: [] for k in self._columns()})
-        self.fig = figure(height=300, sizing_mode="stretch_width", title="Loss (1 − KGE by default)",
+        self.fig = figure(height=300, width=1000, title="Loss (1 − KGE by default; log scale)", y_axis_type="log",
                           x_axis_label="epoch", y_axis_label="loss", tools="pan,wheel_zoom,box_zoom,reset,save")
         self.fig.line("epoch", "train_loss", source=self.source, line_width=2, color="#1f77b4", legend_label="train")
         self.fig.line("epoch", "val_loss", source=self.source, line_width=2, color="#ff7f0e",
@@ -39,7 +39,9 @@ class LossFigure:
         return ["epoch", "train_loss", "val_loss"] + [f"val_loss_{t}" for t in self.targets]
 
     def update(self, history: list[dict]) -> None:
-        self.source.data = {k: [row.get(k, math.nan) for row in history] for k in self._columns()}
+        # log axis: zero or negative losses (MSE is never negative, 1 - KGE can be 0) are not drawn
+        self.source.data = {k: [v if (v := row.get(k, math.nan)) is not None and (k == "epoch" or v > 0) else math.nan
+                                for row in history] for k in self._columns()}
 
 
 class ScatterFigure:
@@ -48,7 +50,7 @@ class ScatterFigure:
     def __init__(self, target: str, split: str, n_points: int):
         self.target, self.split = target, split
         self.raster = n_points > MAX_POINTS
-        self.fig = figure(width=300, height=280, title=f"{_label(target)} {split}", x_axis_label="observed",
+        self.fig = figure(width=250, height=250, title=f"{_label(target)} {split}", x_axis_label="observed",
                           y_axis_label="predicted", tools="pan,wheel_zoom,box_zoom,reset,save",
                           x_range=Range1d(0, 1), y_range=Range1d(0, 1))
         self.fig.title.text_font_size = "9pt"
@@ -96,7 +98,7 @@ class KGEPartsFigure:
         factors = [(part, split) for part in PARTS for split in ("train", "val")]
         self.source = ColumnDataSource({"x": factors, "top": [0.0] * len(factors),
                                         "color": ["#1f77b4", "#ff7f0e"] * len(PARTS)})
-        self.fig = figure(width=300, height=230, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
+        self.fig = figure(width=250, height=220, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
                           title=f"{_label(target)}: KGE parts (ideal 1)", tools="save")
         self.fig.vbar(x="x", top="top", width=0.9, color="color", source=self.source)
         self.fig.line([-1, 100], [1, 1], color="black", line_dash="dashed")

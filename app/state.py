@@ -337,7 +337,7 @@ class TrainingSession(param.Parameterized):
             self._post(data=data, message="training")
             run = core.train_run(cfg, data=data, callbacks=[lambda row: self._post(row=row)],
                                  stop_event=self._stop, on_snapshot=lambda s: self._post(snapshot=s),
-                                 snapshot_interval=0.8)
+                                 snapshot_interval=0.7)
             self._post(run=run, done="finished")
         except core.HybridlabError as e:
             self._post(done="error", message=f"cannot train: {e}")
@@ -391,21 +391,21 @@ class RunTable(param.Parameterized):
         if run is None or any(r["run"] is run for r in self.records):
             return
         m = run.metrics
-        rec = {"run": run, "label": f"#{len(self.records) + 1} {session.label}", "model": m["model"],
-               "roles": ", ".join(f"{k}={v[0]}" for k, v in m["roles"].items() if v != "fixed"),
-               "epochs": m["epochs_run"], "seconds": round(m["train_seconds"], 1),
-               "mean val KGE": round(m["mean_val_kge"], 3) if math.isfinite(m["mean_val_kge"]) else None}
+        rec = {"run": run, "label": f"#{len(self.records) + 1} {session.label}", "model": m["model"]}
         for t, s in m["targets"].items():
             v = s["val"]["kge"]
             rec[f"val KGE {t}"] = round(v, 3) if math.isfinite(v) else None
+        rec.update({"mean val KGE": round(m["mean_val_kge"], 3) if math.isfinite(m["mean_val_kge"]) else None,
+                    "epochs": m["epochs_run"], "seconds": round(m["train_seconds"], 1),
+                    "neural": ", ".join(k for k, v in m["roles"].items() if v == "neural"),
+                    "global": ", ".join(k for k, v in m["roles"].items() if v == "global")})
         self.records = self.records + [rec]
 
     def table(self, with_reference: bool = True) -> pd.DataFrame:
         rows = [{k: v for k, v in r.items() if k != "run"} for r in self.records]
         if with_reference and any(r["model"] in ("soc", "nn") for r in self.records):
             for name, vals in VALIDATION_KGE.items():
-                ref = {"label": f"report: {name}", "model": "LUCAS 2018 (report)", "roles": "", "epochs": None,
-                       "seconds": None, "mean val KGE": None}
+                ref = {"label": f"report: {name}", "model": "LUCAS 2018 (report)"}
                 ref.update({f"val KGE {t}": v for t, v in vals.items()})
                 rows.append(ref)
         return pd.DataFrame(rows)

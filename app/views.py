@@ -82,7 +82,7 @@ def kge_parts(snapshot, target: str) -> hv.Bars:
         color="split", cmap={"train": "#1f77b4", "val": "#ff7f0e"}, tools=["hover"], show_legend=False)
 
 
-def parameter_histograms(snapshot, rows) -> hv.Layout | hv.Text:
+def parameter_histograms(snapshot, rows) -> list | hv.Text:
     """Histogram of every neural parameter across samples, bounds as red lines."""
     neural = [r for r in rows if r.role == "neural"]
     if snapshot is None or not neural:
@@ -97,7 +97,7 @@ def parameter_histograms(snapshot, rows) -> hv.Layout | hv.Text:
         share = float(np.mean((_unit(v, r) < 0.01) | (_unit(v, r) > 0.99)))
         plots.append((hist * bounds).opts(title=f"{r.pname} ({r.unit}): {100 * share:.0f} % at a bound",
                                           fontsize={"title": 9}, width=260, height=200))
-    return hv.Layout(plots).cols(4)
+    return plots
 
 
 def _unit(v, r):
@@ -106,7 +106,7 @@ def _unit(v, r):
     return (v - r.lower) / (r.upper - r.lower)
 
 
-def global_curves(history: list[dict], rows) -> hv.Layout | hv.Text:
+def global_curves(history: list[dict], rows) -> list | hv.Text:
     """Global parameters over the epochs against their bounds."""
     glob = [r for r in rows if r.role == "global"]
     if not history or not glob:
@@ -120,7 +120,7 @@ def global_curves(history: list[dict], rows) -> hv.Layout | hv.Text:
         plots.append((c * hv.HLine(r.lower).opts(color="red") * hv.HLine(r.upper).opts(color="red")).opts(
             title=f"{r.pname} = {h[f'global_{r.pname}'].iloc[-1]:.4g} {r.unit}", fontsize={"title": 9},
             logy=r.scale == "log", width=260, height=200))
-    return hv.Layout(plots).cols(4) if plots else empty("no global parameters")
+    return plots if plots else empty("no global parameters")
 
 
 def parameter_map(snapshot, data, name: str) -> hv.Element:
@@ -135,7 +135,7 @@ def parameter_map(snapshot, data, name: str) -> hv.Element:
                                                     title=f"{name} per site", width=520, height=420, tools=["hover"])
 
 
-def learned_vs_true(snapshot, data, rows) -> hv.Layout | hv.Text:
+def learned_vs_true(snapshot, data, rows) -> list | hv.Text:
     """Learned against true parameters where the data carry ``true_<name>``."""
     if snapshot is None or data is None:
         return empty("learned vs true appears during training")
@@ -150,13 +150,14 @@ def learned_vs_true(snapshot, data, rows) -> hv.Layout | hv.Text:
             t, v = t[idx], v[idx]
         rr = np.corrcoef(t, v)[0, 1] if np.std(v) > 0 and np.std(t) > 0 else float("nan")
         lo, hi = float(min(t.min(), v.min())), float(max(t.max(), v.max()))
-        plots.append((hv.Points((t, v), kdims=["true", "learned"]).opts(size=2, alpha=0.4) *
-                      hv.Curve([(lo, lo), (hi, hi)]).opts(color="black")).opts(
+        dims = [f"true {r.pname}", f"learned {r.pname}"]  # own dimension names: no axis linking across plots
+        plots.append((hv.Points((t, v), kdims=dims).opts(size=2, alpha=0.4) *
+                      hv.Curve([(lo, lo), (hi, hi)], kdims=dims[:1], vdims=dims[1:]).opts(color="black")).opts(
             title=f"{r.pname} ({r.role}): r {_fmt(rr)}", fontsize={"title": 9}, width=260, height=240))
-    return hv.Layout(plots).cols(4) if plots else empty("these data carry no true parameters")
+    return plots if plots else empty("these data carry no true parameters")
 
 
-def moc_saturation(snapshot) -> hv.Layout | hv.Text:
+def moc_saturation(snapshot) -> list | hv.Text:
     """Predicted and observed MOC / q_max with a line at 1 and the share above it (report Figure 8)."""
     if snapshot is None or "q_max" not in snapshot.parameters or "moc_pred" not in snapshot.predictions:
         return empty("MOC / q_max histograms appear while the SOC model trains")
@@ -172,7 +173,7 @@ def moc_saturation(snapshot) -> hv.Layout | hv.Text:
         plots.append((hv.Histogram((edges, counts), kdims=[f"{what} MOC / q_max"], vdims=["sites"]).opts(color=color) *
                       hv.VLine(1.0).opts(color="black")).opts(
             title=f"{what} MOC / q_max: {100 * share:.1f} % above 1", width=380, height=240))
-    return hv.Layout(plots).cols(2)
+    return plots
 
 
 def infeasible_curve(history: list[dict]) -> hv.Curve | hv.Text:

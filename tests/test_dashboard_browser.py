@@ -1,0 +1,146 @@
+"""The dashboard in a real headless Chromium (Debian's chromium, driven by Playwright)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "browser_shots"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("browser tests need Debian's chromium (apt-get install chromium); .ci/run installs it")
+    pytest.skip("chromium is not installed", allow_module_level=True)
+
+playwright = pytest.importorskip("playwright.sync_api")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "app.py"), "--port", str(port),
+                             "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}/app"
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("panel serve did not start: " + proc.stdout.read().decode()[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1700, "height": 1400})
+    page.goto(url)
+    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
+    return page
+
+
+def _wait_until(condition, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+def _set_number(page, css, value):
+    box = page.locator(f"{css} input").first
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _small_soc(page, sites=400, epochs=400):
+    _set_number(page, ".n-sites", sites)
+    _set_number(page, ".epochs", epochs)
+
+
+def test_train_watch_and_stop(server, browser):
+    page = _open(browser, server)
+    t_open = time.perf_counter()
+    _small_soc(page)
+    # toggle q_max from neural to global
+    page.locator(".param-row-q_max .role").get_by_role("button", name="global").click()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".kge-values").wait_for(timeout=90_000)
+    first_plot = time.perf_counter() - t_open
+    page.locator(".scatter-plots canvas").first.wait_for(timeout=30_000)
+    first = page.locator(".kge-values").inner_text()
+    _wait_until(lambda: page.locator(".kge-values").inner_text() != first, 60)  # values update live
+    assert "SOC" in first and "MBC" in first
+    page.screenshot(path=str(SHOTS / "training.png"))
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.locator(".status", has_text="finished").wait_for(timeout=60_000)
+    message = page.locator(".message").inner_text()
+    assert "cancelled" in message and "mean validation KGE" in message
+    page.get_by_text("Compare runs", exact=True).click()
+    page.get_by_text("report: five_neural").wait_for(timeout=30_000)
+    page.screenshot(path=str(SHOTS / "compare.png"))
+    page.get_by_text("Parameters", exact=True).click()
+    page.get_by_text("Global parameters over the epochs").wait_for(timeout=30_000)
+    time.sleep(3)
+    page.screenshot(path=str(SHOTS / "parameters.png"), full_page=True)
+    print(f"first plot {first_plot:.1f} s after the page opened")
+    page.close()
+
+
+def test_invalid_bound_blocks_training(server, browser):
+    page = _open(browser, server)
+    _set_number(page, ".param-row-cue .lower", 0.9)
+    blocked = page.locator(".blocked")
+    blocked.wait_for(timeout=30_000)
+    text = blocked.inner_text()
+    assert "cue" in text and "lower bound 0.9 must be below upper bound 0.8" in text
+    assert page.get_by_role("button", name="Train", exact=True).is_disabled()
+    assert page.locator(".param-row-cue .row-error").inner_text().strip() != ""
+    page.screenshot(path=str(SHOTS / "blocked.png"))
+    _set_number(page, ".param-row-cue .lower", 0.05)
+    blocked.wait_for(state="detached", timeout=30_000)
+    assert page.get_by_role("button", name="Train", exact=True).is_enabled()
+    page.close()
+
+
+def test_two_sessions_train_at_once_with_separate_state(server, browser):
+    a, b = _open(browser, server), _open(browser, server)
+    _small_soc(a, sites=300, epochs=15)
+    b.locator(".model-select select").select_option("respiration")
+    _set_number(b, ".n-sites", 30)
+    _set_number(b, ".epochs", 15)
+    a.get_by_role("button", name="Train", exact=True).click()
+    b.get_by_role("button", name="Train", exact=True).click()
+    for page in (a, b):
+        page.locator(".status", has_text="finished").wait_for(timeout=120_000)
+    ka, kb = a.locator(".kge-values").inner_text(), b.locator(".kge-values").inner_text()
+    assert "SOC" in ka and "RECO" not in ka
+    assert "RECO" in kb and "SOC" not in kb
+    assert "max epochs after 15 epochs" in a.locator(".message").inner_text()
+    assert "respiration" not in a.locator(".model-select select").input_value()
+    a.close()
+    b.close()
