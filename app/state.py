@@ -94,6 +94,10 @@ class Setup(param.Parameterized):
     def __init__(self, **params):
         super().__init__(**params)
         self._load_model()
+        # settings given explicitly win over the model's recommended ones
+        given = {k: v for k, v in params.items() if k not in ("model_name", "rows")}
+        if given:
+            self.param.update(**given)
 
     @param.depends("model_name", watch=True)
     def _load_model(self):
@@ -139,8 +143,9 @@ class Setup(param.Parameterized):
 
     def preset_name(self) -> str:
         """The preset the current roles match, or 'custom'."""
+        current = self.roles
         for name, roles in self.presets.items():
-            if roles == self.roles:
+            if all(current.get(k) == v for k, v in roles.items()):
                 return name
         return "custom" if self.rows else ""
 

@@ -281,6 +281,27 @@ def _close(bars):
         b.close()
 
 
+def cmd_serve(a: argparse.Namespace) -> int:
+    """Start the dashboard (``panel serve app/app.py``); needs the app package next to core."""
+    import os
+    import subprocess
+
+    try:
+        import app as app_package
+    except ImportError:
+        raise HybridlabError("the dashboard is not installed; install hybridlab with its app (pip install -e .)") from None
+    script = Path(app_package.__file__).resolve().parent / "app.py"
+    origin = a.allow_websocket_origin or os.environ.get("HYBRIDLAB_WEBSOCKET_ORIGIN") or f"localhost:{a.port},127.0.0.1:{a.port}"
+    cmd = [sys.executable, "-m", "panel", "serve", str(script), "--port", str(a.port), "--address", a.address,
+           "--index", "app"]
+    for o in origin.split(","):
+        cmd.append(f"--allow-websocket-origin={o.strip()}")
+    if a.show:
+        cmd.append("--show")
+    print(f"dashboard at http://{a.address if a.address != '0.0.0.0' else 'localhost'}:{a.port}/app", flush=True)
+    return subprocess.call(cmd)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
                                                    "process-based soil models.")
@@ -309,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated subset of neural_network,all_global,five_neural,all_neural")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("serve", help="start the dashboard in the browser (panel serve app/app.py)")
+    p.add_argument("--port", type=int, default=5006)
+    p.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines")
+    p.add_argument("--allow-websocket-origin", default=None,
+                   help="host[:port] allowed to connect (default $HYBRIDLAB_WEBSOCKET_ORIGIN or localhost:PORT)")
+    p.add_argument("--show", action="store_true", help="open a browser")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("data", help="list built-in data sets")
