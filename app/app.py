@@ -19,7 +19,7 @@ import param  # noqa: E402
 
 from app import views  # noqa: E402
 from app.live import KGEPartsFigure, LossFigure, ScatterFigure  # noqa: E402
-from app.state import (PRESET_LABELS, UPLOAD_LIMIT_MB, RetentionResults, RunTable, Setup,  # noqa: E402
+from app.state import (PRESET_LABELS, UPLOAD_LIMIT_MB, RunTable, Setup,  # noqa: E402
                        TrainingSession, export_bytes)
 
 hv.extension("bokeh")
@@ -100,7 +100,6 @@ class Dashboard:
         self.setup = Setup()
         self.session = TrainingSession()
         self.runs = RunTable()
-        self.retention = RetentionResults()
         self.live = LivePlots()
         self.tab_views = {"Parameters": TabView(), "Model": TabView()}
         self.tabs = None
@@ -119,7 +118,6 @@ class Dashboard:
         if self.session.status == "finished" and self.session.run is not None:
             if not any(r["run"] is self.session.run for r in self.runs.records):
                 self.runs.add(self.session)
-                self.retention.compute(self.session.run)
 
     def close(self, *_):
         self.session.stop()
@@ -291,15 +289,22 @@ class Dashboard:
                          "### Map", self.map_param, pmap, "### Learned vs true", truth)
 
     def model_tab(self):
-        t, r = self.tab_views["Model"], self.retention
+        t = self.tab_views["Model"]
+        ret = self.session.param.retention
         soc = pn.Column("### SOC model: saturation of the mineral-associated pool",
                         pn.panel(pn.bind(lambda snap: grid(views.moc_saturation(snap), 2), t.param.snapshot)),
                         pn.pane.HoloViews(pn.bind(views.infeasible_curve, t.param.history)))
         swrc = pn.Column("### Retention model",
-                         pn.pane.HoloViews(pn.bind(views.retention_curves, self.session.param.run, r.param.sample_ids)),
-                         pn.Row(pn.pane.HoloViews(pn.bind(views.awc_histogram, r.param.awc)),
-                                pn.pane.HoloViews(pn.bind(views.shap_dependence, r.param.explanation))))
-        return pn.Column(soc, swrc)
+                         pn.pane.HoloViews(pn.bind(lambda run, r: views.retention_curves(run, r.sample_ids if r else []),
+                                                   self.session.param.run, ret)),
+                         pn.Row(pn.pane.HoloViews(pn.bind(lambda r: views.awc_histogram(r.awc if r else None), ret)),
+                                pn.pane.HoloViews(pn.bind(lambda r: views.shap_dependence(r.explanation if r else None),
+                                                          ret))))
+        soc.visible = pn.bind(lambda m: m == "soc", self.setup.param.model_name)
+        swrc.visible = pn.bind(lambda m: m == "swrc", self.setup.param.model_name)
+        other = pn.pane.Markdown(pn.bind(lambda m: "" if m in ("soc", "swrc") else
+                                         f"No model-specific views for `{m}`.", self.setup.param.model_name))
+        return pn.Column(soc, swrc, other)
 
     def compare_tab(self):
         def table(records):

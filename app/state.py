@@ -286,6 +286,7 @@ class TrainingSession(param.Parameterized):
     run = param.Parameter(default=None, doc="the finished core.Run")
     data = param.Parameter(default=None, doc="the data being trained on")
     label = param.String(default="")
+    retention = param.Parameter(default=None, doc="RetentionResults of a finished retention run")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
 
     def __init__(self, **params):
@@ -313,7 +314,8 @@ class TrainingSession(param.Parameterized):
         self._inbox = {}
         self.label = f"{setup.model_name}" + (f" {setup.preset_name()}" if setup.rows else "")
         self.param.update(status="training", message="loading data…", epoch=0, max_epochs=cfg.train.epochs,
-                          best_val_loss=None, best_epoch=0, seconds_left=None, history=[], snapshot=None, run=None)
+                          best_val_loss=None, best_epoch=0, seconds_left=None, history=[], snapshot=None, run=None,
+                          retention=None)
         self._started = time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(cfg, setup), daemon=True, name="hybridlab-train")
         self._thread.start()
@@ -343,7 +345,8 @@ class TrainingSession(param.Parameterized):
             run = core.train_run(cfg, data=data, callbacks=[lambda row: self._post(row=row)],
                                  stop_event=self._stop, on_snapshot=lambda s: self._post(snapshot=s),
                                  snapshot_interval=0.7)
-            self._post(run=run, done="finished")
+            retention = RetentionResults.for_run(run) if run.metrics["model"] == "swrc" else None
+            self._post(run=run, retention=retention, done="finished")
         except core.HybridlabError as e:
             self._post(done="error", message=f"cannot train: {e}")
         except Exception as e:  # shown as one line in the page, never a traceback
@@ -376,6 +379,7 @@ class TrainingSession(param.Parameterized):
             if "run" in inbox:
                 run = inbox["run"]
                 update["run"] = run
+                update["retention"] = inbox.get("retention")
                 m = run.metrics
                 update["message"] = (f"{m['stopped']} after {m['epochs_run']} epochs (best {m['best_epoch']}); "
                                      f"mean validation KGE {m['mean_val_kge']:.3f}")
@@ -444,13 +448,15 @@ class RetentionResults(param.Parameterized):
     explanation = param.Parameter(default=None, doc="shap.Explanation of AWC over the predictors")
     sample_ids = param.List(default=[])
 
-    def compute(self, run: core.Run, n_explain: int = 200, seed: int = 0) -> None:
+    @classmethod
+    def for_run(cls, run: core.Run, n_explain: int = 200, seed: int = 0) -> "RetentionResults | None":
+        """Computed in the training thread after a retention run (Shapley values take seconds)."""
         from core.explain import parameter_function, shapley_values
         from core.models.swrc import derived
 
-        if "sample_id" not in run.data.frame or run.metrics["model"] != "swrc":
-            self.param.update(awc=None, explanation=None, sample_ids=[])
-            return
+        if "sample_id" not in run.data.frame:
+            return None
+        self = cls()
         hz = run.data.frame.drop_duplicates("sample_id")
         x = hz[run.model.predictors].to_numpy(dtype=float)
         f = parameter_function(run.model, derived, "awc")
@@ -461,3 +467,4 @@ class RetentionResults(param.Parameterized):
         val_ids = set(run.data.frame[run.data.id].iloc[run.val_rows])
         val_samples = hz[hz[run.data.id].isin(val_ids)]["sample_id"].tolist()
         self.param.update(awc=f(x), explanation=expl, sample_ids=val_samples[:4])
+        return self
