@@ -14,6 +14,15 @@ import pandas as pd  # noqa: E402
 LABEL = {"soc": "SOC", "moc": "MOC", "poc": "POC", "mbc": "MBC"}
 
 
+def _save(fig, path: Path, title: str = "") -> Path:
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def _label(t: str) -> str:
     return LABEL.get(t, t)
 
@@ -45,12 +54,7 @@ def observed_vs_predicted(predictions: pd.DataFrame, metrics: dict, path: Path, 
             ax.set_title(_title(t, split, metrics["targets"][t][split]), fontsize=9)
             ax.set_xlabel("observed")
             ax.set_ylabel("predicted")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def kge_decomposition(results: dict[str, dict], path: Path, split: str = "val") -> Path:
@@ -69,10 +73,7 @@ def kge_decomposition(results: dict[str, dict], path: Path, split: str = "val") 
         ax.set_title(f"{comp} ({split})")
     axes[0].set_ylim(bottom=max(-1.0, axes[0].get_ylim()[0]))
     axes[-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Path, title: str = "") -> Path:
@@ -88,12 +89,7 @@ def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Pa
         share = float(np.mean(r > 1)) if len(r) else float("nan")
         ax.set_title(f"{what}: {100 * share:.1f} % above 1 (n={len(r)})", fontsize=10)
         ax.set_xlabel(what)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: list[str], path: Path,
@@ -112,12 +108,7 @@ def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: lis
         ax.set_xlabel("true")
         ax.set_ylabel("learned")
     axes[0][0].legend(fontsize=8, markerscale=3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, title)
 
 
 def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Path, title: str = "") -> Path:
@@ -129,10 +120,7 @@ def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Pat
     ax.set_xlabel(f"true {label}")
     ax.set_ylabel(f"learned {label}")
     ax.set_title(f"{title + ': ' if title else ''}r {np.corrcoef(true, learned)[0, 1]:.2f}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def retention_curves(frame: pd.DataFrame, run, path: Path, n: int = 6, seed: int = 0) -> Path:
@@ -161,10 +149,7 @@ def retention_curves(frame: pd.DataFrame, run, path: Path, n: int = 6, seed: int
         ax.set_xlabel("suction h (cm)")
     axes[0][0].set_ylabel("θ (m³ m⁻³)")
     axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def awc_distribution(table: pd.DataFrame, names: list[str], path: Path) -> Path:
@@ -178,10 +163,7 @@ def awc_distribution(table: pd.DataFrame, names: list[str], path: Path) -> Path:
     ax.set_xlabel("AWC = θ(pF 1.8) − θ(pF 4.2) (m³ m⁻³)")
     ax.set_ylabel("horizons")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def shap_dependence(explanations: dict, path: Path) -> Path:
@@ -194,7 +176,4 @@ def shap_dependence(explanations: dict, path: Path) -> Path:
         ax.set_title(f"{name}: mean |SHAP| {np.mean(np.abs(expl.values[:, j])):.4f}", fontsize=10)
         ax.set_xlabel(f"{feature}")
     axes[0][0].set_ylabel(f"SHAP value for AWC")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
