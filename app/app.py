@@ -210,7 +210,7 @@ class Dashboard:
             pn.Row(pn.widgets.Select.from_param(s.param.optimizer, width=150), pn.widgets.FloatInput.from_param(s.param.lr, name="learning rate", width=150)),
             pn.Row(pn.widgets.IntInput.from_param(s.param.batch_size, name="batch size", width=150),
                    pn.widgets.IntInput.from_param(s.param.epochs, name="max epochs", css_classes=["epochs"], width=150),
-                   pn.widgets.IntInput.from_param(s.param.patience, width=150)),
+                   pn.widgets.IntInput.from_param(s.param.patience, css_classes=["patience"], width=150)),
             pn.Row(pn.widgets.TextInput.from_param(s.param.hidden, name="hidden layers", width=150),
                    pn.widgets.Select.from_param(s.param.activation, width=150),
                    pn.widgets.FloatInput.from_param(s.param.dropout, width=150)),

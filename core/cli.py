@@ -302,6 +302,14 @@ def cmd_serve(a: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from .bench import run
+
+    res = run(a.out, quick=a.quick)
+    print(json.dumps(res, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
                                                    "process-based soil models.")
@@ -330,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated subset of neural_network,all_global,five_neural,all_neural")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("bench", help="measure training speed against plain PyTorch and the matmul peak")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--quick", action="store_true", help="a few epochs, no full experiment (under a minute)")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("serve", help="start the dashboard in the browser (panel serve app/app.py)")
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--address", default="127.0.0.1", help="0.0.0.0 to serve other machines")

@@ -77,15 +77,17 @@ def _set_number(page, css, value):
     box.press("Enter")
 
 
-def _small_soc(page, sites=400, epochs=400):
+def _small_soc(page, sites=400, epochs=100_000, patience=None):
     _set_number(page, ".n-sites", sites)
     _set_number(page, ".epochs", epochs)
+    if patience is not None:
+        _set_number(page, ".patience", patience)
 
 
 def test_train_watch_and_stop(server, browser):
     page = _open(browser, server)
     t_open = time.perf_counter()
-    _small_soc(page)
+    _small_soc(page, patience=100_000)  # runs until Stop
     # toggle q_max from neural to global
     page.locator(".param-row-q_max .role").get_by_role("button", name="global").click()
     page.get_by_role("button", name="Train", exact=True).click()

@@ -1,0 +1,182 @@
+"""``hybridlab bench``: training speed against plain PyTorch and the machine's matmul limit.
+
+All figures on the LUCAS-like data (16,743 sites, 168 covariates), batch 2048, RMSprop, the
+report's backbone; medians over epochs after warm-up. FLOPs are counted from the layer sizes:
+2 · in · out per sample and dense layer forward, three times that for forward and backward.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .datasets import load_data
+from .hybrid import HybridModel, NeuralNetwork
+from .models import get_model
+from .models.soc import steady_state
+from .network import NetworkConfig
+from .runs import RunConfig, train_run
+from .splits import SplitConfig, split_rows
+from .training import TrainConfig, train
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """Float32 matmul throughput now, GFLOP/s (best of ``repeats``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def dense_flops(n_in: int, hidden: tuple[int, ...], n_out: int) -> int:
+    """Forward FLOPs per sample of the dense stack."""
+    sizes = [n_in, *hidden, n_out]
+    return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _epoch_seconds(history: list[dict], warmup: int) -> float:
+    return statistics.median(r["epoch_seconds"] for r in history[warmup:])
+
+
+def reference_epoch_seconds(data, train_rows, val_rows, epochs: int, warmup: int, seed: int = 0) -> float:
+    """The loop a user would write from the PyTorch tutorials: TensorDataset + DataLoader(shuffle),
+    the same network, loss (mean of 1 - KGE over targets, NaN masked) and RMSprop; metrics by a
+    Python loop over targets. Returns the median epoch time in seconds."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(seed)
+    tr, va = data.tensors(train_rows), data.tensors(val_rows)
+    x_mean, x_std = tr.x.mean(0), tr.x.std(0).clamp(min=1e-6)
+    y_mean, y_std = torch.nanmean(tr.y, 0), torch.sqrt(torch.nanmean((tr.y - torch.nanmean(tr.y, 0)) ** 2, 0))
+    cfg = NetworkConfig()
+    layers, width = [], tr.x.shape[1]
+    for i, h in enumerate(cfg.hidden):
+        layers += [torch.nn.Linear(width, h), torch.nn.Sigmoid()]
+        if i < len(cfg.hidden) - 1:
+            layers.append(torch.nn.Dropout(cfg.dropout))
+        width = h
+    net = torch.nn.Sequential(*layers, torch.nn.Linear(width, tr.y.shape[1]))
+    opt = torch.optim.RMSprop(net.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(tr.x, tr.y), batch_size=2048, shuffle=True)
+
+    def kge_loss(y, p):
+        losses = []
+        for j in range(y.shape[1]):
+            m = ~torch.isnan(y[:, j])
+            if m.sum() < 2:
+                continue
+            o, q = y[m, j], p[m, j]
+            r = torch.corrcoef(torch.stack([o, q]))[0, 1]
+            alpha, beta = q.std() / o.std(), q.mean() / o.mean()
+            losses.append(torch.sqrt((r - 1) ** 2 + (alpha - 1) ** 2 + (beta - 1) ** 2))
+        return torch.stack(losses).mean()
+
+    times = []
+    for _ in range(epochs):
+        t = time.perf_counter()
+        net.train()
+        for xb, yb in loader:
+            pred = net((xb - x_mean) / x_std) * y_std + y_mean
+            loss = kge_loss(yb, pred)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            kge_loss(va.y, net((va.x - x_mean) / x_std) * y_std + y_mean).item()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times[warmup:])
+
+
+def steady_state_sites_per_second(data, repeats: int = 20) -> float:
+    """Forward and backward of the SOC steady state alone on every site (float32)."""
+    f = data.frame
+    npp, temp = torch.tensor(f["npp"].to_numpy(np.float32)), torch.tensor(f["temp"].to_numpy(np.float32))
+    mass = torch.tensor(f["soil_mass"].to_numpy(np.float32))
+    spec = get_model("soc")
+    params = {p.name: torch.full((len(f),), p.default, requires_grad=p.name not in ("beta",)) for p in spec.parameters()}
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = steady_state(npp, temp, mass, **params)
+        (out["soc"].sum() + out["penalty_feasibility"]).backward()
+        best = min(best, time.perf_counter() - t)
+    return len(f) / best
+
+
+def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
+    """Measure everything and write the JSON (see the issue's schema); returns the dict."""
+    epochs, warmup = (4, 1) if quick else (25, 5)
+    data = load_data("lucas-synthetic")
+    train_rows, val_rows = split_rows(data.frame[data.id].to_numpy(), SplitConfig("site"), seed=0)
+    tr, va = data.tensors(train_rows), data.tensors(val_rows)
+    peak = matmul_gflops(1024 if quick else 2048)
+    log(f"matmul peak {peak:.1f} GFLOP/s")
+    result: dict = {"machine": {"cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads()},
+                    "matmul_gflops": peak}
+    cfg = TrainConfig(epochs=epochs, patience=10 ** 6, seed=0)
+    hidden = NetworkConfig().hidden
+    n_in = len(data.predictors)
+
+    torch.manual_seed(0)
+    nn_model = NeuralNetwork(data.predictors, list(data.forcing), list(data.targets))
+    nn_model.set_normalization(tr.x, tr.forcing, tr.y)
+    s_nn = _epoch_seconds(train(nn_model, tr, va, cfg).history, warmup)
+    f_nn = dense_flops(n_in + len(data.forcing), hidden, len(data.targets))
+    flops_nn = (3 * len(tr) + len(va)) * f_nn
+    result["nn"] = {"seconds_per_epoch": s_nn, "gflops": flops_nn / s_nn / 1e9,
+                    "fraction_of_peak": flops_nn / s_nn / 1e9 / peak}
+    log(f"nn: {s_nn:.3f} s/epoch")
+
+    spec = get_model("soc")
+    ps = spec.parameters().set_roles("five_neural")
+    forcing = list(spec.forcing) + list(spec.optional_forcing)
+    tr_h, va_h = data.tensors(train_rows, forcing), data.tensors(val_rows, forcing)
+    torch.manual_seed(0)
+    hybrid = HybridModel(data.predictors, forcing, list(spec.targets), spec.function, ps, options=spec.options)
+    hybrid.set_normalization(tr_h.x, tr_h.forcing, tr_h.y)
+    s_h = _epoch_seconds(train(hybrid, tr_h, va_h, cfg).history, warmup)
+    f_h = dense_flops(n_in, hidden, len(ps.with_role("neural")))
+    flops_h = (3 * len(tr) + len(va)) * f_h
+    result["hybrid_soc"] = {"seconds_per_epoch": s_h, "gflops": flops_h / s_h / 1e9,
+                            "fraction_of_peak": flops_h / s_h / 1e9 / peak}
+    log(f"hybrid_soc (five_neural): {s_h:.3f} s/epoch")
+
+    s_ref = reference_epoch_seconds(data, train_rows, val_rows, epochs, warmup)
+    result["reference"] = {"seconds_per_epoch": s_ref}
+    result["speedup_vs_reference"] = s_ref / s_nn
+    log(f"reference loop: {s_ref:.3f} s/epoch (speed-up {s_ref / s_nn:.2f})")
+    result["steady_state_sites_per_second"] = steady_state_sites_per_second(data)
+
+    # engine side of the live views: snapshots every 0.5 s as the dashboard asks for them
+    base = RunConfig(model="soc", roles="five_neural", data=data.source, train=cfg)
+    plain = train_run(base, data=data).result
+    live = train_run(base, data=data, on_snapshot=lambda s: None, snapshot_interval=0.5).result
+    per = lambda r: statistics.median(np.diff([h["elapsed_seconds"] for h in r.history])[warmup:])  # noqa: E731
+    result["live_view_overhead"] = float(per(live) / per(plain))
+
+    if quick:
+        result["experiment_soc_seconds"] = None
+    else:
+        from .experiments import soc
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            soc.run(tmp, log=lambda m: None)
+            result["experiment_soc_seconds"] = time.perf_counter() - t
+        log(f"experiment soc: {result['experiment_soc_seconds']:.0f} s")
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if out:
+        Path(out).write_text(json.dumps(result, indent=2))
+    return result
