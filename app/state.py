@@ -185,9 +185,10 @@ class Setup(param.Parameterized):
         if self.validate():
             raise core.HybridlabError("; ".join(self.errors))
         overrides = {}
+        declared = core.get_model(self.model_name).parameters() if self.rows else None
         for r in self.rows:
             changes = {}
-            p = core.get_model(self.model_name).parameters()[r.pname]
+            p = declared[r.pname]
             if (r.lower, r.upper) != (p.lower, p.upper):
                 changes.update(lower=r.lower, upper=r.upper)
             if r.role == "fixed" and r.value != p.fixed_value:

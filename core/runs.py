@@ -130,18 +130,19 @@ class Run:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(self.config, indent=2))
         self.history.to_csv(out / "history.csv", index=False)
-        (out / "metrics.json").write_text(json.dumps(_json_safe(self.metrics), indent=2))
+        (out / "metrics.json").write_text(json.dumps(json_safe(self.metrics), indent=2))
         self.predictions.to_parquet(out / "predictions.parquet", index=False)
         self.parameters.to_parquet(out / "parameters.parquet", index=False)
         torch.save(self.model.state_dict(), out / "model.pt")
         return out
 
 
-def _json_safe(obj):
+def json_safe(obj):
+    """The object with non-finite floats replaced by None, so that it is valid JSON."""
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj

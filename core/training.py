@@ -90,12 +90,11 @@ def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
     parts = [model(data.x[i:i + chunk], data.forcing[i:i + chunk]) for i in range(0, max(len(data), 1), chunk)]
     model.train(was_training)
     n = len(data)
-    cat = lambda key_fn: torch.cat(key_fn, 0)  # noqa: E731
-    preds = cat([p.predictions for p in parts])
-    params = {k: cat([p.parameters[k] for p in parts]) for k in parts[0].parameters}
-    outputs = {k: cat([p.outputs[k].expand(p.predictions.shape[0]) if p.outputs[k].dim() == 0 else p.outputs[k]
-                       for p in parts])
-               for k, v in parts[0].outputs.items() if v.dim() <= 1 and not k.startswith("penalty")}
+    preds = torch.cat([p.predictions for p in parts])
+    params = {k: torch.cat([p.parameters[k] for p in parts]) for k in parts[0].parameters}
+    # per-sample outputs only (scalars such as penalties are left out)
+    outputs = {k: torch.cat([p.outputs[k] for p in parts]) for k, v in parts[0].outputs.items()
+               if v.dim() == 1 and not k.startswith("penalty")}
     outputs = {k: v for k, v in outputs.items() if v.shape[0] == n}
     return ModelOutput(preds, params, outputs, None)
 

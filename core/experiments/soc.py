@@ -18,7 +18,7 @@ from .. import figures
 from ..datasets import load_data
 from ..models.soc import FIVE_NEURAL
 from ..network import NetworkConfig
-from ..runs import RunConfig, _json_safe, train_run
+from ..runs import RunConfig, json_safe, train_run
 from ..splits import SplitConfig
 from ..training import TrainConfig
 from . import reference
@@ -72,7 +72,7 @@ def run(out: str | Path, split: str = "site", epochs: int = 1000, patience: int 
     total = time.perf_counter() - t0
     summary = {"experiment": "soc", "split": split, "n_sites": len(data.frame), "seed": seed, "epochs": epochs,
                "patience": patience, "total_seconds": total, "configurations": results}
-    (out / "results.json").write_text(json.dumps(_json_safe(summary), indent=2))
+    (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
     _figures(out, runs, data)
     (out / "results.md").write_text(results_markdown(summary))
     log(f"results in {out} ({total:.0f} s in all)")

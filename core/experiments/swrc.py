@@ -21,7 +21,7 @@ from ..explain import parameter_function, shapley_values
 from ..models import get_model
 from ..models.swrc import awc, derived
 from ..network import NetworkConfig
-from ..runs import RunConfig, _json_safe, default_settings, train_run
+from ..runs import RunConfig, json_safe, default_settings, train_run
 from ..splits import SplitConfig
 from ..training import TrainConfig
 
@@ -93,7 +93,7 @@ def run(out: str | Path, epochs: int = 1000, patience: int = 100, n_profiles: in
                                       "parameter_recovery": m.get("parameter_recovery", {}),
                                       "awc": m["awc"], "shapley": m["shapley"], "epochs_run": m["epochs_run"],
                                       "train_seconds": m["train_seconds"]} for n, m in results.items()}}
-    (out / "results.json").write_text(json.dumps(_json_safe(summary), indent=2))
+    (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
     for name, r in runs.items():
