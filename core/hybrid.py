@@ -8,7 +8,6 @@ Both return a :class:`ModelOutput` from ``forward(x, forcing)``.
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 

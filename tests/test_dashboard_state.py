@@ -2,7 +2,6 @@
 import json
 import time
 
-import pandas as pd
 import pytest
 
 from app.state import UPLOADED, RunTable, Setup, TrainingSession, export_bytes

@@ -1,5 +1,4 @@
 """The five-pool SOC model: analytic steady state against numerical integration of its ODEs."""
-import math
 
 import numpy as np
 import pytest

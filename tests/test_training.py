@@ -8,7 +8,6 @@ from core.losses import MultiTaskLoss
 from core.models import get_model
 from core.network import NetworkConfig
 from core.runs import RunConfig, train_run
-from core.splits import SplitConfig
 from core.training import TrainConfig, predict, train
 
 SMALL = NetworkConfig(hidden=(16, 16), activation="tanh", dropout=0.0)

@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import figures
 from ..datasets import load_data
-from ..models.soc import FIVE_NEURAL
 from ..network import NetworkConfig
 from ..runs import RunConfig, json_safe, train_run
 from ..splits import SplitConfig

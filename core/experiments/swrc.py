@@ -18,7 +18,6 @@ import torch
 from .. import figures
 from ..datasets import HybridData, load_data
 from ..explain import parameter_function, shapley_values
-from ..models import get_model
 from ..models.swrc import awc, derived
 from ..network import NetworkConfig
 from ..runs import RunConfig, json_safe, default_settings, train_run
