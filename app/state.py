@@ -352,8 +352,7 @@ class TrainingSession(param.Parameterized):
             data = setup.load_data()
             self._post(data=data, message="training")
             run = core.train_run(cfg, data=data, callbacks=[lambda row: self._post(row=row)],
-                                 stop_event=self._stop, on_snapshot=lambda s: self._post(snapshot=s),
-                                 snapshot_interval=0.5)
+                                 stop_event=self._stop, on_snapshot=lambda s: self._post(snapshot=s))
             retention = RetentionResults.for_run(run) if run.metrics["model"] == "swrc" else None
             self._post(run=run, retention=retention, done="finished")
         except core.HybridlabError as e:

@@ -29,6 +29,11 @@ from .parameters import ParameterSet
 from .splits import SplitConfig, split_rows
 from .training import TrainConfig, TrainResult, predict, train
 
+
+# Live views: the fastest refresh they need (s) and the share of training time they may take.
+SNAPSHOT_INTERVAL = 0.5
+SNAPSHOT_BUDGET = 0.04
+
 FORMAT_VERSION = 1
 
 
@@ -182,13 +187,15 @@ def _check_split_targets(data: HybridData, targets, rows, split_name):
 def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | None = None,
               callbacks: Iterable[Callable[[dict], None]] = (),
               stop_event: threading.Event | None = None,
-              on_snapshot: Callable[[Snapshot], None] | None = None, snapshot_interval: float = 1.0) -> Run:
+              on_snapshot: Callable[[Snapshot], None] | None = None,
+              snapshot_interval: float = SNAPSHOT_INTERVAL, snapshot_budget: float = SNAPSHOT_BUDGET) -> Run:
     """Load data, split, build and train the model, and evaluate it. Nothing is written to disk.
 
     data: already loaded data (else loaded from ``cfg.data``); spec: a model not in the registry
     (its function must be importable by module path for the run to be loaded again).
-    on_snapshot: receives a :class:`Snapshot` at most every ``snapshot_interval`` seconds during
-    training (called in the training thread; for live views).
+    on_snapshot: receives a :class:`Snapshot` during training (called in the training thread; for
+    live views): after the first epoch, then at most every ``snapshot_interval`` seconds and only as
+    often as keeps the snapshots within ``snapshot_budget`` (a share) of the training time.
     """
     is_nn = cfg.model == NEURAL_NETWORK
     if spec is None and not is_nn:
@@ -232,7 +239,7 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
     callbacks = list(callbacks)
     if on_snapshot is not None:
         callbacks.append(_SnapshotCallback(model, data, forcing, targets, train_rows, val_rows, on_snapshot,
-                                           snapshot_interval))
+                                           snapshot_interval, snapshot_budget))
     result = train(model, train_t, val_t, cfg.train, callbacks=callbacks, stop_event=stop_event)
     model.to("cpu")
 
@@ -286,24 +293,34 @@ def evaluate_tables(model, data: HybridData, forcing, targets, train_rows, val_r
 
 
 class _SnapshotCallback:
-    """Epoch callback that evaluates the model at most every ``interval`` seconds for live views."""
+    """Epoch callback that evaluates the model on every row for live views, within a time budget.
 
-    def __init__(self, model, data, forcing, targets, train_rows, val_rows, handler, interval):
+    A snapshot is a forward pass over all rows plus the tables: on the LUCAS-like data about a
+    third of an epoch's work. Waiting ``cost * (1 - budget) / budget`` after one keeps their share
+    of the wall time at ``budget``; ``interval`` is the shortest wait.
+    """
+
+    def __init__(self, model, data, forcing, targets, train_rows, val_rows, handler, interval, budget):
+        if not 0 < budget <= 1:
+            raise HybridlabError(f"snapshot budget must be in (0, 1], got {budget}")
         self.model, self.data, self.forcing, self.targets = model, data, forcing, targets
-        self.train_rows, self.val_rows, self.handler, self.interval = train_rows, val_rows, handler, interval
+        self.train_rows, self.val_rows, self.handler = train_rows, val_rows, handler
+        self.interval, self.budget = interval, budget
         self.all_t = data.tensors(None, forcing, targets)
-        self.last = -math.inf
+        self.next_at = -math.inf
 
     def __call__(self, row: dict) -> None:
-        now = time.perf_counter()
-        if now - self.last < self.interval:
+        start = time.perf_counter()
+        if start < self.next_at:
             return
         device = next(self.model.parameters()).device
         if self.all_t.x.device != device:
             self.all_t = self.all_t.to(device)
         self.handler(evaluate_tables(self.model, self.data, self.forcing, self.targets, self.train_rows,
                                      self.val_rows, self.all_t, epoch=row["epoch"]))
-        self.last = time.perf_counter()
+        end = time.perf_counter()
+        cost = end - start
+        self.next_at = end + max(self.interval, cost * (1 - self.budget) / self.budget)
 
 
 def _evaluate(config, model, data: HybridData, spec, train_rows, val_rows, result: TrainResult) -> Run:

@@ -4,7 +4,7 @@ import torch
 from core.errors import HybridlabError
 from core.hybrid import HybridModel, NeuralNetwork
 from core.models import get_model
-from core.network import NetworkConfig
+from core.network import Dropout, NetworkConfig
 from core.parameters import Parameter, ParameterSet
 
 SMALL = NetworkConfig(hidden=(16, 8), activation="tanh", dropout=0.0)
@@ -102,7 +102,7 @@ def test_all_global_model_needs_no_network():
 def test_neural_network_baseline_outputs_targets_in_data_units():
     torch.manual_seed(0)
     nn_model = NeuralNetwork(["x1", "x2"], ["temp"], ["a", "b"], NetworkConfig())
-    assert [m.p for m in nn_model.net if isinstance(m, torch.nn.Dropout)] == [0.3, 0.3, 0.3]
+    assert [m.p for m in nn_model.net if isinstance(m, Dropout)] == [0.3, 0.3, 0.3]
     assert [m.out_features for m in nn_model.net if isinstance(m, torch.nn.Linear)] == [256, 128, 64, 32, 2]
     x, f = torch.randn(50, 2), torch.randn(50, 1)
     y = torch.stack([torch.full((50,), 100.0), torch.full((50,), 0.01)], 1) + torch.randn(50, 2) * torch.tensor([10, 0.001])

@@ -1,4 +1,5 @@
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -88,9 +89,24 @@ def test_respiration_example_recovers_the_truth():
 def test_snapshots_arrive_during_training(small_resp):
     snaps = []
     cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=4, patience=10))
-    run = train_run(cfg, data=small_resp, on_snapshot=snaps.append, snapshot_interval=0.0)
+    run = train_run(cfg, data=small_resp, on_snapshot=snaps.append, snapshot_interval=0.0, snapshot_budget=1.0)
     assert [s.epoch for s in snaps] == [1, 2, 3, 4]
     last = snaps[-1]
     assert list(last.predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
     assert set(last.targets["reco"]) == {"train", "val"} and "rb" in last.parameters
     assert "global_q10" in run.history.columns
+
+
+def test_snapshots_keep_within_their_time_budget(small_resp):
+    spent = []
+
+    def slow_view(snapshot):  # a live view that takes 20 ms per snapshot
+        t = time.perf_counter()
+        time.sleep(0.02)
+        spent.append(time.perf_counter() - t)
+
+    cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=60, patience=100))
+    run = train_run(cfg, data=small_resp, on_snapshot=slow_view, snapshot_interval=0.0, snapshot_budget=0.2)
+    assert 2 <= len(spent) < 60
+    # the snapshot itself adds to the handler's 20 ms, so the handler's share stays below the budget
+    assert sum(spent) / run.result.seconds <= 0.2 + 0.05
