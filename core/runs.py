@@ -258,24 +258,28 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
 @dataclass
 class Snapshot:
     """The model's state during or after training, evaluated on every row: predictions and
-    parameters tables (as in a run folder), metrics per target and split, and the model outputs."""
+    parameters tables (as in a run folder), metrics per target and split, and the model outputs.
+    ``seconds``: wall time it took to evaluate."""
 
     epoch: int
     predictions: pd.DataFrame
     parameters: pd.DataFrame
     targets: dict
     outputs: dict
+    seconds: float = 0.0
 
 
 def evaluate_tables(model, data: HybridData, forcing, targets, train_rows, val_rows, all_t=None,
                     epoch: int = 0) -> Snapshot:
     """Predict on all rows and build the predictions/parameters tables and per-split metrics."""
+    start = time.perf_counter()
     all_t = all_t if all_t is not None else data.tensors(None, forcing, targets)
     out = predict(model, all_t)
     pred = out.predictions.double().cpu().numpy()
     obs = all_t.y.double().cpu().numpy()
-    split = np.full(len(data.frame), "train", dtype=object)
-    split[val_rows] = "val"
+    codes = np.zeros(len(data.frame), dtype=np.int8)
+    codes[val_rows] = 1
+    split = pd.Categorical.from_codes(codes, ["train", "val"])
     ids = data.frame[data.id].to_numpy()
     cols = {"id": ids, "split": split}
     for j, t in enumerate(targets):
@@ -289,7 +293,7 @@ def evaluate_tables(model, data: HybridData, forcing, targets, train_rows, val_r
         for t, m in zip(targets, all_metrics(obs[rows], pred[rows])):
             target_metrics.setdefault(t, {})[key] = m
     outputs = {k: v.double().cpu().numpy() for k, v in out.outputs.items()}
-    return Snapshot(epoch, predictions, parameters, target_metrics, outputs)
+    return Snapshot(epoch, predictions, parameters, target_metrics, outputs, time.perf_counter() - start)
 
 
 class _SnapshotCallback:
