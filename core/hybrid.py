@@ -8,6 +8,7 @@ Both return a :class:`ModelOutput` from ``forward(x, forcing)``.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -31,6 +32,38 @@ class ModelOutput:
     parameters: dict[str, torch.Tensor] = field(default_factory=dict)
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
     penalty: torch.Tensor | None = None
+
+
+class _UnitScale(nn.Module):
+    """Maps sigmoid outputs s in [0, 1] of several parameters at once into their bounds, on each
+    parameter's scale (linear or log): one set of tensor operations for all columns instead of a
+    few per parameter, which matters for the many small tensors of a mini-batch."""
+
+    def __init__(self, params: Sequence):
+        super().__init__()
+        log = [p.scale == "log" for p in params]
+        lo = [math.log(p.lower) if g else p.lower for p, g in zip(params, log)]
+        hi = [math.log(p.upper) if g else p.upper for p, g in zip(params, log)]
+        f32 = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
+        # not persistent: derived from the parameter set, which is saved with the run
+        self.register_buffer("offset", f32(lo), persistent=False)
+        self.register_buffer("width", f32([h - l for h, l in zip(hi, lo)]), persistent=False)
+        self.register_buffer("lower", f32([p.lower for p in params]), persistent=False)
+        self.register_buffer("upper", f32([p.upper for p in params]), persistent=False)
+        self.register_buffer("is_log", torch.tensor(log, dtype=torch.bool), persistent=False)
+        self.all_log, self.any_log = all(log), any(log)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        """s: (..., k) -> values (..., k) in [lower, upper]."""
+        u = torch.addcmul(self.offset, s, self.width)
+        if self.all_log:
+            u = torch.exp(u)
+        elif self.any_log:
+            # exp only where the scale is log: the linear columns may be large, and exp(inf)
+            # would turn their zero gradient into NaN
+            u = torch.where(self.is_log, torch.exp(torch.where(self.is_log, u, torch.zeros_like(u))), u)
+        # float32 rounding can step just outside a bound (exp(log 0.1) < 0.1)
+        return torch.clamp(u, self.lower, self.upper)
 
 
 def _check_signature(function: Callable, names: Sequence[str]) -> None:
@@ -77,6 +110,7 @@ class HybridModel(nn.Module):
         init = [min(max(p.to_unit(p.default), _UNIT_MARGIN), 1 - _UNIT_MARGIN) for p in self.global_]
         self.global_logits = nn.Parameter(torch.logit(torch.tensor(init, dtype=torch.float32)))
         self.register_buffer("fixed_values", torch.tensor([p.fixed_value for p in self.fixed], dtype=torch.float32))
+        self.neural_scale, self.global_scale = _UnitScale(self.neural), _UnitScale(self.global_)
 
     def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
         """Fit the input z-transform on the training predictors x (n, p); forcing and y are unused."""
@@ -87,13 +121,13 @@ class HybridModel(nn.Module):
         n = x.shape[0]
         values: dict[str, torch.Tensor] = {}
         if self.net is not None:
-            s = torch.sigmoid(self.net(self.normalize(x)))
+            v = self.neural_scale(torch.sigmoid(self.net(self.normalize(x))))
             for j, p in enumerate(self.neural):
-                values[p.name] = p.from_unit(s[:, j])
+                values[p.name] = v[:, j]
         if self.global_:
-            s = torch.sigmoid(self.global_logits)
+            v = self.global_scale(torch.sigmoid(self.global_logits))
             for j, p in enumerate(self.global_):
-                values[p.name] = p.from_unit(s[j]).expand(n)
+                values[p.name] = v[j].expand(n)
         for j, p in enumerate(self.fixed):
             values[p.name] = self.fixed_values[j].expand(n)
         return {name: values[name] for name in self.parameter_set.names}

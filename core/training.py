@@ -71,6 +71,10 @@ class Tensors:
         # index_select is several times faster than advanced indexing x[idx] on the CPU
         return Tensors(self.x.index_select(0, idx), self.forcing.index_select(0, idx), self.y.index_select(0, idx))
 
+    def slice(self, start: int, stop: int) -> "Tensors":
+        """Rows start:stop as views (no copy)."""
+        return Tensors(self.x[start:stop], self.forcing[start:stop], self.y[start:stop])
+
     def to(self, device) -> "Tensors":
         return Tensors(self.x.to(device), self.forcing.to(device), self.y.to(device))
 
@@ -133,7 +137,8 @@ def train(model: nn.Module, train_data: Tensors, val_data: Tensors, config: Trai
     for epoch in range(1, config.epochs + 1):
         te = time.perf_counter()
         model.train()
-        perm = torch.randperm(n, generator=gen).to(device)
+        # one gather of the whole split per epoch; the mini-batches are then contiguous slices
+        shuffled = train_data.take(torch.randperm(n, generator=gen).to(device))
         sum_loss = torch.zeros((), device=device)
         sum_target = torch.zeros(len(targets), device=device)
         n_target = torch.zeros(len(targets), device=device)
@@ -143,7 +148,7 @@ def train(model: nn.Module, train_data: Tensors, val_data: Tensors, config: Trai
             if stop_event is not None and stop_event.is_set():
                 cancelled = True
                 break
-            batch = train_data.take(perm[start:start + config.batch_size])
+            batch = shuffled.slice(start, start + config.batch_size)
             out = model(batch.x, batch.forcing)
             loss, per_target, valid = loss_fn(batch.y, out.predictions)
             if out.penalty is not None:

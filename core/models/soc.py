@@ -41,8 +41,9 @@ DEFAULTS = {row[0]: row[3] for row in _TABLE} | {"beta": 2.0}
 FIVE_NEURAL = ("cue", "q_max", "f_poc", "v_max0", "k_m0")
 
 
-def _q10(q10, temp):
-    return q10 ** ((temp - T_REF) / 10.0)
+def _q10(q10, dt):
+    """Temperature factor q10 ** dt with dt = (T - T_REF) / 10 computed once per call."""
+    return q10 ** dt
 
 
 def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, v_max0=20.0, k_m0=50.0,
@@ -67,21 +68,22 @@ def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, 
     cue, q_max, f_poc, v_max0, k_m0, v_up0, k_up, k_b, p_e, k_e, k_ads, k_des, in_frac, beta = map(
         as_t, (cue, q_max, f_poc, v_max0, k_m0, v_up0, k_up, k_b, p_e, k_e, k_ads, k_des, in_frac, beta))
 
+    dt = (temp - T_REF) / 10.0
     litter = in_frac * npp / soil_mass                      # g C kg⁻¹ yr⁻¹
     uptake = litter / (1.0 - cue)                           # respiration balances input
-    kb = k_b * _q10(as_t(q10_kb), temp)
+    kb = k_b * _q10(as_t(q10_kb), dt)
     # beta = 2, written to avoid cancellation: B = (-p_e + sqrt(p_e² + 4 kb cue U)) / (2 kb)
     mbc2 = 2.0 * cue * uptake / (p_e + torch.sqrt(p_e * p_e + 4.0 * kb * cue * uptake))
     mbc1 = cue * uptake / (kb + p_e)
     mbc = torch.where(beta > 1.5, mbc2, mbc1)
     enz = p_e * mbc / k_e
-    x_d = uptake / (v_up0 * _q10(as_t(q10_up), temp) * mbc)
-    x_p = f_poc * litter / (v_max0 * _q10(as_t(q10_vmax), temp) * mbc)
+    x_d = uptake / (v_up0 * _q10(as_t(q10_up), dt) * mbc)
+    x_p = f_poc * litter / (v_max0 * _q10(as_t(q10_vmax), dt) * mbc)
     xd_c, xp_c = x_d.clamp(max=x_cap), x_p.clamp(max=x_cap)
     doc = k_up * xd_c / (1.0 - xd_c)
     poc = k_m0 * xp_c / (1.0 - xp_c)
-    ads = k_ads * _q10(as_t(q10_ads), temp) * doc
-    moc = q_max * ads / (k_des * _q10(as_t(q10_des), temp) * q_max + ads)
+    ads = k_ads * _q10(as_t(q10_ads), dt) * doc
+    moc = q_max * ads / (k_des * _q10(as_t(q10_des), dt) * q_max + ads)
     soc = poc + doc + mbc + enz + moc
     excess = torch.relu(x_d - x_soft) ** 2 + torch.relu(x_p - x_soft) ** 2
     return {
