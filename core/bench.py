@@ -149,7 +149,7 @@ def live_view_overhead(data, epochs: int, warmup: int, pairs: int) -> tuple[floa
     def span(hist) -> float:
         return hist[-1]["elapsed_seconds"] - hist[warmup - 1]["elapsed_seconds"]
 
-    within, two_run, costs, counts = [], [], [], []
+    within, two_run, costs, counts, spans = [], [], [], [], []
     for _ in range(pairs):
         plain = span(train_run(base, data=data).result.history)
         snaps = []
@@ -163,8 +163,9 @@ def live_view_overhead(data, epochs: int, warmup: int, pairs: int) -> tuple[floa
         two_run.append(live / plain)
         costs += measured
         counts.append(len(measured))
+        spans.append(live)
     details = {"snapshots_per_run": statistics.mean(counts), "seconds_per_snapshot": statistics.median(costs),
-               "seconds_between_snapshots": (live / statistics.mean(counts)),
+               "seconds_between_snapshots": sum(spans) / sum(counts),
                "two_run_ratio": statistics.median(two_run)}
     return float(statistics.median(within)), details
 
