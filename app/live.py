@@ -39,9 +39,18 @@ class LossFigure:
         return ["epoch", "train_loss", "val_loss"] + [f"val_loss_{t}" for t in self.targets]
 
     def update(self, history: list[dict]) -> None:
+        """Send only the epochs not drawn yet (Bokeh streams them); a shorter history starts over."""
+        drawn = len(self.source.data["epoch"])
+        if len(history) < drawn:
+            self.source.data = {k: [] for k in self._columns()}
+            drawn = 0
+        if len(history) > drawn:
+            self.source.stream(self._columns_of(history[drawn:]))
+
+    def _columns_of(self, rows: list[dict]) -> dict:
         # log axis: zero or negative losses (MSE is never negative, 1 - KGE can be 0) are not drawn
-        self.source.data = {k: [v if (v := row.get(k, math.nan)) is not None and (k == "epoch" or v > 0) else math.nan
-                                for row in history] for k in self._columns()}
+        return {k: [v if (v := row.get(k, math.nan)) is not None and (k == "epoch" or v > 0) else math.nan
+                    for row in rows] for k in self._columns()}
 
 
 class ScatterFigure:

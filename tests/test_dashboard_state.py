@@ -1,5 +1,6 @@
 """The dashboard's state classes without a browser."""
 import json
+import math
 import time
 
 import pytest
@@ -129,3 +130,18 @@ def test_upload_with_mapping_and_clear_errors(tmp_path):
     assert s.read_upload("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload_message
     big = b"x" * int(51e6)
     assert s.read_upload("big.csv", big) is None and "over the 50 MB limit" in s.upload_message
+
+
+def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():
+    from app.live import LossFigure
+
+    fig = LossFigure(["soc"])
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 0.0 if e == 2 else 2.0 / e, "val_loss_soc": 0.5}
+            for e in range(1, 6)]
+    fig.update(rows[:3])
+    assert fig.source.data["epoch"] == [1, 2, 3]
+    assert math.isnan(fig.source.data["val_loss"][1])  # zero is not drawn on the log axis
+    fig.update(rows)
+    assert fig.source.data["epoch"] == [1, 2, 3, 4, 5] and fig.source.data["train_loss"][4] == 0.2
+    fig.update(rows[:2])
+    assert fig.source.data["epoch"] == [1, 2]
