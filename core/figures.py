@@ -175,5 +175,5 @@ def shap_dependence(explanations: dict, path: Path) -> Path:
         ax.axhline(0, color="k", lw=0.8)
         ax.set_title(f"{name}: mean |SHAP| {np.mean(np.abs(expl.values[:, j])):.4f}", fontsize=10)
         ax.set_xlabel(f"{feature}")
-    axes[0][0].set_ylabel(f"SHAP value for AWC")
+    axes[0][0].set_ylabel("SHAP value for AWC")
     return _save(fig, path)
