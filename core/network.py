@@ -44,12 +44,11 @@ class Dropout(nn.Module):
 
     Same contract as ``nn.Dropout``, but on the CPU the masks come from raw 64-bit outputs of
     NumPy's SFC64 generator, cut into four 16-bit draws each: ``torch.bernoulli_`` draws element by
-    element from a Mersenne twister and took 35 % of a training epoch of the report's network (the
-    masks now take about a tenth of that). An element is dropped
-    when its draw is below ``round(p * 65536)``, so the drop probability is ``p`` rounded to a
-    multiple of 1/65536 (0.3 -> 0.300003). Each module has its own generator; :meth:`reseed`
-    makes the masks reproducible (``train`` does it from the run's seed). On CUDA the built-in
-    dropout is used.
+    element from a Mersenne twister and took 35 % of a training epoch of the report's network; these
+    masks are about four times cheaper, forward and backward. An element is dropped when its draw is
+    below ``round(p * 65536)``, so the drop probability is ``p`` rounded to a multiple of 1/65536
+    (0.3 -> 0.300003). Each module has its own generator; :meth:`reseed` makes the masks
+    reproducible (``train`` does it from the run's seed). On CUDA the built-in dropout is used.
     """
 
     def __init__(self, p: float = 0.5, seed=None):
