@@ -344,8 +344,9 @@ class TrainingSession(param.Parameterized):
 
         import torch
 
-        # leave a core to the page's server thread: on 2 cores, 1 training thread trained 1.4x
-        # faster in the dashboard than 2 that fought the server for the CPU (0.53 vs 0.74 s/epoch)
+        # leave a core to the page's server thread: on 2 cores with the browser on the same machine,
+        # 1 training thread trained faster in the dashboard than 2 that fought the server for the
+        # CPU (0.30 vs 0.34 s/epoch on the full LUCAS-like data)
         threads = os.environ.get("HYBRIDLAB_TORCH_THREADS") or max(1, (os.cpu_count() or 2) - 1)
         torch.set_num_threads(int(threads))
         try:
