@@ -301,7 +301,9 @@ class _SnapshotCallback:
 
     A snapshot is a forward pass over all rows plus the tables: on the LUCAS-like data about a
     third of an epoch's work. Waiting ``cost * (1 - budget) / budget`` after one keeps their share
-    of the wall time at ``budget``; ``interval`` is the shortest wait.
+    of the wall time at ``budget``; ``interval`` is the shortest wait. ``cost`` is the median of the
+    last five snapshots: in the dashboard one that the page's server thread slowed down to several
+    times the usual cost would otherwise freeze the views for tens of seconds.
     """
 
     def __init__(self, model, data, forcing, targets, train_rows, val_rows, handler, interval, budget):
@@ -312,6 +314,7 @@ class _SnapshotCallback:
         self.interval, self.budget = interval, budget
         self.all_t = data.tensors(None, forcing, targets)
         self.next_at = -math.inf
+        self.costs: list[float] = []
 
     def __call__(self, row: dict) -> None:
         start = time.perf_counter()
@@ -323,7 +326,8 @@ class _SnapshotCallback:
         self.handler(evaluate_tables(self.model, self.data, self.forcing, self.targets, self.train_rows,
                                      self.val_rows, self.all_t, epoch=row["epoch"]))
         end = time.perf_counter()
-        cost = end - start
+        self.costs = self.costs[-4:] + [end - start]
+        cost = float(np.median(self.costs))
         self.next_at = end + max(self.interval, cost * (1 - self.budget) / self.budget)
 
 
