@@ -29,11 +29,6 @@ from .splits import SplitConfig, split_rows
 from .training import TrainConfig, train
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
-    """Float32 matmul throughput now, GFLOP/s (best of ``repeats`` n x n products)."""
-    return MatmulProbe(n)(repeats)
-
-
 class MatmulProbe:
     """Measures the float32 matmul rate (best of a few n x n products) whenever it is called.
 
@@ -47,7 +42,8 @@ class MatmulProbe:
         self.a @ self.b
         self.rates: list[float] = []
 
-    def __call__(self, repeats: int = 3, *_) -> float:
+    def __call__(self, repeats: int = 3) -> float:
+        """One probe: GFLOP/s of the best of ``repeats`` products, also kept in ``rates``."""
         best = math.inf
         for _ in range(repeats):
             t = time.perf_counter()
