@@ -195,7 +195,8 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
     (its function must be importable by module path for the run to be loaded again).
     on_snapshot: receives a :class:`Snapshot` during training (called in the training thread; for
     live views): after the first epoch, then at most every ``snapshot_interval`` seconds and only as
-    often as keeps the snapshots within ``snapshot_budget`` (a share) of the training time.
+    often as keeps the snapshots within ``snapshot_budget`` (a share) of the training time; a last
+    one after training shows the kept weights (its ``epoch`` is the best epoch).
     """
     is_nn = cfg.model == NEURAL_NETWORK
     if spec is None and not is_nn:
@@ -252,7 +253,7 @@ def train_run(cfg: RunConfig, data: HybridData | None = None, spec: ModelSpec | 
         "split": cfg.split.to_dict(),
         "train": cfg.train.to_dict(),
     }
-    return _evaluate(config, model, data, spec, train_rows, val_rows, result)
+    return _evaluate(config, model, data, spec, train_rows, val_rows, result, on_snapshot)
 
 
 @dataclass
@@ -331,11 +332,14 @@ class _SnapshotCallback:
         self.next_at = end + max(self.interval, cost * (1 - self.budget) / self.budget)
 
 
-def _evaluate(config, model, data: HybridData, spec, train_rows, val_rows, result: TrainResult) -> Run:
+def _evaluate(config, model, data: HybridData, spec, train_rows, val_rows, result: TrainResult,
+              on_snapshot=None) -> Run:
     mc = config["model"]
     targets, forcing = mc["targets"], mc["forcing"]
     all_t = data.tensors(None, forcing, targets)
     snap = evaluate_tables(model, data, forcing, targets, train_rows, val_rows, all_t, epoch=result.best_epoch)
+    if on_snapshot is not None:  # live views end on the weights that were kept, not the last epoch's
+        on_snapshot(snap)
     predictions, parameters, target_metrics = snap.predictions, snap.parameters, snap.targets
     obs = all_t.y.double().numpy()
     out_parameters = {k: parameters[k].to_numpy() for k in parameters.columns if k not in ("id", "split")}

@@ -90,7 +90,9 @@ def test_snapshots_arrive_during_training(small_resp):
     snaps = []
     cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=4, patience=10))
     run = train_run(cfg, data=small_resp, on_snapshot=snaps.append, snapshot_interval=0.0, snapshot_budget=1.0)
-    assert [s.epoch for s in snaps] == [1, 2, 3, 4]
+    assert [s.epoch for s in snaps[:-1]] == [1, 2, 3, 4]
+    assert snaps[-1].epoch == run.result.best_epoch  # the last one shows the kept weights
+    assert snaps[-1].targets["reco"]["val"]["kge"] == run.metrics["targets"]["reco"]["val"]["kge"]
     last = snaps[-1]
     assert list(last.predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
     assert set(last.targets["reco"]) == {"train", "val"} and "rb" in last.parameters
