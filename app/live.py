@@ -9,13 +9,12 @@ from bokeh.models import ColumnDataSource, FactorRange, LinearColorMapper, Range
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
-from .views import LABEL, MAX_POINTS, _fmt
+from core import HistoryColumns
+from core.formatting import label, number
+
+from .views.base import MAX_POINTS
 
 PARTS = ("kge", "r", "alpha", "beta")
-
-
-def _label(t: str) -> str:
-    return LABEL.get(t, t)
 
 
 class LossFigure:
@@ -30,13 +29,13 @@ class LossFigure:
         self.fig.line("epoch", "val_loss", source=self.source, line_width=2, color="#ff7f0e",
                       legend_label="validation")
         for i, t in enumerate(targets):
-            self.fig.line("epoch", f"val_loss_{t}", source=self.source, line_dash="dashed",
-                          color=Category10_10[(i + 2) % 10], legend_label=f"val {_label(t)}")
+            self.fig.line("epoch", HistoryColumns.val_loss(t), source=self.source, line_dash="dashed",
+                          color=Category10_10[(i + 2) % 10], legend_label=f"val {label(t)}")
         self.fig.legend.location = "top_right"
         self.fig.legend.click_policy = "hide"
 
     def _columns(self):
-        return ["epoch", "train_loss", "val_loss"] + [f"val_loss_{t}" for t in self.targets]
+        return ["epoch", "train_loss", "val_loss"] + [HistoryColumns.val_loss(t) for t in self.targets]
 
     def update(self, history: list[dict]) -> None:
         """Send only the epochs not drawn yet (Bokeh streams them); a shorter history starts over."""
@@ -59,7 +58,7 @@ class ScatterFigure:
     def __init__(self, target: str, split: str, n_points: int):
         self.target, self.split = target, split
         self.raster = n_points > MAX_POINTS
-        self.fig = figure(width=250, height=250, title=f"{_label(target)} {split}", x_axis_label="observed",
+        self.fig = figure(width=250, height=250, title=f"{label(target)} {split}", x_axis_label="observed",
                           y_axis_label="predicted", tools="pan,wheel_zoom,box_zoom,reset,save",
                           x_range=Range1d(0, 1), y_range=Range1d(0, 1))
         self.fig.title.text_font_size = "9pt"
@@ -81,8 +80,8 @@ class ScatterFigure:
         p = d[f"{self.target}_pred"].to_numpy()[rows]
         ok = np.isfinite(o) & np.isfinite(p)
         m = snapshot.targets[self.target][self.split]
-        self.fig.title.text = (f"{_label(self.target)} {self.split}: KGE {_fmt(m['kge'])}  r {_fmt(m['r'])}  "
-                               f"α {_fmt(m['alpha'])}  β {_fmt(m['beta'])}")
+        self.fig.title.text = (f"{label(self.target)} {self.split}: KGE {number(m['kge'], 2)}  r {number(m['r'], 2)}  "
+                               f"α {number(m['alpha'], 2)}  β {number(m['beta'], 2)}")
         if not ok.any():
             return
         lo, hi = (float(v) for v in np.percentile(np.r_[o[ok], p[ok]], [0.2, 99.8]))
@@ -108,7 +107,7 @@ class KGEPartsFigure:
         self.source = ColumnDataSource({"x": factors, "top": [0.0] * len(factors),
                                         "color": ["#1f77b4", "#ff7f0e"] * len(PARTS)})
         self.fig = figure(width=250, height=220, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
-                          title=f"{_label(target)}: KGE parts (ideal 1)", tools="save")
+                          title=f"{label(target)}: KGE parts (ideal 1)", tools="save")
         self.fig.vbar(x="x", top="top", width=0.9, color="color", source=self.source)
         self.fig.line([-1, 100], [1, 1], color="black", line_dash="dashed")
 
@@ -121,3 +120,50 @@ class KGEPartsFigure:
                 tops.append(v if v is not None and math.isfinite(v) else 0.0)
         self.source.data = dict(self.source.data, top=tops)
         self.fig.y_range.start = min(-0.5, min(tops) - 0.1)
+
+
+class LivePlots:
+    """The training tab's live plots: built for a run's targets at its first snapshot, then
+    updated in place from the session."""
+
+    def __init__(self):
+        import panel as pn
+
+        self.loss_pane = pn.pane.Bokeh(LossFigure([]).fig)
+        self.container = pn.Column(pn.pane.Markdown("Observed vs predicted plots appear during training."))
+        self.loss: LossFigure | None = None
+        self.figures: list = []
+        self.targets: list[str] | None = None
+        self._history_length = -1
+        self._snapshot = None
+        self.refreshes = 0
+
+    def _build(self, snapshot) -> None:
+        import panel as pn
+
+        targets = list(snapshot.targets)
+        self.targets = targets
+        self.loss = LossFigure(targets)
+        self.loss_pane.object = self.loss.fig
+        scatter = {(t, s): ScatterFigure(t, s, int(snapshot.targets[t][s]["n"])) for t in targets
+                   for s in ("train", "val")}
+        bars = [KGEPartsFigure(t) for t in targets]
+        self.figures = list(scatter.values()) + bars
+        self.container.objects = [
+            pn.Row(*(pn.pane.Bokeh(scatter[(t, "train")].fig) for t in targets), css_classes=["scatter-plots"]),
+            pn.Row(*(pn.pane.Bokeh(scatter[(t, "val")].fig) for t in targets)),
+            pn.Row(*(pn.pane.Bokeh(b.fig) for b in bars))]
+        self._history_length = -1
+
+    def update(self, session) -> None:
+        snapshot = session.snapshot
+        if snapshot is not None and snapshot is not self._snapshot:
+            if list(snapshot.targets) != self.targets:
+                self._build(snapshot)
+            self._snapshot = snapshot
+            for figure_ in self.figures:
+                figure_.update(snapshot)
+            self.refreshes += 1
+        if self.loss is not None and len(session.history) != self._history_length:
+            self._history_length = len(session.history)
+            self.loss.update(session.history)

@@ -1,30 +1,42 @@
 """hybridlab engine: hybrid models where a neural network predicts the parameters of a
-process-based model, trained end to end with PyTorch.
+process-based model, trained end to end with PyTorch. It knows nothing of the dashboard.
 
 Public API (the dashboard uses nothing else):
 
 - parameters: :class:`Parameter`, :class:`ParameterSet`
-- models: :class:`HybridModel`, :class:`NeuralNetwork`, :func:`get_model`, :func:`model_names`
+- models: :class:`ModelSpec`, :func:`get_model`, :func:`model_names`, :func:`register_model`,
+  :class:`HybridModel`, :class:`NeuralNetwork` (both :class:`TrainableModel`)
 - data: :class:`HybridData`, :func:`load_data`, :func:`builtin_names`
-- training: :class:`TrainConfig`, :class:`NetworkConfig`, :class:`SplitConfig`, :func:`train`
-- runs: :class:`RunConfig`, :func:`train_run`, :func:`load_run`
-- metrics: :func:`core.metrics.kge`
+- a run: :class:`RunPlan` (plain data) -> :func:`execute` -> :class:`Run` -> run folder
+  (:func:`write_run`, :func:`load_run`); :class:`RunObserver` follows a run as it trains
+- settings: :class:`TrainConfig`, :class:`NetworkConfig`, :class:`SplitConfig` and their
+  :data:`CHOICES`
 """
 from .datasets import HybridData, builtin_names, load_data
 from .errors import DataError, HybridlabError, ParameterError
-from .hybrid import HybridModel, ModelOutput, NeuralNetwork
-from .models import NEURAL_NETWORK, ModelSpec, get_model, model_names
-from .network import NetworkConfig
+from .evaluation import Run, Snapshot, json_safe, share_at_bound
+from .execute import RunContext, RunObserver, execute
+from .hybrid import HybridModel, ModelOutput, NeuralNetwork, TrainableModel
+from .losses import LOSS_KINDS, WEIGHTINGS
+from .models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_names, register_model
+from .network import ACTIVATIONS, NetworkConfig
 from .parameters import ROLES, Parameter, ParameterSet
-from .runs import LoadedRun, Run, RunConfig, Snapshot, default_settings, load_run, train_run
+from .plan import DataSource, RunPlan, default_settings
 from .splits import SPLIT_KINDS, SplitConfig
-from .training import Tensors, TrainConfig, predict, train
+from .store import LoadedRun, list_runs, load_run, run_config, write_run
+from .training import OPTIMIZERS, HistoryColumns, Tensors, TrainConfig, predict, train
 
 __version__ = "0.1.0"
 
+#: the allowed values of every setting with a fixed set of choices
+CHOICES = {"optimizer": list(OPTIMIZERS), "activation": list(ACTIVATIONS), "loss": list(LOSS_KINDS),
+           "weighting": list(WEIGHTINGS), "split": list(SPLIT_KINDS), "role": list(ROLES)}
+
 __all__ = [
-    "DataError", "HybridData", "HybridModel", "HybridlabError", "LoadedRun", "ModelOutput", "ModelSpec",
-    "NEURAL_NETWORK", "NetworkConfig", "NeuralNetwork", "Parameter", "ParameterError", "ParameterSet",
-    "ROLES", "Run", "RunConfig", "Snapshot", "default_settings", "SPLIT_KINDS", "SplitConfig", "Tensors", "TrainConfig", "builtin_names",
-    "get_model", "load_data", "load_run", "model_names", "predict", "train", "train_run",
+    "CHOICES", "DataError", "DataSource", "HistoryColumns", "HybridData", "HybridModel", "HybridlabError",
+    "LoadedRun", "ModelOutput", "ModelSpec", "NEURAL_NETWORK", "NetworkConfig", "NeuralNetwork", "Parameter",
+    "ParameterError", "ParameterSet", "ROLES", "ResponseCurve", "Run", "RunContext", "RunObserver", "RunPlan",
+    "SPLIT_KINDS", "Snapshot", "SplitConfig", "Tensors", "TrainConfig", "TrainableModel", "builtin_names",
+    "default_settings", "execute", "get_model", "json_safe", "list_runs", "load_data", "load_run", "model_names",
+    "predict", "register_model", "run_config", "share_at_bound", "train", "write_run",
 ]

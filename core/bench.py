@@ -14,6 +14,7 @@ import resource
 import statistics
 import tempfile
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,6 @@ from .hybrid import HybridModel, NeuralNetwork
 from .models import get_model
 from .models.soc import steady_state
 from .network import NetworkConfig
-from .runs import SNAPSHOT_BUDGET, SNAPSHOT_INTERVAL, RunConfig, train_run
 from .splits import SplitConfig, split_rows
 from .training import TrainConfig, train
 
@@ -129,44 +129,6 @@ def steady_state_sites_per_second(data, repeats: int = 20) -> float:
     return len(f) / best
 
 
-def live_view_overhead(data, epochs: int, warmup: int, pairs: int) -> tuple[float, dict]:
-    """Epoch time of a five_neural SOC run with the dashboard's live snapshots over that without.
-
-    Snapshots are evaluated with the dashboard's settings (``SNAPSHOT_INTERVAL``,
-    ``SNAPSHOT_BUDGET``) and handed to a no-op (the Bokeh updates run in the server thread).
-    The ratio is taken inside each live run, time after warm-up over that time less the time
-    spent evaluating snapshots, because this machine's speed drifts by 10-30 % between runs of a few
-    seconds, more than the effect measured. The ratio of alternating runs with and without
-    snapshots (``two_run_ratio``) is reported beside it. Returns (ratio, details).
-    """
-    cfg = TrainConfig(epochs=epochs, patience=10 ** 6, seed=0)
-    base = RunConfig(model="soc", roles="five_neural", data=data.source, train=cfg)
-
-    def span(hist) -> float:
-        return hist[-1]["elapsed_seconds"] - hist[warmup - 1]["elapsed_seconds"]
-
-    within, two_run, costs, counts, spans = [], [], [], [], []
-    for _ in range(pairs):
-        plain = span(train_run(base, data=data).result.history)
-        snaps = []
-        hist = train_run(base, data=data, on_snapshot=snaps.append, snapshot_interval=SNAPSHOT_INTERVAL,
-                         snapshot_budget=SNAPSHOT_BUDGET).result.history
-        # the last snapshot evaluates the kept weights after training, outside the timed epochs
-        measured = [s.seconds for s in snaps[:-1] if s.epoch > warmup]
-        if not measured:
-            raise RuntimeError("the live-view benchmark took no snapshot after warm-up; train more epochs")
-        live = span(hist)
-        within.append(live / (live - sum(measured)))
-        two_run.append(live / plain)
-        costs += measured
-        counts.append(len(measured))
-        spans.append(live)
-    details = {"snapshots_per_run": statistics.mean(counts), "seconds_per_snapshot": statistics.median(costs),
-               "seconds_between_snapshots": sum(spans) / sum(counts),
-               "two_run_ratio": statistics.median(two_run)}
-    return float(statistics.median(within)), details
-
-
 def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     """Measure everything and write the JSON (see the issue's schema); returns the dict."""
     epochs, warmup = (4, 1) if quick else (40, 5)
@@ -216,17 +178,17 @@ def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     log(f"reference loop: {s_ref:.3f} s/epoch (speed-up {s_ref / s_nn:.2f})")
     result["steady_state_sites_per_second"] = steady_state_sites_per_second(data)
 
-    result["live_view_overhead"], result["live_view"] = live_view_overhead(data, 15 if quick else 40, warmup,
-                                                                          pairs=1 if quick else 5)
-    log(f"live view overhead: {result['live_view_overhead']:.3f} ({result['live_view']})")
+    # measurements that installed packages add (the dashboard: its live views)
+    for entry in entry_points(group="hybridlab.benchmarks"):
+        result.update(entry.load()(quick, log=log))
 
     if quick:
         result["experiment_soc_seconds"] = None
     else:
-        from .experiments import soc
+        from .experiments import ExperimentOptions, get_experiment, run_experiment
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
-            soc.run(tmp, log=lambda m: None)
+            run_experiment(get_experiment("soc"), tmp, ExperimentOptions(), log=lambda m: None)
             result["experiment_soc_seconds"] = time.perf_counter() - t
         log(f"experiment soc: {result['experiment_soc_seconds']:.0f} s")
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

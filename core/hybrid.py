@@ -1,9 +1,10 @@
-"""Hybrid models: a network predicts mechanistic parameters, a process model makes the predictions.
+"""Trainable models: the hybrid, where a network predicts mechanistic parameters and a process
+model makes the predictions,
 
-    y_hat = M(forcing, theta_global, theta_fixed, theta_NN(X))
+    y_hat = M(forcing, theta_global, theta_fixed, theta_NN(X)),
 
-Also the pure-network baseline on the same backbone, which outputs the targets directly.
-Both return a :class:`ModelOutput` from ``forward(x, forcing)``.
+and the pure-network baseline on the same backbone, which outputs the targets directly. Both
+implement :class:`TrainableModel` and return a :class:`ModelOutput` from ``forward(x, forcing)``.
 """
 from __future__ import annotations
 
@@ -66,6 +67,33 @@ class _UnitScale(nn.Module):
         return torch.clamp(u, self.lower, self.upper)
 
 
+class TrainableModel(nn.Module):
+    """What training, evaluation and the views rely on, for hybrids and the pure network alike.
+
+    predictors / forcing / targets: variable names, in the column order of x (n, p), forcing
+    (n, f) and the predictions (n, T). parameter_set: the mechanistic parameters with their roles
+    (empty for the pure network). tracked: outputs whose validation mean the history records.
+    """
+
+    predictors: list[str]
+    forcing: list[str]
+    targets: list[str]
+    parameter_set: ParameterSet
+    tracked: tuple[str, ...] = ()
+
+    def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
+        """Fit input (and output) transforms on the training split."""
+        raise NotImplementedError
+
+    def global_values(self) -> dict[str, float]:
+        """Current value of every global parameter (in its units); none for the pure network."""
+        return {}
+
+    def parameter_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every mechanistic parameter per sample, (n,) each; none for the pure network."""
+        return {}
+
+
 def _check_signature(function: Callable, names: Sequence[str]) -> None:
     sig = inspect.signature(function)
     if any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
@@ -76,7 +104,7 @@ def _check_signature(function: Callable, names: Sequence[str]) -> None:
             f"mechanistic function {function.__name__!r} has no argument for {', '.join(map(repr, missing))}")
 
 
-class HybridModel(nn.Module):
+class HybridModel(TrainableModel):
     """A neural network feeding the parameters of a mechanistic function.
 
     predictors: names of the covariate columns X (n, p); forcing: names of the forcing columns
@@ -159,15 +187,8 @@ class HybridModel(nn.Module):
         s = torch.sigmoid(self.global_logits)
         return {p.name: float(p.from_unit(s[j])) for j, p in enumerate(self.global_)}
 
-    def unit_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Sigmoid outputs in [0, 1] of the neural parameters (to see how close they sit to a bound)."""
-        if self.net is None:
-            return {}
-        s = torch.sigmoid(self.net(self.normalize(x)))
-        return {p.name: s[:, j] for j, p in enumerate(self.neural)}
 
-
-class NeuralNetwork(nn.Module):
+class NeuralNetwork(TrainableModel):
     """Pure-network baseline: the last layer outputs the targets directly.
 
     Inputs are the predictors and, with ``use_forcing`` (default), the forcing columns, so the
@@ -180,7 +201,7 @@ class NeuralNetwork(nn.Module):
         super().__init__()
         self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
         self.use_forcing = use_forcing
-        self.tracked = ()
+        self.parameter_set = ParameterSet([])
         self.network_config = network or NetworkConfig()
         n_in = len(self.predictors) + (len(self.forcing) if use_forcing else 0)
         if n_in == 0:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .errors import HybridlabError
 from .metrics import kge_parts, masked_moments, nse_from
+from .validation import check_choice
 
 LOSS_KINDS = ("kge", "nse", "mse")
 WEIGHTINGS = ("mean", "uncertainty")
@@ -26,12 +26,8 @@ class MultiTaskLoss(nn.Module):
 
     def __init__(self, n_targets: int, kind: str = "kge", weighting: str = "mean"):
         super().__init__()
-        if kind not in LOSS_KINDS:
-            raise HybridlabError(f"unknown loss {kind!r}; use one of {', '.join(LOSS_KINDS)}")
-        if weighting not in WEIGHTINGS:
-            raise HybridlabError(f"unknown loss weighting {weighting!r}; use one of {', '.join(WEIGHTINGS)}")
-        self.kind = kind
-        self.weighting = weighting
+        self.kind = check_choice(kind, LOSS_KINDS, "loss")
+        self.weighting = check_choice(weighting, WEIGHTINGS, "loss weighting")
         self.log_vars = nn.Parameter(torch.zeros(n_targets)) if weighting == "uncertainty" else None
 
     def per_target(self, obs: torch.Tensor, pred: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .errors import HybridlabError
+from .validation import check_choice, check_number, parse_hidden, settings_from_dict
 
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
 DEFAULT_HIDDEN = (256, 128, 64, 32)
@@ -26,17 +27,18 @@ class NetworkConfig:
     dropout: float = 0.3
 
     def __post_init__(self):
-        self.hidden = tuple(int(h) for h in self.hidden)
+        self.hidden = parse_hidden(self.hidden)
         if any(h < 1 for h in self.hidden):
             raise HybridlabError(f"hidden layer sizes must be positive integers, got {list(self.hidden)}")
-        if self.activation not in ACTIVATIONS:
-            raise HybridlabError(
-                f"unknown activation {self.activation!r}; use one of {', '.join(ACTIVATIONS)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise HybridlabError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_choice(self.activation, ACTIVATIONS, "activation")
+        self.dropout = check_number(self.dropout, "dropout", 0.0, 1.0, include_high=False)
 
     def to_dict(self) -> dict:
         return {"hidden": list(self.hidden), "activation": self.activation, "dropout": self.dropout}
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "NetworkConfig":
+        return settings_from_dict(cls, values, "network")
 
 
 class Dropout(nn.Module):
@@ -53,9 +55,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5, seed=None):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise HybridlabError(f"dropout must be in [0, 1), got {p}")
-        self.p = float(p)
+        self.p = check_number(p, "dropout", 0.0, 1.0, include_high=False)
         self._threshold = np.uint16(min(round(self.p * 65536), 65535))
         self.reseed(seed)
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from .errors import DataError, HybridlabError
+from .validation import check_choice, check_integer, check_number, settings_from_dict
 
 SPLIT_KINDS = ("site", "temperature", "kfold")
 
@@ -31,17 +32,21 @@ class SplitConfig:
     fold: int = 0
 
     def __post_init__(self):
-        if self.kind not in SPLIT_KINDS:
-            raise HybridlabError(f"unknown split {self.kind!r}; use one of {', '.join(SPLIT_KINDS)}")
-        if not 0 < self.val_fraction < 1:
-            raise HybridlabError(f"validation fraction must be between 0 and 1, got {self.val_fraction}")
-        if self.folds < 2:
-            raise HybridlabError(f"k-fold needs at least 2 folds, got {self.folds}")
-        if not 0 <= self.fold < self.folds:
+        check_choice(self.kind, SPLIT_KINDS, "split")
+        check_number(self.val_fraction, "validation fraction", 0, 1, include_low=False, include_high=False)
+        if not isinstance(self.column, str) or not self.column:
+            raise HybridlabError(f"split column must be a column name, got {self.column!r}")
+        self.folds = check_integer(self.folds, "number of folds", minimum=2)
+        self.fold = check_integer(self.fold, "fold", minimum=0)
+        if self.fold >= self.folds:
             raise HybridlabError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "SplitConfig":
+        return settings_from_dict(cls, values, "split")
 
 
 def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np.ndarray, np.ndarray]:

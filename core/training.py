@@ -1,4 +1,10 @@
-"""Training: mini-batches by indexing in-memory tensors, early stopping, callbacks, cancellation."""
+"""Training: mini-batches by slicing in-memory tensors, a validation step per epoch, early
+stopping with a checkpoint of the best epoch, callbacks and cancellation.
+
+One epoch is :func:`train_epoch`, then :func:`validate`; :class:`EarlyStopping` keeps the best
+weights; :func:`history_row` writes the epoch's row, whose column names come from
+:class:`HistoryColumns`.
+"""
 from __future__ import annotations
 
 import math
@@ -11,12 +17,14 @@ import torch
 from torch import nn
 
 from .errors import HybridlabError
-from .hybrid import ModelOutput
+from .hybrid import ModelOutput, TrainableModel
 from .losses import LOSS_KINDS, WEIGHTINGS, MultiTaskLoss
 from .metrics import kge_parts, masked_moments
 from .network import Dropout
+from .validation import check_choice, check_integer, check_number, settings_from_dict
 
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+DEVICES = ("cpu", "cuda")
 
 
 @dataclass
@@ -35,25 +43,24 @@ class TrainConfig:
     weighting: str = "mean"
 
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise HybridlabError(f"unknown optimizer {self.optimizer!r}; use one of {', '.join(OPTIMIZERS)}")
-        if self.loss not in LOSS_KINDS:
-            raise HybridlabError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSS_KINDS)}")
-        if self.weighting not in WEIGHTINGS:
-            raise HybridlabError(f"unknown loss weighting {self.weighting!r}; use one of {', '.join(WEIGHTINGS)}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise HybridlabError(f"learning rate must be a positive number, got {self.lr}")
-        for name in ("batch_size", "epochs", "patience"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise HybridlabError(f"{name.replace('_', ' ')} must be a positive integer, got {v!r}")
+        check_choice(self.optimizer, OPTIMIZERS, "optimizer")
+        check_choice(self.loss, LOSS_KINDS, "loss")
+        check_choice(self.weighting, WEIGHTINGS, "loss weighting")
+        self.lr = check_number(self.lr, "learning rate", 0.0, include_low=False)
+        self.batch_size = check_integer(self.batch_size, "batch size")
+        self.epochs = check_integer(self.epochs, "epochs")
+        self.patience = check_integer(self.patience, "patience")
+        self.seed = check_integer(self.seed, "seed", minimum=0)
+        check_choice(self.device.split(":")[0] if isinstance(self.device, str) else self.device, DEVICES, "device")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise HybridlabError(f"device {self.device!r} requested but no CUDA device is available")
-        if self.device != "cpu" and not self.device.startswith("cuda"):
-            raise HybridlabError(f"unknown device {self.device!r}; use 'cpu' or 'cuda'")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> "TrainConfig":
+        return settings_from_dict(cls, values, "train")
 
 
 @dataclass
@@ -67,9 +74,10 @@ class Tensors:
     def __len__(self) -> int:
         return self.x.shape[0]
 
-    def take(self, idx: torch.Tensor) -> "Tensors":
-        # index_select is several times faster than advanced indexing x[idx] on the CPU
-        return Tensors(self.x.index_select(0, idx), self.forcing.index_select(0, idx), self.y.index_select(0, idx))
+    def take(self, index: torch.Tensor) -> "Tensors":
+        # index_select is several times faster than advanced indexing x[index] on the CPU
+        return Tensors(self.x.index_select(0, index), self.forcing.index_select(0, index),
+                       self.y.index_select(0, index))
 
     def slice(self, start: int, stop: int) -> "Tensors":
         """Rows start:stop as views (no copy)."""
@@ -88,6 +96,32 @@ class TrainResult:
     stopped: str  # "early stopping", "max epochs", "cancelled" or "diverged"
 
 
+class HistoryColumns:
+    """Names of the columns of a training history (one row per epoch), for everyone who reads it."""
+
+    common = ("epoch", "train_loss", "val_loss", "best_val_loss", "best_epoch", "epoch_seconds", "elapsed_seconds")
+
+    @staticmethod
+    def train_loss(target: str) -> str:
+        return f"train_loss_{target}"
+
+    @staticmethod
+    def val_loss(target: str) -> str:
+        return f"val_loss_{target}"
+
+    @staticmethod
+    def val_kge(target: str) -> str:
+        return f"val_kge_{target}"
+
+    @staticmethod
+    def global_value(parameter: str) -> str:
+        return f"global_{parameter}"
+
+    @staticmethod
+    def tracked_mean(output: str) -> str:
+        return f"val_mean_{output}"
+
+
 @torch.inference_mode()
 def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
     """Evaluate the model (eval mode, no dropout) on all rows, in chunks; per-sample outputs concatenated."""
@@ -96,114 +130,167 @@ def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
     parts = [model(data.x[i:i + chunk], data.forcing[i:i + chunk]) for i in range(0, max(len(data), 1), chunk)]
     model.train(was_training)
     n = len(data)
-    preds = torch.cat([p.predictions for p in parts])
-    params = {k: torch.cat([p.parameters[k] for p in parts]) for k in parts[0].parameters}
+    predictions = torch.cat([p.predictions for p in parts])
+    parameters = {k: torch.cat([p.parameters[k] for p in parts]) for k in parts[0].parameters}
     # per-sample outputs only (scalars such as penalties are left out)
     outputs = {k: torch.cat([p.outputs[k] for p in parts]) for k, v in parts[0].outputs.items()
                if v.dim() == 1 and not k.startswith("penalty")}
     outputs = {k: v for k, v in outputs.items() if v.shape[0] == n}
-    return ModelOutput(preds, params, outputs, None)
+    return ModelOutput(predictions, parameters, outputs, None)
 
 
-def train(model: nn.Module, train_data: Tensors, val_data: Tensors, config: TrainConfig,
+@dataclass
+class EpochLosses:
+    """Training losses of one epoch: the mean total over batches and the mean per target (T,)."""
+
+    total: float
+    per_target: list[float]
+    observed: list[bool]
+    batches: int
+
+
+def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer,
+                batch_size: int, stop_event: threading.Event | None) -> EpochLosses:
+    """One pass over the (already shuffled) training rows in mini-batches; stops early when
+    ``stop_event`` is set (``batches`` then counts only the batches done)."""
+    device = shuffled.x.device
+    n_targets = shuffled.y.shape[1]
+    sum_loss = torch.zeros((), device=device)
+    sum_target = torch.zeros(n_targets, device=device)
+    n_target = torch.zeros(n_targets, device=device)
+    batches = 0
+    model.train()
+    for start in range(0, len(shuffled), batch_size):
+        if stop_event is not None and stop_event.is_set():
+            break
+        batch = shuffled.slice(start, start + batch_size)
+        out = model(batch.x, batch.forcing)
+        loss, per_target, valid = loss_fn(batch.y, out.predictions)
+        if out.penalty is not None:
+            loss = loss + out.penalty
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        sum_loss += loss.detach()
+        sum_target += per_target.detach()
+        n_target += valid.to(n_target.dtype)
+        batches += 1
+    per_target = (sum_target / n_target.clamp(min=1)).tolist()
+    return EpochLosses(float(sum_loss / max(batches, 1)), per_target, (n_target > 0).tolist(), batches)
+
+
+@dataclass
+class Validation:
+    """The validation step's result: total loss, per-target losses and KGE, and tracked means."""
+
+    loss: float
+    per_target: list[float]
+    kge: list[float]
+    observed: list[bool]
+    tracked: dict[str, float]
+
+
+def validate(model: TrainableModel, val_data: Tensors, loss_fn: MultiTaskLoss) -> Validation:
+    """Loss and KGE per target on the validation rows, and the mean of each tracked output."""
+    out = predict(model, val_data)
+    per_target, valid = loss_fn.per_target(val_data.y, out.predictions)
+    loss = float(per_target.sum() / valid.sum().clamp(min=1)) if bool(valid.any()) else math.nan
+    kge = kge_parts(masked_moments(val_data.y, out.predictions))["kge"]
+    tracked = {name: float(out.outputs[name].float().mean()) if name in out.outputs else math.nan
+               for name in model.tracked}
+    return Validation(loss, per_target.tolist(), kge.tolist(), valid.tolist(), tracked)
+
+
+class EarlyStopping:
+    """Keeps a copy of the weights of the epoch with the lowest validation loss, and says when
+    ``patience`` epochs have passed without improvement."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_loss, self.best_epoch = math.inf, 0
+        self.best_state: dict | None = None
+
+    def update(self, model: nn.Module, epoch: int, val_loss: float) -> None:
+        if math.isfinite(val_loss) and val_loss < self.best_loss:
+            self.best_loss, self.best_epoch = val_loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def should_stop(self, epoch: int) -> bool:
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def history_row(model: TrainableModel, epoch: int, losses: EpochLosses, validation: Validation,
+                stopping: EarlyStopping, epoch_seconds: float, elapsed_seconds: float) -> dict:
+    """The history row of one epoch (column names from :class:`HistoryColumns`)."""
+    row = {"epoch": epoch, "train_loss": losses.total, "val_loss": validation.loss,
+           "best_val_loss": stopping.best_loss, "best_epoch": stopping.best_epoch,
+           "epoch_seconds": epoch_seconds, "elapsed_seconds": elapsed_seconds}
+    row.update({HistoryColumns.global_value(k): v for k, v in model.global_values().items()})
+    row.update({HistoryColumns.tracked_mean(k): v for k, v in validation.tracked.items()})
+    for j, target in enumerate(model.targets):
+        row[HistoryColumns.train_loss(target)] = losses.per_target[j] if losses.observed[j] else math.nan
+        row[HistoryColumns.val_loss(target)] = validation.per_target[j] if validation.observed[j] else math.nan
+        row[HistoryColumns.val_kge(target)] = validation.kge[j] if validation.observed[j] else math.nan
+    return row
+
+
+def _reseed(model: nn.Module, seed: int) -> torch.Generator:
+    """Seed torch, every dropout layer and the shuffling generator from the run's seed."""
+    torch.manual_seed(seed)
+    for i, module in enumerate(model.modules()):
+        if isinstance(module, Dropout):
+            module.reseed((seed, i))
+    return torch.Generator().manual_seed(seed)
+
+
+def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config: TrainConfig,
           callbacks: Iterable[Callable[[dict], None]] = (), stop_event: threading.Event | None = None) -> TrainResult:
     """Fit ``model`` in place and restore the weights of the best validation epoch.
 
-    After each epoch every callback receives the history row (a dict of floats: epoch, losses
-    per target, validation KGE per target, timing). Setting ``stop_event`` from another thread
-    ends training after the current batch; the best weights are kept.
+    After each epoch every callback receives the history row. Setting ``stop_event`` from another
+    thread ends training after the current batch; the best weights are kept.
     """
     device = torch.device(config.device)
     model.to(device)
     train_data, val_data = train_data.to(device), val_data.to(device)
-    targets = list(model.targets)
-    torch.manual_seed(config.seed)
-    gen = torch.Generator().manual_seed(config.seed)
-    for i, module in enumerate(model.modules()):
-        if isinstance(module, Dropout):
-            module.reseed((config.seed, i))
-    loss_fn = MultiTaskLoss(len(targets), config.loss, config.weighting).to(device)
-    params = [p for p in model.parameters() if p.requires_grad] + list(loss_fn.parameters())
+    generator = _reseed(model, config.seed)
+    loss_fn = MultiTaskLoss(len(model.targets), config.loss, config.weighting).to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad] + list(loss_fn.parameters())
     # foreach: one multi-tensor update instead of a Python loop over parameters (torch enables it
     # by default only on CUDA)
-    optimizer = OPTIMIZERS[config.optimizer](params, lr=config.lr, foreach=True)
-    callbacks = list(callbacks)
-
-    n = len(train_data)
-    best_loss, best_epoch, best_state = math.inf, 0, None
+    optimizer = OPTIMIZERS[config.optimizer](trainable, lr=config.lr, foreach=True)
+    stopping = EarlyStopping(config.patience)
     history: list[dict] = []
     stopped = "max epochs"
-    t0 = time.perf_counter()
+    start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        te = time.perf_counter()
-        model.train()
+        epoch_start = time.perf_counter()
         # one gather of the whole split per epoch; the mini-batches are then contiguous slices
-        shuffled = train_data.take(torch.randperm(n, generator=gen).to(device))
-        sum_loss = torch.zeros((), device=device)
-        sum_target = torch.zeros(len(targets), device=device)
-        n_target = torch.zeros(len(targets), device=device)
-        n_batches = 0
-        cancelled = False
-        for start in range(0, n, config.batch_size):
-            if stop_event is not None and stop_event.is_set():
-                cancelled = True
-                break
-            batch = shuffled.slice(start, start + config.batch_size)
-            out = model(batch.x, batch.forcing)
-            loss, per_target, valid = loss_fn(batch.y, out.predictions)
-            if out.penalty is not None:
-                loss = loss + out.penalty
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            sum_loss += loss.detach()
-            sum_target += per_target.detach()
-            n_target += valid.to(n_target.dtype)
-            n_batches += 1
-        if cancelled and n_batches == 0:
+        shuffled = train_data.take(torch.randperm(len(train_data), generator=generator).to(device))
+        losses = train_epoch(model, shuffled, loss_fn, optimizer, config.batch_size, stop_event)
+        cancelled = stop_event is not None and stop_event.is_set()
+        if cancelled and losses.batches == 0:
             stopped = "cancelled"
             break
-
-        val_out = predict(model, val_data)
-        mom = masked_moments(val_data.y, val_out.predictions)
-        val_per_target, val_valid = loss_fn.per_target(val_data.y, val_out.predictions)
-        val_loss = float(val_per_target.sum() / val_valid.sum().clamp(min=1)) if bool(val_valid.any()) else math.nan
-        val_kge = kge_parts(mom)["kge"]
-        train_loss = float(sum_loss / max(n_batches, 1))
-
-        improved = math.isfinite(val_loss) and val_loss < best_loss
-        if improved:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        validation = validate(model, val_data, loss_fn)
+        stopping.update(model, epoch, validation.loss)
         now = time.perf_counter()
-        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-               "best_val_loss": best_loss, "best_epoch": best_epoch,
-               "epoch_seconds": now - te, "elapsed_seconds": now - t0}
-        tl = (sum_target / n_target.clamp(min=1)).tolist()
-        vl, vk, vv = val_per_target.tolist(), val_kge.tolist(), val_valid.tolist()
-        if hasattr(model, "global_values"):
-            row.update({f"global_{k}": v for k, v in model.global_values().items()})
-        for name in getattr(model, "tracked", ()):
-            row[f"val_mean_{name}"] = float(val_out.outputs[name].float().mean()) if name in val_out.outputs else math.nan
-        for j, t in enumerate(targets):
-            row[f"train_loss_{t}"] = tl[j] if n_target[j] > 0 else math.nan
-            row[f"val_loss_{t}"] = vl[j] if vv[j] else math.nan
-            row[f"val_kge_{t}"] = vk[j] if vv[j] else math.nan
-        history.append(row)
-        for cb in callbacks:
-            cb(row)
-
+        history.append(history_row(model, epoch, losses, validation, stopping, now - epoch_start, now - start))
+        for callback in callbacks:
+            callback(history[-1])
         if cancelled:
             stopped = "cancelled"
             break
-        if not math.isfinite(train_loss):
+        if not math.isfinite(losses.total):
             stopped = "diverged"
             break
-        if epoch - best_epoch >= config.patience:
+        if stopping.should_stop(epoch):
             stopped = "early stopping"
             break
-
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    stopping.restore(model)
     model.eval()
-    return TrainResult(history, best_epoch, len(history), time.perf_counter() - t0, stopped)
+    return TrainResult(history, stopping.best_epoch, len(history), time.perf_counter() - start, stopped)

@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from app.state import UPLOADED, RunTable, Setup, TrainingSession, export_bytes
+from app.runs import RunTable, export_bytes
+from app.session import TrainingSession
+from app.setup import UPLOADED, Setup
 
 
 def _wait(session, timeout=120):
@@ -32,8 +34,9 @@ def test_presets_and_toggles():
     assert s.preset_name() == "all_global" and "neural" not in s.roles.values()
     s.row("q_max").role = "neural"
     assert s.preset_name() == "custom"
-    cfg = s.run_config()
-    assert cfg.roles["q_max"] == "neural" and cfg.roles["cue"] == "global"
+    plan = s.plan()
+    assert plan.roles["q_max"] == "neural" and plan.roles["cue"] == "global"
+    assert plan.parameter_set()["q_max"].role == "neural"
 
 
 def test_invalid_rows_block_training_with_the_reason():
@@ -43,22 +46,23 @@ def test_invalid_rows_block_training_with_the_reason():
     assert "lower bound 0.9 must be below upper bound 0.8" in s.row("cue").error
     assert any(e.startswith("cue:") for e in s.errors)
     with pytest.raises(ValueError, match="cue"):
-        s.run_config()
+        s.plan()
     s.row("cue").lower = 0.05
     assert s.can_train
     s.row("in_frac").value = 2.0  # fixed value outside [0.05, 1]
     assert "fixed value 2 lies outside" in s.row("in_frac").error and not s.can_train
     s.row("in_frac").value = 0.4
     s.hidden = "256,abc"
-    assert not s.can_train and "hidden layers" in s.errors[0]
+    assert not s.can_train and "hidden layer sizes" in s.errors[0]
 
 
-def test_changed_bounds_and_fixed_values_reach_the_run_config():
+def test_changed_bounds_and_fixed_values_reach_the_plan():
     s = Setup()
     s.row("q_max").upper = 120.0
     s.row("in_frac").value = 0.6
-    cfg = s.run_config()
-    assert cfg.overrides == {"q_max": {"lower": 1.0, "upper": 120.0}, "in_frac": {"value": 0.6}}
+    plan = s.plan()
+    assert plan.bounds == {"q_max": (1.0, 120.0)} and plan.fixed == {"in_frac": 0.6}
+    assert plan.parameter_set()["q_max"].upper == 120.0
 
 
 def test_model_switch_rebuilds_rows_and_settings():
@@ -97,14 +101,14 @@ def test_stop_keeps_the_best_model_and_runs_are_compared():
     assert sess.status == "finished" and "cancelled" in sess.message
     assert sess.run.metrics["best_epoch"] <= sess.run.metrics["epochs_run"] < 100_000
     table = RunTable()
-    table.add(sess)
-    table.add(sess)  # the same run only once
+    table.add(sess.run, sess.label)
+    table.add(sess.run, sess.label)  # the same run only once
     df = table.table()
     assert len(df) == 1 and df.loc[0, "model"] == "respiration" and "val KGE reco" in df
     for what in ("config", "metrics", "predictions", "parameters", "model"):
         assert len(export_bytes(sess.run, what).getvalue()) > 100
     s2 = Setup()
-    s2.load_config(json.loads(export_bytes(sess.run, "config").getvalue()))
+    s2.load_config_file("config.json", export_bytes(sess.run, "config").getvalue())
     assert s2.model_name == "respiration" and s2.epochs == 100_000 and s2.data_name == "respiration-synthetic"
 
 
@@ -120,16 +124,22 @@ def test_upload_with_mapping_and_clear_errors(tmp_path):
     from core import load_data
     frame = load_data("respiration-synthetic", n=10).frame.rename(columns={"reco": "R", "temp": "T"})
     s = Setup(model_name="respiration")
-    assert s.read_upload("fluxes.csv", frame.to_csv(index=False).encode()) is not None
+    assert not s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}})
+    assert s.upload.message == "upload a file first"
+    assert s.upload.read("fluxes.csv", frame.to_csv(index=False).encode()) is not None
+    kept = s.upload.path
     assert not s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "Tair"}})
-    assert "fluxes.csv" in s.upload_message and "'Tair' not found" in s.upload_message
+    assert "fluxes.csv" in s.upload.message and "'Tair' not found" in s.upload.message
     assert s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "T"},
                             "predictors": ["moisture", "soil_n"]})
-    assert s.data_name == UPLOADED and s.can_train and s.load_data().predictors == ["moisture", "soil_n"]
-    assert s.read_upload("notes.xlsx", b"abc") is None and "unknown file type" in s.upload_message
-    assert s.read_upload("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload_message
+    assert s.data_name == UPLOADED and s.can_train and s.upload.data.predictors == ["moisture", "soil_n"]
+    assert s.plan().data.path == str(kept)
+    assert s.upload.read("notes.xlsx", b"abc") is None and "unknown file type" in s.upload.message
+    assert not kept.exists()  # a new upload removes the earlier temporary copy
+    assert s.upload.read("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload.message
     big = b"x" * int(51e6)
-    assert s.read_upload("big.csv", big) is None and "over the 50 MB limit" in s.upload_message
+    assert s.upload.read("big.csv", big) is None and "over the 50 MB limit" in s.upload.message
+    assert not s.can_train  # the uploaded data are gone
 
 
 def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():
@@ -145,3 +155,97 @@ def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():
     assert fig.source.data["epoch"] == [1, 2, 3, 4, 5] and fig.source.data["train_loss"][4] == 0.2
     fig.update(rows[:2])
     assert fig.source.data["epoch"] == [1, 2]
+
+
+def test_a_model_defined_here_appears_in_the_dashboard_and_trains():
+    """Adding a model is one ModelSpec: no edit in app/ (the dashboard asks the spec)."""
+    import torch
+
+    import core
+    from app.views import views_for
+
+    def exponential_decay(temp, k, c0):
+        return {"reco": c0 * torch.exp(-k * (temp - temp.min()) / 10.0)}
+
+    def parameters():
+        return core.ParameterSet([core.Parameter("k", "decay per 10 °C", "-", 0.1, -2.0, 2.0, role="global"),
+                                  core.Parameter("c0", "value at the coldest day", "µmol m⁻² s⁻¹", 3.0, 0.1, 20.0,
+                                                 role="neural")],
+                                 presets={"default": {"k": "global", "c0": "neural"}})
+
+    spec = core.register_model(core.ModelSpec(
+        name="test_decay", description="a model of this test", function=exponential_decay, parameters=parameters,
+        forcing=("temp",), targets=("reco",), default_data="respiration-synthetic"), replace=True)
+    setup = Setup(model_name="test_decay", n_sites=30, epochs=3)
+    assert "test_decay" in setup.param.model_name.objects
+    assert [r.pname for r in setup.rows] == ["k", "c0"] and setup.preset_name() == "default"
+    assert {type(v).__name__ for v in views_for("Parameters", spec)} >= {"ParameterHistograms", "GlobalCurves"}
+    assert views_for("Model", spec) == []  # it offers no model views
+    session = TrainingSession()
+    assert session.start(setup)
+    _wait(session)
+    assert session.status == "finished", session.message
+    assert session.run.metrics["model"] == "test_decay" and "global_k" in session.history[-1]
+
+
+def test_a_failed_config_import_leaves_the_form_as_it_was():
+    s = Setup(model_name="respiration")
+    s.row("q10").upper = 3.0
+    before = (s.model_name, s.epochs, s.row("q10").upper)
+    with pytest.raises(ValueError, match="fixed value"):
+        s.load_config_file("plan.yaml", b"model: soc\nfixed: {cue: 5.0}\n")
+    with pytest.raises(ValueError, match="invalid JSON"):
+        s.load_config_file("config.json", b"{not json")
+    assert (s.model_name, s.epochs, s.row("q10").upper) == before
+    s.load_config_file("plan.yaml", b"model: soc\nroles: all_global\ntrain: {epochs: 7}\n")
+    assert s.model_name == "soc" and s.epochs == 7 and s.preset_name() == "all_global"
+
+
+def _slow_post(delay):
+    spent = []
+
+    def post(**items):
+        if "snapshot" in items:
+            start = time.perf_counter()
+            time.sleep(delay)
+            spent.append(time.perf_counter() - start)
+    return post, spent
+
+
+def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
+    import core
+    from app.session import LiveObserver, SnapshotPacer
+
+    snapshots = []
+    observer = LiveObserver(lambda **items: snapshots.append(items["snapshot"]) if "snapshot" in items else None,
+                            SnapshotPacer(interval=0.0, budget=1.0))
+    plan = core.RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1},
+                        network={"hidden": [16, 16]}, train={"epochs": 4, "patience": 10})
+    run = core.execute(plan, observer=observer)
+    assert [s.epoch for s in snapshots[:-1]] == [1, 2, 3, 4]
+    assert snapshots[-1].epoch == run.result.best_epoch
+    assert snapshots[-1].targets["reco"]["val"]["kge"] == run.metrics["targets"]["reco"]["val"]["kge"]
+    assert list(snapshots[-1].predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
+
+
+def test_snapshots_keep_within_their_time_budget():
+    import core
+    from app.session import LiveObserver, SnapshotPacer
+
+    post, spent = _slow_post(0.02)  # a live view that takes 20 ms per snapshot
+    plan = core.RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1},
+                        network={"hidden": [16, 16]}, train={"epochs": 60, "patience": 100})
+    run = core.execute(plan, observer=LiveObserver(post, SnapshotPacer(interval=0.0, budget=0.2)))
+    assert 2 <= len(spent) < 60
+    # the snapshot itself adds to the view's 20 ms, so the view's share stays below the budget
+    assert sum(spent) / run.result.seconds <= 0.2 + 0.05
+
+
+def test_one_slow_snapshot_does_not_freeze_the_live_views():
+    from app.session import SnapshotPacer
+
+    pacer = SnapshotPacer(interval=0.0, budget=0.1)
+    for cost in (0.01, 0.01, 0.3):  # the third update is slowed down, e.g. by the page's server thread
+        pacer.record(100.0, 100.0 + cost)
+    # waiting 9x the slow one's cost would be 2.7 s; the median of recent costs keeps the pace
+    assert pacer.next_at - 100.3 < 1.0 and not pacer.due(100.2) and pacer.due(pacer.next_at)

@@ -1,30 +1,31 @@
+"""A run: plan -> execute -> run folder -> load and predict."""
 import json
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.errors import DataError
-from core.network import NetworkConfig
-from core.runs import RunConfig, load_run, train_run
-from core.training import TrainConfig
+from core import RunPlan, execute, list_runs, load_run
+from core.errors import DataError, HybridlabError
+from core.store import COMPLETE
 
-SMALL = NetworkConfig(hidden=(16, 16), activation="tanh", dropout=0.0)
+SMALL_DATA = {"name": "respiration-synthetic", "n": 40, "seed": 1}  # the small_resp fixture's data
+SMALL = {"hidden": [16, 16], "activation": "tanh", "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory, small_resp):
-    cfg = RunConfig(model="respiration", network=SMALL,
-                    train=TrainConfig(optimizer="adam", lr=0.01, batch_size=128, epochs=5, patience=5))
-    run = train_run(cfg, data=small_resp)
-    out = run.save(tmp_path_factory.mktemp("run"))
+def saved(tmp_path_factory):
+    plan = RunPlan(model="respiration", data=SMALL_DATA, network=SMALL,
+                   train={"optimizer": "adam", "lr": 0.01, "batch_size": 128, "epochs": 5, "patience": 5})
+    out = tmp_path_factory.mktemp("runs") / "run"
+    run = execute(plan, out=out)
     return run, out
 
 
 def test_run_directory_has_all_files_and_metric_keys(saved):
     run, out = saved
-    for name in ("config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet", "model.pt"):
+    for name in ("plan.yaml", "config.json", "history.csv", "metrics.json", "predictions.parquet",
+                 "parameters.parquet", "model.pt", COMPLETE):
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())
     assert {"model", "roles", "split", "seed", "epochs_run", "best_epoch", "train_seconds", "seconds_per_epoch",
@@ -40,11 +41,21 @@ def test_run_directory_has_all_files_and_metric_keys(saved):
     assert set(pred["split"]) == {"train", "val"}
     par = pd.read_parquet(out / "parameters.parquet")
     assert list(par.columns) == ["id", "split", "rb", "q10", "t_ref"]
+    assert list_runs(out.parent) == [out]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no partial folder left
+
+
+def test_config_names_the_model_and_no_code(saved):
+    _, out = saved
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["name"] == "respiration" and "function" not in config["model"]
+    assert RunPlan.from_dict(config["plan"]) == RunPlan.read(out)
 
 
 def test_save_load_predict_gives_identical_predictions(saved, small_resp):
     run, out = saved
     loaded = load_run(out)
+    assert loaded.plan == run.plan
     res = loaded.predict(small_resp.frame)
     assert np.array_equal(res["reco_pred"].to_numpy(), run.predictions["reco_pred"].to_numpy())
     assert np.array_equal(res["rb"].to_numpy(), run.parameters["rb"].to_numpy())
@@ -52,80 +63,42 @@ def test_save_load_predict_gives_identical_predictions(saved, small_resp):
         loaded.predict(small_resp.frame.drop(columns=["temp"]))
 
 
+def test_a_folder_without_the_completion_marker_is_refused(saved, tmp_path):
+    import shutil
+    _, out = saved
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / COMPLETE).unlink()
+    with pytest.raises(HybridlabError, match="incomplete"):
+        load_run(copy)
+    with pytest.raises(HybridlabError, match="not a hybridlab run"):
+        execute(RunPlan(data=SMALL_DATA, train={"epochs": 1}), out=copy)
+
+
 def test_neural_network_run_round_trips(tmp_path, small_resp):
-    cfg = RunConfig(model="nn", network=SMALL, train=TrainConfig(batch_size=256, epochs=3, patience=3))
-    run = train_run(cfg, data=small_resp)
+    plan = RunPlan(model="nn", data=SMALL_DATA, network=SMALL, train={"batch_size": 256, "epochs": 3, "patience": 3})
+    run = execute(plan, out=tmp_path / "nn")
     assert run.metrics["model"] == "nn" and "parameter_recovery" not in run.metrics
-    loaded = load_run(run.save(tmp_path / "nn"))
-    res = loaded.predict(small_resp.frame)
+    res = load_run(tmp_path / "nn").predict(small_resp.frame)
     assert np.array_equal(res["reco_pred"].to_numpy(), run.predictions["reco_pred"].to_numpy())
 
 
-def test_target_missing_in_a_split_is_named(small_resp):
+def test_target_missing_in_a_split_is_named(tmp_path, small_resp):
     frame = small_resp.frame.copy()
     frame.loc[:, "reco"] = np.nan
     frame.loc[:1, "reco"] = 1.0  # two observations, both from site 0
-    from core.datasets import HybridData
-    data = HybridData(frame, small_resp.id, small_resp.predictors, small_resp.forcing, small_resp.targets,
-                      {"name": "test"})
+    frame.to_csv(tmp_path / "fluxes.csv", index=False)
+    data = {"path": str(tmp_path / "fluxes.csv"),
+            "columns": {"id": "site_id", "targets": {"reco": "reco"}, "forcing": {"temp": "temp"}}}
     with pytest.raises(DataError, match="target 'reco'.*in the (training|validation) split"):
-        train_run(RunConfig(train=TrainConfig(epochs=1)), data=data)
+        execute(RunPlan(data=data, train={"epochs": 1}))
 
 
+@pytest.mark.slow
 def test_respiration_example_recovers_the_truth():
-    """The Done-when check: Q10 within 5 %, Rb with r >= 0.95, with the model's default settings."""
-    from core.runs import default_settings
-    d = default_settings("respiration")
-    cfg = RunConfig(model="respiration",
-                    network=NetworkConfig(hidden=d["hidden"], activation=d["activation"], dropout=d["dropout"]),
-                    train=TrainConfig(**{k: d[k] for k in ("optimizer", "lr", "batch_size", "epochs", "patience")}))
-    run = train_run(cfg, data=None)
+    """Q10 within 5 %, Rb with r >= 0.95, with the model's recommended settings."""
+    run = execute(RunPlan(model="respiration"))
     rec = run.metrics["parameter_recovery"]
     assert rec["q10"]["rel_error"] < 0.05
     assert rec["rb"]["r"] >= 0.95
     assert run.metrics["targets"]["reco"]["val"]["kge"] > 0.9
-
-
-def test_snapshots_arrive_during_training(small_resp):
-    snaps = []
-    cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=4, patience=10))
-    run = train_run(cfg, data=small_resp, on_snapshot=snaps.append, snapshot_interval=0.0, snapshot_budget=1.0)
-    assert [s.epoch for s in snaps[:-1]] == [1, 2, 3, 4]
-    assert snaps[-1].epoch == run.result.best_epoch  # the last one shows the kept weights
-    assert snaps[-1].targets["reco"]["val"]["kge"] == run.metrics["targets"]["reco"]["val"]["kge"]
-    last = snaps[-1]
-    assert list(last.predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
-    assert set(last.targets["reco"]) == {"train", "val"} and "rb" in last.parameters
-    assert "global_q10" in run.history.columns
-
-
-def test_snapshots_keep_within_their_time_budget(small_resp):
-    spent = []
-
-    def slow_view(snapshot):  # a live view that takes 20 ms per snapshot
-        t = time.perf_counter()
-        time.sleep(0.02)
-        spent.append(time.perf_counter() - t)
-
-    cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=60, patience=100))
-    run = train_run(cfg, data=small_resp, on_snapshot=slow_view, snapshot_interval=0.0, snapshot_budget=0.2)
-    assert 2 <= len(spent) < 60
-    # the snapshot itself adds to the handler's 20 ms, so the handler's share stays below the budget
-    assert sum(spent) / run.result.seconds <= 0.2 + 0.05
-
-
-def test_one_slow_snapshot_does_not_freeze_the_live_views(small_resp):
-    from core.runs import _SnapshotCallback
-
-    cfg = RunConfig(model="respiration", network=SMALL, train=TrainConfig(batch_size=256, epochs=2, patience=10))
-    run = train_run(cfg, data=small_resp)
-    mc = run.config["model"]
-    delays = [0.0, 0.0, 0.3]  # the third view update is slowed down, e.g. by the page's server thread
-    cb = _SnapshotCallback(run.model, run.data, mc["forcing"], mc["targets"], run.train_rows, run.val_rows,
-                           lambda snap: time.sleep(delays.pop(0)), interval=0.0, budget=0.1)
-    for epoch in (1, 2, 3):
-        cb.next_at = -float("inf")
-        cb({"epoch": epoch})
-    assert not delays
-    # waiting 9x the slow one's cost would be 2.7 s; the median of recent costs keeps the pace
-    assert cb.next_at - time.perf_counter() < 1.0

@@ -7,7 +7,8 @@ from core.hybrid import HybridModel
 from core.losses import MultiTaskLoss
 from core.models import get_model
 from core.network import NetworkConfig
-from core.runs import RunConfig, train_run
+from core.plan import RunPlan
+from core.execute import execute
 from core.training import TrainConfig, predict, train
 
 SMALL = NetworkConfig(hidden=(16, 16), activation="tanh", dropout=0.0)
@@ -75,10 +76,10 @@ def test_cancel_from_another_thread_stops_within_an_epoch_and_keeps_best(small_r
 
 
 def test_same_seed_same_metrics(small_resp):
-    cfg = RunConfig(model="respiration", network=SMALL,
-                    train=TrainConfig(batch_size=128, epochs=4, patience=10, seed=3))
-    a = train_run(cfg, data=small_resp).metrics
-    b = train_run(cfg, data=small_resp).metrics
+    plan = RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1}, network=SMALL,
+                   train=TrainConfig(batch_size=128, epochs=4, patience=10, seed=3))
+    a = execute(plan).metrics
+    b = execute(plan).metrics
     assert a["targets"] == b["targets"]
     assert a["parameter_recovery"] == b["parameter_recovery"]
 
@@ -86,7 +87,7 @@ def test_same_seed_same_metrics(small_resp):
 def test_bad_train_config_is_named():
     with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
         TrainConfig(optimizer="sgd")
-    with pytest.raises(ValueError, match="batch size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch size must be at least 1"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="learning rate"):
         TrainConfig(lr=-1)

@@ -5,6 +5,7 @@ and naming it in :data:`BUILTIN`.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from ..errors import DataError
@@ -73,11 +74,20 @@ def write_samples(folder: str | Path) -> list[Path]:
     return paths + [readme]
 
 
-def load_source(source: dict) -> HybridData:
-    """Load data again from a run's recorded source."""
+@functools.lru_cache(maxsize=4)
+def _builtin(name: str, n: int | None, seed: int) -> HybridData:
+    return BUILTIN[name](n=n, seed=seed)
+
+
+def load_source(source: dict, nonnegative: set[str] = frozenset()) -> HybridData:
+    """Data from a plan's source: a built-in set ``{"name", "n", "seed"}`` (kept in memory per
+    process: runs of a sweep or of several dashboard sessions share one copy; treat it as read-only)
+    or a file ``{"path", "columns"}`` read anew."""
     if "name" in source:
-        return load_data(source["name"], n=source.get("n"), seed=source.get("seed", 0))
-    return load_file(source["path"], source["columns"])
+        if source["name"] not in BUILTIN:
+            raise DataError(f"unknown built-in data {source['name']!r}; built-in: {', '.join(builtin_names())}")
+        return _builtin(source["name"], source.get("n"), source.get("seed", 0))
+    return load_file(source["path"], source["columns"], nonnegative=nonnegative)
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",

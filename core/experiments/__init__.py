@@ -1,11 +1,26 @@
 """Experiments: several runs with fixed settings, compared in one results folder.
 
-``soc``: the report's four configurations on LUCAS-like data (:mod:`core.experiments.soc`);
-``swrc``: the retention hybrid with and without bulk density, AWC and Shapley values
-(:mod:`core.experiments.swrc`).
+Each module here defines ``EXPERIMENT = Experiment(...)``: a name, a description, its
+configurations (name -> :class:`~core.plan.RunPlan`, from the shared
+:class:`~core.experiments.base.ExperimentOptions`) and a ``report`` that writes results, tables
+and figures from the finished runs. ``soc``: the report's four configurations on LUCAS-like data;
+``swrc``: the retention hybrid with and without bulk density, AWC and Shapley values.
 """
-from . import soc, swrc
+from __future__ import annotations
 
-EXPERIMENTS = {"soc": soc.run, "swrc": swrc.run}
+from ..errors import HybridlabError
+from .base import Experiment, ExperimentOptions, run_experiment
+from .soc import EXPERIMENT as SOC
+from .swrc import EXPERIMENT as SWRC
 
-__all__ = ["EXPERIMENTS"]
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (SOC, SWRC)}
+
+
+def get_experiment(name: str) -> Experiment:
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise HybridlabError(f"unknown experiment {name!r}; use one of {', '.join(EXPERIMENTS)}") from None
+
+
+__all__ = ["EXPERIMENTS", "Experiment", "ExperimentOptions", "get_experiment", "run_experiment"]

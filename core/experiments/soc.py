@@ -1,26 +1,25 @@
 """The report's SOC experiment: pure network vs three hybrid role configurations.
 
-Settings as in the report (section 4.6): dense 256-128-64-32, sigmoid, dropout 0.3, RMSprop
-lr 0.01, batch 2048, up to 1000 epochs, patience 100, loss mean(1 - KGE), split 80/20 by site
-(or, with ``split="temperature"``, validation on the warmest fifth of the sites).
+Settings as in the report (section 4.6, summarised in ``docs/science.md``): dense 256-128-64-32,
+sigmoid, dropout 0.3, RMSprop lr 0.01, batch 2048, up to 1000 epochs, patience 100, loss
+mean(1 - KGE), split 80/20 by site (or, with ``split="temperature"``, validation on the warmest
+fifth of the sites).
 """
 from __future__ import annotations
 
 import json
-import math
-import time
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 from .. import figures
-from ..datasets import load_data
+from ..evaluation import json_safe, log_combination
+from ..formatting import number
+from ..models import get_model
 from ..network import NetworkConfig
-from ..runs import RunConfig, json_safe, train_run
+from ..plan import DataSource, RunPlan
 from ..splits import SplitConfig
 from ..training import TrainConfig
 from . import reference
+from .base import Experiment, ExperimentOptions
 
 #: configuration name -> (model, role preset)
 CONFIGURATIONS = {
@@ -32,95 +31,51 @@ CONFIGURATIONS = {
 TARGETS = ("soc", "moc", "poc", "mbc")
 
 
-def run(out: str | Path, split: str = "site", epochs: int = 1000, patience: int = 100, n_sites: int | None = None,
-        seed: int = 0, configurations: list[str] | None = None,
-        progress: Callable[[str], Callable[[dict], None]] | None = None, log: Callable[[str], None] = print) -> dict:
-    """Train the configurations, write run folders, results.json, results.md and figures; return results.
+def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
+    """One plan per configuration, with the report's settings."""
+    data = DataSource(name="lucas-synthetic", n=options.n_sites, seed=options.seed)
+    return {name: RunPlan(model=model, roles=roles, data=data, split=SplitConfig(kind=options.split),
+                          network=NetworkConfig(),
+                          train=TrainConfig(epochs=options.epochs, patience=options.patience, seed=options.seed))
+            for name, (model, roles) in CONFIGURATIONS.items()}
 
-    progress: called with a configuration name, returns an epoch callback (e.g. a progress bar).
-    """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    names = configurations or list(CONFIGURATIONS)
-    unknown = [n for n in names if n not in CONFIGURATIONS]
-    if unknown:
-        from ..errors import HybridlabError
-        raise HybridlabError(f"unknown configuration(s) {', '.join(unknown)}; use {', '.join(CONFIGURATIONS)}")
-    t0 = time.perf_counter()
-    data = load_data("lucas-synthetic", n=n_sites, seed=seed)
-    log(f"data: lucas-synthetic, {len(data.frame)} sites, {len(data.predictors)} covariates "
-        f"({time.perf_counter() - t0:.1f} s)")
-    results, runs = {}, {}
-    for name in names:
-        model, roles = CONFIGURATIONS[name]
-        cfg = RunConfig(model=model, data=data.source, roles=roles,
-                        split=SplitConfig(kind=split),
-                        network=NetworkConfig(),
-                        train=TrainConfig(epochs=epochs, patience=patience, seed=seed))
-        callbacks = [progress(name)] if progress else []
-        r = train_run(cfg, data=data, callbacks=callbacks)
-        if r.metrics.get("parameter_recovery"):
-            neural = [p for p, role in r.metrics["roles"].items() if role == "neural"]
-            combos = combination_recovery(r.parameters[["id", *neural]], data.frame.set_index(data.id))
-            if combos:
-                r.metrics["parameter_recovery_combinations"] = combos
-        r.save(out / name)
-        runs[name], results[name] = r, r.metrics
-        log(f"{name}: mean validation KGE {r.metrics['mean_val_kge']:.3f}, {r.metrics['epochs_run']} epochs, "
-            f"{r.metrics['train_seconds']:.0f} s")
-    total = time.perf_counter() - t0
-    summary = {"experiment": "soc", "split": split, "n_sites": len(data.frame), "seed": seed, "epochs": epochs,
-               "patience": patience, "total_seconds": total, "configurations": results}
+
+def report(out: Path, runs: dict, options: ExperimentOptions, seconds: float) -> dict:
+    """results.json, figures and results.md; returns the summary."""
+    data = next(iter(runs.values())).data
+    summary = {"experiment": "soc", "split": options.split, "n_sites": len(data.frame), "seed": options.seed,
+               "epochs": options.epochs, "patience": options.patience, "total_seconds": seconds,
+               "configurations": {name: run.metrics for name, run in runs.items()}}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
     _figures(out, runs, data)
     (out / "results.md").write_text(results_markdown(summary))
-    log(f"results in {out} ({total:.0f} s in all)")
     return summary
-
-
-#: parameter combinations the targets constrain better than the single parameters: for small
-#: x_p, POC ≈ k_m0 · f_poc · I / (v_max0 · MBC), so only f_poc · k_m0 / v_max0 is pinned down by POC
-COMBINATIONS = {"f_poc*k_m0/v_max0": (("f_poc", 1), ("k_m0", 1), ("v_max0", -1))}
-
-
-def _combination(frame, prefix: str, parts) -> np.ndarray:
-    return sum(power * np.log(frame[f"{prefix}{name}"].to_numpy(dtype=float)) for name, power in parts)
-
-
-def combination_recovery(parameters, truth) -> dict:
-    """r of learned vs true log-combinations (see COMBINATIONS) where all parts are neural and known.
-    parameters: run parameters table (id + neural columns); truth: data frame indexed by id."""
-    res = {}
-    t = truth.loc[parameters["id"].to_numpy()]
-    for label, parts in COMBINATIONS.items():
-        if all(name in parameters and f"true_{name}" in t for name, _ in parts):
-            a, b = _combination(parameters, "", parts), _combination(t, "true_", parts)
-            if np.std(a) > 0:
-                res[label] = {"r_log": float(np.corrcoef(a, b)[0, 1])}
-    return res
 
 
 def _figures(out: Path, runs: dict, data) -> None:
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
+    combinations = get_model("soc").combinations
+    truth = data.frame.set_index(data.id)
     for name, r in runs.items():
         figures.observed_vs_predicted(r.predictions, r.metrics, fig_dir / f"obs_pred_{name}.png", title=name)
-        if "q_max" in r.parameters:
-            figures.moc_saturation(r.parameters, r.predictions, fig_dir / f"moc_qmax_{name}.png", title=name)
-            neural = [p for p, role in r.metrics["roles"].items() if role == "neural" and f"true_{p}" in data.frame]
-            if neural:
-                figures.parameter_recovery(r.parameters, data.frame, neural, fig_dir / f"recovery_{name}.png",
-                                           title=name)
-            for label, parts in COMBINATIONS.items():
-                if all(p in neural for p, _ in parts):
-                    t = data.frame.set_index(data.id).loc[r.parameters["id"].to_numpy()]
-                    figures.learned_vs_true(_combination(t, "true_", parts), _combination(r.parameters, "", parts),
-                                            f"log({label})", fig_dir / f"combination_{name}.png", title=name)
+        if "q_max" not in r.parameters:
+            continue
+        figures.moc_saturation(r.parameters, r.predictions, fig_dir / f"moc_qmax_{name}.png", title=name)
+        neural = [p for p, role in r.metrics["roles"].items() if role == "neural" and f"true_{p}" in data.frame]
+        if neural:
+            figures.parameter_recovery(r.parameters, data.frame, neural, fig_dir / f"recovery_{name}.png", title=name)
+        for label, parts in combinations.items():
+            if all(p in neural for p, _ in parts):
+                true = truth.loc[r.parameters["id"].to_numpy()]
+                figures.learned_vs_true(log_combination(true, parts, prefix="true_"),
+                                        log_combination(r.parameters, parts), f"log({label})",
+                                        fig_dir / f"combination_{name}.png", title=name)
     figures.kge_decomposition({n: r.metrics for n, r in runs.items()}, fig_dir / "kge_decomposition.png")
 
 
 def _f(v, digits=2):
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.{digits}f}"
+    return number(v, digits)
 
 
 def results_markdown(summary: dict) -> str:
@@ -185,3 +140,7 @@ def results_markdown(summary: dict) -> str:
               "- `figures/recovery_<configuration>.png`: learned vs true parameters",
               "- `figures/combination_<configuration>.png`: learned vs true log(f_poc · k_m0 / v_max0)", ""]
     return "\n".join(lines)
+
+
+EXPERIMENT = Experiment("soc", "the report's SOC comparison: pure network vs all_global, five_neural, all_neural",
+                        plans, report)

@@ -1,30 +1,30 @@
 """The report's retention experiment: Lebeau–Konrad hybrid with and without bulk density.
 
 Both runs use the report's set-up (hidden [32, 32], tanh, Adam lr 0.01, batch 1024, up to 1000
-epochs, split by profile). Afterwards AWC per horizon and its Shapley values with respect to the
-predictors (``shap``): the report found a much weaker effect of OC on AWC once bd is a predictor.
+epochs, split by profile; ``docs/science.md``). Afterwards AWC per horizon and its Shapley values
+with respect to the predictors (``shap``): the report found a much weaker effect of OC on AWC
+once bd is a predictor.
 """
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 
 from .. import figures
-from ..datasets import HybridData, load_data
+from ..datasets import HybridData
+from ..evaluation import json_safe
 from ..explain import parameter_function, shapley_values
 from ..models.swrc import awc, derived
-from ..network import NetworkConfig
-from ..runs import RunConfig, json_safe, default_settings, train_run
-from ..splits import SplitConfig
-from ..training import TrainConfig
+from ..plan import DataSource, RunPlan
+from .base import Experiment, ExperimentOptions
 
 PREDICTOR_SETS = {"without_bd": ["clay", "silt", "sand", "oc"], "with_bd": ["clay", "silt", "sand", "oc", "bd"]}
+N_EXPLAIN, N_BACKGROUND = 250, 50
 
 
 def horizons(data: HybridData) -> pd.DataFrame:
@@ -32,73 +32,79 @@ def horizons(data: HybridData) -> pd.DataFrame:
     return data.frame.drop_duplicates("sample_id").reset_index(drop=True)
 
 
-def run(out: str | Path, epochs: int = 1000, patience: int = 100, n_profiles: int | None = None, seed: int = 0,
-        n_explain: int = 250, n_background: int = 50, progress: Callable[[str], Callable[[dict], None]] | None = None,
-        log: Callable[[str], None] = print, **_) -> dict:
-    """Train both predictor sets, write run folders, results.json, awc.parquet and figures."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    data = load_data("swrc-synthetic", n=n_profiles, seed=seed)
+def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
+    """Both predictor sets with the model's recommended (the report's) settings."""
+    return {name: RunPlan(model="swrc", data=DataSource(name="swrc-synthetic", n=options.n_sites, seed=options.seed,
+                                                        predictors=predictors),
+                          split={"kind": options.split},
+                          train={"epochs": options.epochs, "patience": options.patience, "seed": options.seed})
+            for name, predictors in PREDICTOR_SETS.items()}
+
+
+def true_awc(data: HybridData) -> np.ndarray:
     hz = horizons(data)
-    log(f"data: swrc-synthetic, {len(data.frame)} pairs, {len(hz)} horizons, {data.frame[data.id].nunique()} profiles")
-    d = default_settings("swrc")
-    true_awc = awc(*(torch.tensor(hz[f"true_{p}"].to_numpy()) for p in ("theta_s", "h_m", "sigma", "theta_o"))).numpy()
+    return awc(*(torch.tensor(hz[f"true_{p}"].to_numpy()) for p in ("theta_s", "h_m", "sigma", "theta_o"))).numpy()
+
+
+def analyse(name: str, run, options: ExperimentOptions) -> None:
+    """AWC of every horizon against the truth and Shapley values of AWC, added to the run's metrics
+    (the explanation itself is kept on the run for the figures)."""
+    hz = horizons(run.data)
+    predictors = run.model.predictors
+    f = parameter_function(run.model, derived, "awc")
+    x_all = hz[predictors].to_numpy(dtype=float)
+    run.extras["awc"] = f(x_all)
+    rng = np.random.default_rng(options.seed + list(PREDICTOR_SETS).index(name))
+    pick = rng.choice(len(hz), min(N_EXPLAIN, len(hz)), replace=False)
+    background = x_all[rng.choice(len(hz), min(N_BACKGROUND, len(hz)), replace=False)]
+    start = time.perf_counter()
+    explanation = shapley_values(f, x_all[pick], background, predictors, seed=options.seed, max_evals=100)
+    seconds = time.perf_counter() - start
+    run.extras["explanation"] = explanation
+    oc = predictors.index("oc")
+    truth = true_awc(run.data)
+    run.metrics["awc"] = {"r_vs_true": float(np.corrcoef(run.extras["awc"], truth)[0, 1]),
+                          "rmse_vs_true": float(np.sqrt(np.mean((run.extras["awc"] - truth) ** 2)))}
+    run.metrics["shapley"] = {
+        "mean_abs_shap": {p: float(np.mean(np.abs(explanation.values[:, j]))) for j, p in enumerate(predictors)},
+        "oc_slope": float(np.polyfit(explanation.data[:, oc], explanation.values[:, oc], 1)[0]),
+        "expected_awc": float(explanation.base_values[0]), "n_explained": int(len(pick)),
+        "additivity_max_error": float(np.max(np.abs(explanation.values.sum(1) + explanation.base_values
+                                                    - f(x_all[pick])))),
+        "seconds": seconds,
+    }
+
+
+def report(out: Path, runs: dict, options: ExperimentOptions, seconds: float) -> dict:
+    """awc.parquet, results.json and figures; returns the summary."""
+    data = next(iter(runs.values())).data
+    hz = horizons(data)
     awc_table = hz[["profile_id", "sample_id", "clay", "silt", "sand", "oc", "bd"]].copy()
-    awc_table["awc_true"] = true_awc
-    results, runs, shap_summary, explanations = {}, {}, {}, {}
-    rng = np.random.default_rng(seed)
-    for name, predictors in PREDICTOR_SETS.items():
-        d_run = HybridData(data.frame, data.id, predictors, data.forcing, data.targets, data.source)
-        cfg = RunConfig(model="swrc", data=data.source, split=SplitConfig("site"),
-                        network=NetworkConfig(hidden=d["hidden"], activation=d["activation"], dropout=d["dropout"]),
-                        train=TrainConfig(optimizer=d["optimizer"], lr=d["lr"], batch_size=d["batch_size"],
-                                          epochs=epochs, patience=patience, seed=seed))
-        r = train_run(cfg, data=d_run, callbacks=[progress(name)] if progress else [])
-        r.config["predictor_set"] = name
-        val_profiles = set(r.data.frame[data.id].iloc[r.val_rows])
+    awc_table["awc_true"] = true_awc(data)
+    for name, run in runs.items():
+        val_profiles = set(run.data.frame[data.id].iloc[run.val_rows])
         awc_table[f"split_{name}"] = np.where(awc_table["profile_id"].isin(val_profiles), "val", "train")
-        f = parameter_function(r.model, derived, "awc")
-        x_all = hz[predictors].to_numpy(dtype=float)
-        awc_table[f"awc_{name}"] = f(x_all)
-        pick = rng.choice(len(hz), min(n_explain, len(hz)), replace=False)
-        background = x_all[rng.choice(len(hz), min(n_background, len(hz)), replace=False)]
-        t_shap = time.perf_counter()
-        expl = shapley_values(f, x_all[pick], background, predictors, seed=seed, max_evals=100)
-        t_shap = time.perf_counter() - t_shap
-        explanations[name] = expl
-        oc = predictors.index("oc")
-        additivity = float(np.max(np.abs(expl.values.sum(1) + expl.base_values - f(x_all[pick]))))
-        shap_summary[name] = {
-            "mean_abs_shap": {p: float(np.mean(np.abs(expl.values[:, j]))) for j, p in enumerate(predictors)},
-            "oc_slope": float(np.polyfit(expl.data[:, oc], expl.values[:, oc], 1)[0]),
-            "expected_awc": float(expl.base_values[0]), "n_explained": int(len(pick)),
-            "additivity_max_error": additivity, "seconds": t_shap,
-        }
-        r.metrics["awc"] = {"r_vs_true": float(np.corrcoef(awc_table[f"awc_{name}"], true_awc)[0, 1]),
-                            "rmse_vs_true": float(np.sqrt(np.mean((awc_table[f"awc_{name}"] - true_awc) ** 2)))}
-        r.metrics["shapley"] = shap_summary[name]
-        r.save(out / name)
-        runs[name], results[name] = r, r.metrics
-        log(f"{name}: validation NSE of theta {r.metrics['targets']['theta']['val']['nse']:.3f}, "
-            f"{r.metrics['epochs_run']} epochs, {r.metrics['train_seconds']:.0f} s; "
-            f"mean |SHAP| of oc on AWC {shap_summary[name]['mean_abs_shap']['oc']:.4f}")
+        awc_table[f"awc_{name}"] = run.extras["awc"]
     awc_table.to_parquet(out / "awc.parquet", index=False)
-    total = time.perf_counter() - t0
-    summary = {"experiment": "swrc", "seed": seed, "epochs": epochs, "patience": patience,
-               "n_horizons": len(hz), "n_pairs": len(data.frame), "total_seconds": total,
-               "configurations": {n: {"val_nse_theta": m["targets"]["theta"]["val"]["nse"],
-                                      "train_nse_theta": m["targets"]["theta"]["train"]["nse"],
-                                      "parameter_recovery": m.get("parameter_recovery", {}),
-                                      "awc": m["awc"], "shapley": m["shapley"], "epochs_run": m["epochs_run"],
-                                      "train_seconds": m["train_seconds"]} for n, m in results.items()}}
+    summary = {"experiment": "swrc", "seed": options.seed, "epochs": options.epochs, "patience": options.patience,
+               "n_horizons": len(hz), "n_pairs": len(data.frame), "total_seconds": seconds,
+               "configurations": {n: {"val_nse_theta": r.metrics["targets"]["theta"]["val"]["nse"],
+                                      "train_nse_theta": r.metrics["targets"]["theta"]["train"]["nse"],
+                                      "parameter_recovery": r.metrics.get("parameter_recovery", {}),
+                                      "awc": r.metrics["awc"], "shapley": r.metrics["shapley"],
+                                      "epochs_run": r.metrics["epochs_run"],
+                                      "train_seconds": r.metrics["train_seconds"]} for n, r in runs.items()}}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
-    for name, r in runs.items():
-        figures.observed_vs_predicted(r.predictions, r.metrics, fig_dir / f"obs_pred_{name}.png", title=name)
-    figures.retention_curves(data.frame, runs["with_bd"], fig_dir / "retention_curves.png", seed=seed)
-    figures.awc_distribution(awc_table, list(PREDICTOR_SETS), fig_dir / "awc_distribution.png")
-    figures.shap_dependence({n: (e, "oc") for n, e in explanations.items()}, fig_dir / "shap_awc_oc.png")
-    log(f"results in {out} ({total:.0f} s in all)")
+    for name, run in runs.items():
+        figures.observed_vs_predicted(run.predictions, run.metrics, fig_dir / f"obs_pred_{name}.png", title=name)
+    if "with_bd" in runs:
+        figures.retention_curves(data.frame, runs["with_bd"], fig_dir / "retention_curves.png", seed=options.seed)
+    figures.awc_distribution(awc_table, list(runs), fig_dir / "awc_distribution.png")
+    figures.shap_dependence({n: (r.extras["explanation"], "oc") for n, r in runs.items()}, fig_dir / "shap_awc_oc.png")
     return summary
+
+
+EXPERIMENT = Experiment("swrc", "the report's retention case: Lebeau–Konrad hybrid without and with bulk density",
+                        plans, report, analyse)

@@ -1,86 +1,60 @@
-"""Registry of mechanistic models.
+"""Registry of models.
 
 Each module in this package that defines ``MODEL = ModelSpec(...)`` is registered under
 ``MODEL.name`` when the registry is first used: adding a model is adding one file (see
-``template.py``). The pure neural network is available under the name ``nn``.
+``template.py``). :func:`register_model` adds one from elsewhere (a notebook, a test). The pure
+neural network is registered as ``nn``. Runs name their model; nothing else resolves code.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import HybridlabError
-from ..parameters import ParameterSet
+from .spec import ModelSpec, NetworkSpec, ResponseCurve
 
 NEURAL_NETWORK = "nn"
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A mechanistic model: its function, a factory for its parameter set, and its variables.
-
-    function: ``f(**forcing, **parameters) -> dict`` of tensors. parameters: returns a fresh
-    :class:`ParameterSet` (with presets). forcing / targets: variable names the function takes
-    and returns. defaults: recommended training settings. nonnegative: variables whose data must be >= 0 (contents, fluxes).
-    diagnostics: optional ``f(outputs, parameters, observed) -> dict`` of numbers for metrics.json,
-    where outputs and parameters are name -> numpy arrays and observed is target -> numpy array.
-    """
-
-    name: str
-    description: str
-    function: Callable
-    parameters: Callable[[], ParameterSet]
-    forcing: tuple[str, ...]
-    targets: tuple[str, ...]
-    default_data: str
-    default_roles: str = "default"
-    nonnegative: frozenset[str] = field(default_factory=frozenset)
-    diagnostics: Callable | None = None
-    #: forcing the function can do without (it has a default for them); used when the data have it
-    optional_forcing: tuple[str, ...] = ()
-    #: outputs whose validation mean is recorded in the training history each epoch (e.g. feasible)
-    tracked: tuple[str, ...] = ()
-    #: extra keyword options of the function with their defaults (not parameters; e.g. penalty weights)
-    options: dict = field(default_factory=dict)
-    #: optional ``f(parameters) -> dict`` of quantities derived from a sample's parameters alone
-    #: (e.g. AWC from retention parameters); used by ``hybridlab predict``
-    derived: Callable | None = None
-    #: recommended settings for this model, keys of TrainConfig / NetworkConfig (e.g. batch_size,
-    #: hidden); the CLI and the dashboard start from them, explicit options win
-    defaults: dict = field(default_factory=dict)
-
-
 _REGISTRY: dict[str, ModelSpec] = {}
+_DISCOVERED: list[bool] = []
 
 
 def _discover() -> None:
-    if _REGISTRY:
+    if _DISCOVERED:
         return
+    _DISCOVERED.append(True)
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "template":
+        if info.name.startswith("_") or info.name in ("template", "spec"):
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        spec = getattr(module, "MODEL", None)
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "MODEL", None)
         if isinstance(spec, ModelSpec):
-            if spec.name in _REGISTRY or spec.name == NEURAL_NETWORK:
-                raise HybridlabError(f"model name {spec.name!r} is registered twice")
-            _REGISTRY[spec.name] = spec
+            register_model(spec)
+
+
+def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
+    """Make a model available to runs, the CLI and the dashboard under ``spec.name``."""
+    _discover()
+    if not isinstance(spec, ModelSpec):
+        raise HybridlabError(f"register_model needs a ModelSpec, got {type(spec).__name__}")
+    if spec.name in _REGISTRY and not replace:
+        raise HybridlabError(f"model name {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+    return spec
 
 
 def model_names() -> list[str]:
-    """Registered mechanistic models, plus ``nn`` for the pure neural network."""
+    """Registered models, mechanistic ones first (sorted), then the pure network(s)."""
     _discover()
-    return sorted(_REGISTRY) + [NEURAL_NETWORK]
+    return sorted(_REGISTRY, key=lambda n: (not _REGISTRY[n].has_parameters, n))
 
 
 def get_model(name: str) -> ModelSpec:
     _discover()
     try:
         return _REGISTRY[name]
-    except KeyError:
-        raise HybridlabError(f"unknown model {name!r}; available: {', '.join(model_names())}") from None
+    except (KeyError, TypeError):
+        raise HybridlabError(f"unknown model {name!r}; registered: {', '.join(model_names())}") from None
 
 
-__all__ = ["ModelSpec", "NEURAL_NETWORK", "get_model", "model_names"]
+__all__ = ["ModelSpec", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",
+           "register_model"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from ..parameters import Parameter, ParameterSet
-from . import ModelSpec
+from .spec import ModelSpec
 
 
 def respiration(temp: torch.Tensor, rb: torch.Tensor, q10: torch.Tensor, t_ref: torch.Tensor) -> dict:

@@ -3,7 +3,7 @@
 Pools after Georgiou et al. (2017) with density-dependent microbial turnover k_b * MBC**beta
 (He et al. 2024) and Langmuir sorption of DOC onto minerals with capacity q_max. All pools in
 g C kg⁻¹ soil, rates per year, temperature scaling k(T) = k_ref * q10 ** ((T - 15) / 10).
-The analytic steady state is in ``shared/spec/soc-model.md``; see :func:`steady_state`.
+The analytic steady state is derived in ``docs/science.md``; see :func:`steady_state`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..parameters import Parameter, ParameterSet
-from . import ModelSpec
+from .spec import ModelSpec
 
 T_REF = 15.0
 
@@ -53,7 +53,8 @@ def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, 
     """Steady-state pools of the five-pool model.
 
     npp: g C m⁻² yr⁻¹; temp: °C; soil_mass: kg soil m⁻² (0–20 cm); parameters as in the spec
-    (tensors or numbers of any broadcastable shape, float32 or float64). beta is 1 or 2.
+    (tensors or numbers of any broadcastable shape, float32 or float64; units in
+    ``docs/science.md``). beta is 1 or 2.
 
     Returns tensors ``soc, moc, poc, mbc, doc, enz`` (g C kg⁻¹), ``moc_qmax_ratio``, ``x_d`` and
     ``x_p`` (uncapped saturation of uptake and depolymerisation), ``feasible`` (1 where both
@@ -139,4 +140,7 @@ MODEL = ModelSpec(
     diagnostics=diagnostics,
     tracked=("feasible",),
     options={"x_cap": 0.99, "x_soft": 0.9, "feasibility_weight": 10.0},
+    saturation=("moc", "q_max"),
+    # for small x_p, POC ≈ k_m0 · f_poc · I / (v_max0 · MBC): POC pins down only this ratio
+    combinations={"f_poc*k_m0/v_max0": (("f_poc", 1), ("k_m0", 1), ("v_max0", -1))},
 )

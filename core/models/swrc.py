@@ -5,7 +5,7 @@
     theta   = theta_c + theta_a
 
 Suction h in cm of water (pF = log10 h), water contents in m³ m⁻³. Plant-available water
-capacity AWC = theta(pF 1.8) - theta(pF 4.2).
+capacity AWC = theta(pF 1.8) - theta(pF 4.2). See ``docs/science.md``.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import math
 import torch
 
 from ..parameters import Parameter, ParameterSet
-from . import ModelSpec
+from .spec import ModelSpec, ResponseCurve
 
 H_FIELD_CAPACITY = 10 ** 1.8   # cm
 H_WILTING_POINT = 10 ** 4.2    # cm
@@ -75,6 +75,9 @@ MODEL = ModelSpec(
     default_data="swrc-synthetic",
     nonnegative=frozenset({"theta", "h"}),
     derived=derived,
+    explain_feature="oc",
+    response_curve=ResponseCurve(forcing="h", target="theta", lower=1.0, upper=10 ** 6.5, log=True,
+                                 group="sample_id"),
     # the report's set-up: two hidden layers of 32, tanh, Adam lr 0.01, batch 1024
     defaults={"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "optimizer": "adam", "lr": 0.01,
               "batch_size": 1024, "epochs": 1000, "patience": 100},

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from ..parameters import Parameter, ParameterSet
-from . import ModelSpec
+from .spec import ModelSpec
 
 
 def linear_reservoir(inflow: torch.Tensor, tau: torch.Tensor, loss_frac: torch.Tensor) -> dict:

@@ -1,0 +1,111 @@
+"""The set-up panel: data (built-in or an upload with its column mapping), model, the parameter
+table with role toggles, presets and training settings. Widgets only; the state is app.setup."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+from .setup import PRESET_LABELS, Setup
+from .uploads import UPLOAD_LIMIT_MB
+
+NONE = "(none)"
+
+
+def parameter_table(setup: Setup):
+    if not setup.rows:
+        return pn.pane.Markdown(f"Model `{setup.model_name}` has no mechanistic parameters.")
+    header = pn.Row(*(pn.pane.Markdown(f"**{h}**", width=w) for h, w in
+                      (("parameter", 150), ("role", 190), ("lower", 80), ("upper", 80), ("fixed value", 80))), margin=0)
+    rows = [header]
+    for r in setup.rows:
+        role = pn.widgets.RadioButtonGroup.from_param(r.param.role, options=r.allowed_roles, width=190,
+                                                      button_type="primary", button_style="outline", name="",
+                                                      css_classes=["role"])
+        lower = pn.widgets.FloatInput.from_param(r.param.lower, width=80, name="", css_classes=["lower"])
+        upper = pn.widgets.FloatInput.from_param(r.param.upper, width=80, name="", css_classes=["upper"])
+        value = pn.widgets.FloatInput.from_param(r.param.value, width=80, name="",
+                                                 disabled=pn.bind(lambda role: role != "fixed", r.param.role))
+        label = pn.pane.HTML(f"<b>{html.escape(r.pname)}</b><br><small>{html.escape(r.description)} "
+                             f"[{html.escape(r.unit)}]</small>", width=150, css_classes=["param-name"])
+        error = pn.pane.HTML(pn.bind(lambda e: f'<span class="row-error" style="color:#c00">{html.escape(e)}</span>'
+                                     if e else "", r.param.error), margin=(0, 5))
+        rows.append(pn.Column(pn.Row(label, role, lower, upper, value, margin=0), error, margin=(2, 0),
+                              css_classes=[f"param-row-{r.pname}"]))
+    return pn.Column(*rows, scroll=True, height=560, width=680)
+
+
+def presets(setup: Setup):
+    buttons = []
+    for name in setup.presets:
+        button = pn.widgets.Button(name=PRESET_LABELS.get(name, name), button_type="light", width=110)
+        button.on_click(lambda event, preset=name: setup.apply_preset(preset))
+        buttons.append(button)
+    return pn.Row(*buttons)
+
+
+def mapping_form(setup: Setup, frame):
+    """Selects for the id, each target and forcing of the chosen model, and the predictors."""
+    columns = list(frame.columns)
+    spec = setup.spec
+    id_select = pn.widgets.Select(name="id column (site or profile)", options=columns)
+    target_selects = {t: pn.widgets.Select(name=f"target {t}", options=[NONE] + columns,
+                                           value=t if t in columns else NONE) for t in spec.targets}
+    forcing_selects = {f: pn.widgets.Select(name=f"forcing {f}", options=[NONE] + columns,
+                                            value=f if f in columns else NONE) for f in spec.all_forcing()}
+    predictors = pn.widgets.MultiChoice(name="predictors (empty: all other numeric columns)", options=columns)
+    load = pn.widgets.Button(name="Load with this mapping", button_type="primary")
+
+    def apply(_):
+        setup.apply_mapping({"id": id_select.value,
+                             "targets": {t: w.value for t, w in target_selects.items() if w.value != NONE},
+                             "forcing": {f: w.value for f, w in forcing_selects.items() if w.value != NONE},
+                             "predictors": predictors.value or "*"})
+
+    load.on_click(apply)
+    return [id_select, *target_selects.values(), *forcing_selects.values(), predictors, load]
+
+
+def upload_form(setup: Setup):
+    file_input = pn.widgets.FileInput(accept=".csv,.parquet,.pq", name="file")
+    form = pn.Column()
+    message = pn.pane.HTML(pn.bind(lambda m: f"<span class='upload-message'>{html.escape(m)}</span>" if m else "",
+                                   setup.upload.param.message))
+
+    def on_file(event):
+        frame = setup.upload.read(file_input.filename or "upload.csv", event.new)
+        form.objects = [] if frame is None else mapping_form(setup, frame)
+
+    file_input.param.watch(on_file, "value")
+    return pn.Card(pn.pane.Markdown(f"CSV or Parquet, at most {UPLOAD_LIMIT_MB} MB; the file is only read."),
+                   file_input, message, form, title="Upload your own data", collapsed=True)
+
+
+def settings_card(setup: Setup):
+    s = setup.param
+    widget = pn.widgets
+    return pn.Card(
+        pn.Row(widget.Select.from_param(s.optimizer, width=150),
+               widget.FloatInput.from_param(s.lr, name="learning rate", width=150)),
+        pn.Row(widget.IntInput.from_param(s.batch_size, name="batch size", width=150),
+               widget.IntInput.from_param(s.epochs, name="max epochs", css_classes=["epochs"], width=150),
+               widget.IntInput.from_param(s.patience, css_classes=["patience"], width=150)),
+        pn.Row(widget.TextInput.from_param(s.hidden, name="hidden layers", width=150),
+               widget.Select.from_param(s.activation, width=150), widget.FloatInput.from_param(s.dropout, width=150)),
+        pn.Row(widget.Select.from_param(s.loss, width=150), widget.Select.from_param(s.weighting, width=150),
+               widget.Select.from_param(s.split, width=150), widget.IntInput.from_param(s.seed, width=150)),
+        title="Training settings", collapsed=False)
+
+
+def sidebar(setup: Setup):
+    data = pn.Column(pn.widgets.Select.from_param(setup.param.data_name, name="data", css_classes=["data-select"]),
+                     pn.widgets.IntInput.from_param(setup.param.n_sites, name="sites (built-in data; empty = all)",
+                                                    css_classes=["n-sites"]),
+                     upload_form(setup))
+    model = pn.widgets.Select.from_param(setup.param.model_name, name="model (nn = pure neural network)",
+                                         css_classes=["model-select"])
+    table = pn.Column(presets(setup), parameter_table(setup), width=690)
+    # a new model brings new rows and presets
+    setup.param.watch(lambda _: setattr(table, "objects", [presets(setup), parameter_table(setup)]), "rows")
+    return pn.Column("## Set-up", data, model, "### Parameters: role, bounds, fixed value", table,
+                     settings_card(setup), width=700)

@@ -1,0 +1,83 @@
+"""Command line: ``hybridlab train | predict | experiment | models | data | bench`` (also
+``python -m core``), plus the commands other installed packages register under the entry-point
+group ``hybridlab.commands`` (the dashboard adds ``serve``). Bad input ends with one line naming
+what is wrong and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import entry_points
+
+from ..errors import HybridlabError
+from .arguments import add_plan_arguments
+from .commands import cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
+
+EXIT_USAGE = 2
+COMMAND_GROUP = "hybridlab.commands"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line and exit code 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_builtin_commands(sub) -> None:
+    p = sub.add_parser("train", help="train one model and write a run directory")
+    add_plan_arguments(p)
+    p.add_argument("--out", default=None, help="run directory to write")
+    p.add_argument("--dump-config", action="store_true", help="print the plan these flags stand for (YAML) and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("predict", help="predict with a saved run on new data")
+    p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
+    p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")
+    p.add_argument("--at", action="append", default=[], metavar="FORCING=V1,V2,...",
+                   help="evaluate at these forcing values instead of the input's column, e.g. h=63,15849 "
+                        "for water contents at pF 1.8 and 4.2 (repeatable)")
+    p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
+    p.set_defaults(func=cmd_predict)
+    from ..experiments import EXPERIMENTS
+    p = sub.add_parser("experiment", help="run one of the report's experiments")
+    p.add_argument("name", choices=list(EXPERIMENTS), help="; ".join(f"{e.name}: {e.description}"
+                                                                      for e in EXPERIMENTS.values()))
+    p.add_argument("--out", required=True, help="results folder")
+    p.add_argument("--split", default="site", choices=["site", "temperature"], help="site (80/20) or temperature")
+    p.add_argument("--epochs", type=int, default=1000, help="maximum epochs per configuration (default 1000)")
+    p.add_argument("--patience", type=int, default=100, help="early-stopping patience (default 100)")
+    p.add_argument("--n-sites", type=int, default=None,
+                   help="number of synthetic sites (soc, default 16743) or profiles (swrc, default 400)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--configurations", default=None, help="comma-separated subset of the experiment's configurations")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_experiment)
+    p = sub.add_parser("bench", help="measure training speed against plain PyTorch and the matmul peak")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--quick", action="store_true", help="a few epochs, no full experiment (under a minute)")
+    p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("models", help="list models, their parameters and role presets")
+    p.set_defaults(func=cmd_models)
+    p = sub.add_parser("data", help="list built-in data sets")
+    p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
+    p.set_defaults(func=cmd_data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
+                                                   "process-based soil models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_builtin_commands(sub)
+    for entry in entry_points(group=COMMAND_GROUP):
+        entry.load()(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HybridlabError as e:
+        print(f"hybridlab {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE

@@ -1,0 +1,116 @@
+"""The flags that describe a run (``train``; later ``sweep``) and how they become a plan."""
+from __future__ import annotations
+
+import argparse
+
+from ..datasets import builtin_names, read_mapping
+from ..errors import HybridlabError
+from ..plan import RunPlan
+
+
+def add_plan_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags for every field of a plan; a flag left out keeps the plan's (or the model's) value."""
+    p.add_argument("--config", default=None,
+                   help="a run plan (YAML/JSON), a run folder or its config.json; flags given as well override it")
+    p.add_argument("--model", default=None,
+                   help="model name ('hybridlab models' lists them; nn: the pure neural network; default respiration)")
+    p.add_argument("--data", default=None,
+                   help="built-in data name or a CSV/Parquet file (default: the model's built-in data)")
+    p.add_argument("--columns", default=None, help="column mapping JSON file (or JSON text) for a data file")
+    p.add_argument("--n-sites", type=int, default=None, help="size of a built-in synthetic data set")
+    p.add_argument("--roles", default=None,
+                   help="role preset name or JSON like '{\"q10\": \"neural\"}' (default: the model's default)")
+    p.add_argument("--targets", default=None, help="comma-separated subset of targets to fit")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="model option, e.g. feasibility_weight=0 for the soc model (repeatable)")
+    p.add_argument("--bounds", action="append", default=[], metavar="PARAM=LOWER,UPPER",
+                   help="change a parameter's bounds, e.g. q_max=5,150 (repeatable)")
+    p.add_argument("--fix", action="append", default=[], metavar="PARAM=VALUE",
+                   help="fix a parameter at a value, e.g. beta=1 (repeatable)")
+    p.add_argument("--split", default=None, help="site | temperature | kfold (default: site)")
+    p.add_argument("--val-fraction", type=float, default=None, help="share of sites for validation (default 0.2)")
+    p.add_argument("--split-column", default=None, help="column for the temperature split (default: temp)")
+    p.add_argument("--folds", type=int, default=None, help="number of folds for --split kfold (default 5)")
+    p.add_argument("--fold", type=int, default=None, help="validation fold (0-based) for --split kfold")
+    p.add_argument("--epochs", type=int, help="maximum epochs (report: 1000)")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (report: 100)")
+    p.add_argument("--batch-size", type=int, help="batch size (report: 2048)")
+    p.add_argument("--lr", type=float, help="learning rate (report: 0.01)")
+    p.add_argument("--optimizer", help="rmsprop | adam | adamw (report: rmsprop)")
+    p.add_argument("--loss", default=None, help="kge | nse | mse, per target (default kge)")
+    p.add_argument("--weighting", default=None, help="mean | uncertainty: how target losses combine")
+    p.add_argument("--hidden", help="hidden layer sizes, comma-separated (report: 256,128,64,32)")
+    p.add_argument("--activation", help="sigmoid | tanh | relu | gelu | silu (report: sigmoid)")
+    p.add_argument("--dropout", type=float, help="dropout after all but the last hidden layer (report: 0.3)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed for the synthetic data, split, initialisation and shuffling (default 0)")
+    p.add_argument("--device", default=None, help="cpu or cuda")
+
+
+#: flag -> key in the plan's split / network / train block
+SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": "column", "folds": "folds",
+               "fold": "fold"}
+NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
+TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
+               "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting"}
+
+
+def _key_values(item: str, flag: str, count: int):
+    name, sep, rest = item.partition("=")
+    parts = rest.split(",")
+    try:
+        if not sep or not name or len(parts) != count:
+            raise ValueError
+        return (name.strip(), *(float(v) for v in parts))
+    except ValueError:
+        want = "NAME=LOWER,UPPER" if count == 2 else "NAME=VALUE"
+        raise HybridlabError(f"{flag} expects {want}, got {item!r}") from None
+
+
+def _data_source(a: argparse.Namespace, values: dict) -> dict:
+    """The plan's data block after --data, --columns, --n-sites and --seed."""
+    source = dict(values.get("data") or {})
+    if a.data is not None:
+        if a.data in builtin_names():
+            source = {"name": a.data}
+        else:
+            if a.columns is None:
+                raise HybridlabError(f"{a.data}: a data file needs a column mapping (--columns MAP.json)")
+            source = {"path": a.data, "columns": read_mapping(a.columns)}
+    if not source:
+        default = RunPlan.from_dict({"model": values["model"]}).data if values.get("model") else None
+        source = default.to_dict() if default is not None else {}
+    if "name" in source:
+        if a.n_sites is not None:
+            source["n"] = a.n_sites
+        if a.seed is not None:
+            source["seed"] = a.seed
+    return source
+
+
+def plan_from_args(a: argparse.Namespace) -> RunPlan:
+    """A validated plan from ``--config`` (if given) and the flags given on top of it."""
+    values = RunPlan.read(a.config).to_dict() if a.config else {}
+    if a.model is not None or "model" not in values:
+        if a.config and a.model not in (None, values.get("model")):
+            values = {k: v for k, v in values.items() if k in ("data", "split", "train")}
+        values["model"] = a.model or "respiration"
+    values["data"] = _data_source(a, values)
+    if a.roles is not None:
+        values["roles"] = a.roles
+    if a.targets:
+        values["targets"] = [t.strip() for t in a.targets.split(",")]
+    for item in a.bounds:
+        name, lower, upper = _key_values(item, "--bounds", 2)
+        values.setdefault("bounds", {})[name] = [lower, upper]
+    for item in a.fix:
+        name, value = _key_values(item, "--fix", 1)
+        values.setdefault("fixed", {})[name] = value
+    for item in a.option:
+        name, value = _key_values(item, "--option", 1)
+        values.setdefault("options", {})[name] = value
+    for block, flags in (("split", SPLIT_FLAGS), ("network", NETWORK_FLAGS), ("train", TRAIN_FLAGS)):
+        given = {key: getattr(a, flag) for flag, key in flags.items() if getattr(a, flag) is not None}
+        if given:
+            values[block] = {**(values.get(block) or {}), **given}
+    return RunPlan.from_dict(values)

@@ -1,0 +1,147 @@
+"""The commands of ``hybridlab``: train, predict, experiment, models, data, bench."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import HybridlabError
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from ..execute import execute
+    from ..reporting import metrics_table
+    from ..store import check_out
+    from .arguments import plan_from_args
+    from .progress import ProgressBar, stop_on_signals
+
+    plan = plan_from_args(a)
+    if a.dump_config:
+        sys.stdout.write(plan.to_yaml())
+        return 0
+    if not a.out:
+        raise HybridlabError("the following arguments are required: --out")
+    out = check_out(a.out)
+    progress = ProgressBar(plan.train.epochs, a.quiet)
+    try:
+        with stop_on_signals() as stop:
+            run = execute(plan, observer=progress, stop_event=stop)
+    finally:
+        progress.close()
+    run.save(out)
+    print(metrics_table(run.metrics))
+    print(f"run written to {out}")
+    return 0
+
+
+def _read_input(text: str):
+    import pandas as pd
+
+    from ..datasets import read_table
+
+    s = text.strip()
+    if s.startswith("{") or s.startswith("["):
+        try:
+            obj = json.loads(s)
+        except json.JSONDecodeError as e:
+            raise HybridlabError(f"--input: invalid JSON ({e.msg})") from None
+        return pd.DataFrame([obj] if isinstance(obj, dict) else obj)
+    if Path(s).suffix.lower() == ".json":
+        return _read_input(Path(s).read_text()) if Path(s).is_file() else read_table(s)
+    return read_table(s)
+
+
+def _forcing_grid(items: list[str]) -> dict[str, list[float]]:
+    grid = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            grid[name.strip()] = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise HybridlabError(f"--at expects NAME=V1,V2,..., got {item!r}") from None
+    return grid
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..store import load_run
+
+    run = load_run(a.run)
+    frame = _read_input(a.input)
+    result = run.predict(frame, at=_forcing_grid(a.at) or None)
+    table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
+    if a.out:
+        out = Path(a.out)
+        table.to_parquet(out, index=False) if out.suffix == ".parquet" else table.to_csv(out, index=False)
+        print(f"{len(table)} predictions written to {out}")
+    else:
+        print(table.to_string(index=False, max_rows=50))
+    return 0
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from ..models import get_model, model_names
+
+    for name in model_names():
+        spec = get_model(name)
+        print(f"{name}: {spec.description}")
+        if not spec.has_parameters:
+            continue
+        ps = spec.parameters()
+        print(f"  forcing: {', '.join(spec.forcing)}; targets: {', '.join(spec.targets)}; data: {spec.default_data}")
+        print(f"  presets: {', '.join(ps.presets)}")
+        for p in ps:
+            print(f"    {p.name:<10} {p.role:<7} {p.default:>10.4g} [{p.lower:g}, {p.upper:g}] {p.scale:<6} "
+                  f"{p.unit}  {p.description}")
+    return 0
+
+
+def cmd_data(a: argparse.Namespace) -> int:
+    from ..datasets import builtin_names, load_data, write_samples
+
+    if a.write_samples:
+        for path in write_samples(a.write_samples):
+            print(f"wrote {path}")
+        return 0
+    for name in builtin_names():
+        d = load_data(name, n=None)
+        print(f"{name}: {len(d.frame)} rows, {d.frame[d.id].nunique()} groups ({d.id}); "
+              f"predictors {len(d.predictors)}; forcing {', '.join(d.forcing)}; targets {', '.join(d.targets)}")
+    return 0
+
+
+def cmd_experiment(a: argparse.Namespace) -> int:
+    from ..experiments import ExperimentOptions, get_experiment, run_experiment
+    from .progress import ProgressBar
+
+    experiment = get_experiment(a.name)
+    options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
+                                configurations=a.configurations.split(",") if a.configurations else None)
+    bars: list[ProgressBar] = []
+
+    def observe(name: str) -> ProgressBar:
+        bars.append(ProgressBar(a.epochs, a.quiet, desc=name))
+        return bars[-1]
+
+    def log(message: str) -> None:
+        for bar in bars:
+            bar.close()
+        print(message, flush=True)
+
+    try:
+        run_experiment(experiment, a.out, options, observe=observe, log=log)
+    finally:
+        for bar in bars:
+            bar.close()
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from ..bench import run
+
+    print(json.dumps(run(a.out, quick=a.quick), indent=2))
+    return 0

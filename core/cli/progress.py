@@ -1,0 +1,54 @@
+"""Following runs in the terminal: a progress bar (or, in a log that is not a terminal, one line
+now and then), and stopping on Ctrl-C or SIGTERM after the current batch."""
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+
+from ..execute import RunObserver
+
+
+class ProgressBar(RunObserver):
+    """tqdm bar over epochs with the losses; in a log that is not a terminal, a line per tenth."""
+
+    def __init__(self, epochs: int, quiet: bool, desc: str | None = None):
+        from tqdm import tqdm
+
+        self.epochs, self.desc = epochs, desc
+        self.terminal = sys.stderr.isatty()
+        self.bar = None if quiet or not self.terminal else tqdm(
+            total=epochs, unit="epoch", file=sys.stderr, dynamic_ncols=True, desc=desc, mininterval=0.2)
+        self.quiet = quiet
+        self.every = max(1, epochs // 10)
+
+    def on_epoch(self, row: dict, context) -> None:
+        losses = dict(train=f"{row['train_loss']:.3f}", val=f"{row['val_loss']:.3f}",
+                      best=f"{row['best_val_loss']:.3f}@{row['best_epoch']}")
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(**losses)
+        elif not self.quiet and row["epoch"] % self.every == 0:
+            prefix = f"{self.desc}: " if self.desc else ""
+            print(f"{prefix}epoch {row['epoch']}/{self.epochs} " + " ".join(f"{k} {v}" for k, v in losses.items()),
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """An event that SIGINT (Ctrl-C) and SIGTERM set instead of killing the process."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,145 @@
+"""The one way a plan becomes a run: :func:`execute`.
+
+    plan (RunPlan or its dict) -> load data -> split -> build the model -> train -> evaluate -> Run
+                                                                          [-> run folder, core.store]
+
+It loads the data itself (built-in sets are cached per process), so it can run in another
+process or on another machine from the plan's dict alone. Callers follow a run through a
+:class:`RunObserver`: progress bars (CLI), live views (dashboard), nothing (sweeps).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .datasets import HybridData, load_source
+from .errors import DataError
+from .evaluation import Run, Snapshot, evaluate, run_metrics
+from .hybrid import TrainableModel
+from .models import get_model
+from .network import NetworkConfig
+from .parameters import ParameterSet
+from .plan import RunPlan
+from .splits import split_rows
+from .training import Tensors, train
+
+
+@dataclass
+class RunContext:
+    """What an observer may look at while a run trains: the plan, data, model, split rows and the
+    tensors of every row. :meth:`snapshot` evaluates the model on every row now (in the calling
+    thread, which is the training thread during ``on_epoch``)."""
+
+    plan: RunPlan
+    data: HybridData
+    model: TrainableModel
+    targets: list[str]
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    everything: Tensors
+
+    def snapshot(self, epoch: int) -> Snapshot:
+        device = next(self.model.parameters()).device
+        if self.everything.x.device != device:
+            self.everything = self.everything.to(device)
+        return evaluate(self.model, self.data, self.everything, self.targets, self.val_rows, self.train_rows, epoch)
+
+
+class RunObserver:
+    """Hooks into a run; override what you need. All are called in the thread that runs
+    :func:`execute`. ``on_epoch`` receives each history row; ``on_finish`` the evaluated run
+    (the model holds the weights of the best epoch)."""
+
+    def on_start(self, context: RunContext) -> None:
+        pass
+
+    def on_epoch(self, row: dict, context: RunContext) -> None:
+        pass
+
+    def on_finish(self, run: Run, context: RunContext) -> None:
+        pass
+
+
+def build_model(model_config: dict) -> TrainableModel:
+    """An untrained model from the ``model`` block of a run's config.json (resolved by name
+    through the model registry; no code is named in a run folder)."""
+    spec = get_model(model_config["name"])
+    return spec.build(model_config["predictors"], model_config["forcing"], model_config["targets"],
+                      ParameterSet.from_dict(model_config["parameters"]),
+                      NetworkConfig.from_dict(model_config["network"]), model_config.get("options") or {})
+
+
+def load_plan_data(plan: RunPlan) -> HybridData:
+    """The data a plan names, restricted to its predictors if it lists them."""
+    spec = plan.spec
+    data = load_source(plan.data.to_dict(), nonnegative=spec.nonnegative)
+    if plan.data.predictors is not None:
+        taken = {data.id, *data.forcing.values(), *data.targets.values()}
+        missing = [c for c in plan.data.predictors if c not in data.frame.columns or c in taken]
+        if missing:
+            raise DataError(f"data {data.name!r}: predictor(s) {', '.join(missing)} are not columns that can be "
+                            f"predictors (its default predictors: {', '.join(data.predictors)})")
+        data = HybridData(data.frame, data.id, list(plan.data.predictors), data.forcing, data.targets, data.source)
+    return data
+
+
+def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    values = None
+    if plan.split.kind == "temperature":
+        column = data.forcing.get(plan.split.column, plan.split.column)
+        if column not in data.frame.columns:
+            raise DataError(f"temperature split: column {plan.split.column!r} not found in data {data.name!r}")
+        values = data.frame[column].to_numpy()
+    train_rows, val_rows = split_rows(data.frame[data.id].to_numpy(), plan.split, plan.train.seed, values)
+    for rows, name in ((train_rows, "training"), (val_rows, "validation")):
+        for target in targets:
+            n = int(data.frame[data.targets[target]].iloc[rows].notna().sum())
+            if n < 2:
+                raise DataError(f"target {target!r} (column {data.targets[target]!r}) has {n} observation(s) in the "
+                                f"{name} split; it needs at least 2: choose another split or leave the target out")
+    return train_rows, val_rows
+
+
+def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunObserver | None = None,
+            stop_event: threading.Event | None = None) -> Run:
+    """Run a plan: load its data, split, build and train the model, evaluate it on every row.
+
+    plan: a :class:`RunPlan` or its dict. out: a run folder to write (see :mod:`core.store`);
+    None keeps the run in memory only. stop_event: set it from another thread to end training
+    after the current batch (the best epoch is kept).
+    """
+    plan = plan if isinstance(plan, RunPlan) else RunPlan.from_dict(plan)
+    observer = observer or RunObserver()
+    spec = plan.spec
+    data = load_plan_data(plan)
+    forcing, targets = spec.variables(data, plan.targets)
+    train_rows, val_rows = _split(plan, data, targets)
+    train_tensors = data.tensors(train_rows, forcing, targets)
+    val_tensors = data.tensors(val_rows, forcing, targets)
+
+    parameter_set = plan.parameter_set()
+    model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
+                    "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
+                    "options": spec.check_options(plan.options)}
+    torch.manual_seed(plan.train.seed)
+    model = build_model(model_config)
+    model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
+
+    context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets))
+    observer.on_start(context)
+    result = train(model, train_tensors, val_tensors, plan.train,
+                   callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
+    model.to("cpu")
+    context.everything = context.everything.to("cpu")
+    final = context.snapshot(result.best_epoch)
+    metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows, val_rows)
+    run = Run(plan, model_config, model, data, train_rows, val_rows, result, metrics, final.predictions,
+              final.parameters, final.outputs)
+    observer.on_finish(run, context)
+    if out is not None:
+        run.save(out)
+    return run

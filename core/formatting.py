@@ -1,0 +1,26 @@
+"""How numbers and names are written in tables, figures and the dashboard (one place for all)."""
+from __future__ import annotations
+
+import math
+
+#: display names of model variables; anything else is shown as it is
+LABELS = {"soc": "SOC", "moc": "MOC", "poc": "POC", "mbc": "MBC", "doc": "DOC", "reco": "Reco",
+          "q_max": "q_max", "awc": "AWC", "theta": "θ"}
+
+
+def label(name: str) -> str:
+    """Display name of a target or parameter (``soc`` -> ``SOC``)."""
+    return LABELS.get(name, name)
+
+
+def is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def number(value, digits: int = 3) -> str:
+    """A metric for a table: fixed decimals, integers as they are, ``-`` for missing or non-finite."""
+    if is_missing(value):
+        return "–"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return f"{value:.{digits}f}"

@@ -1,0 +1,159 @@
+"""What a model declares: :class:`ModelSpec` for mechanistic hybrids, :class:`NetworkSpec` for the
+pure network. The CLI, the run execution and the dashboard ask a spec; none tests a model's name.
+The science of each built-in model is in ``docs/science.md``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from ..errors import DataError, HybridlabError
+from ..hybrid import HybridModel, NeuralNetwork, TrainableModel
+from ..network import NetworkConfig
+from ..parameters import ParameterSet
+
+
+@dataclass(frozen=True)
+class ResponseCurve:
+    """A model output drawn against one forcing over a grid, per sample (e.g. a retention curve).
+
+    forcing / target: variable names; lower, upper, log: the grid; group: the data column whose
+    rows share one curve (e.g. a horizon's ``sample_id``)."""
+
+    forcing: str
+    target: str
+    lower: float
+    upper: float
+    log: bool = True
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A mechanistic model: its function, a factory for its parameter set, and its variables.
+
+    function: ``f(**forcing, **parameters, **options) -> dict`` of tensors. parameters: returns a
+    fresh :class:`ParameterSet` (with presets). forcing / targets: variable names the function
+    takes and returns. defaults: recommended training settings. nonnegative: variables whose data
+    must be >= 0. diagnostics: optional ``f(outputs, parameters, observed) -> dict`` of numbers
+    for metrics.json (name -> numpy arrays).
+
+    What the dashboard and the reports can show for this model is declared here too: ``tracked``
+    outputs over the epochs, a ``saturation`` (pool target, capacity parameter), a
+    ``response_curve``, ``derived`` quantities with an ``explain_feature`` for their Shapley
+    dependence, and parameter ``combinations`` that the targets constrain better than their parts.
+    """
+
+    name: str
+    description: str
+    function: Callable | None
+    parameters: Callable[[], ParameterSet]
+    forcing: tuple[str, ...]
+    targets: tuple[str, ...]
+    default_data: str | None
+    default_roles: str = "default"
+    nonnegative: frozenset[str] = field(default_factory=frozenset)
+    diagnostics: Callable | None = None
+    #: forcing the function can do without (it has a default for them); used when the data have it
+    optional_forcing: tuple[str, ...] = ()
+    #: outputs whose validation mean is recorded in the training history each epoch (e.g. feasible)
+    tracked: tuple[str, ...] = ()
+    #: extra keyword options of the function with their defaults (not parameters; e.g. penalty weights)
+    options: dict = field(default_factory=dict)
+    #: optional ``f(parameters) -> dict`` of quantities derived from a sample's parameters alone
+    derived: Callable | None = None
+    #: recommended settings (keys of TrainConfig / NetworkConfig); explicit settings win
+    defaults: dict = field(default_factory=dict)
+    #: (target, parameter): the target is a pool filling a capacity given by the parameter
+    saturation: tuple[str, str] | None = None
+    response_curve: ResponseCurve | None = None
+    #: predictor whose Shapley dependence of the derived quantities is shown first
+    explain_feature: str | None = None
+    #: label -> ((parameter, power), ...): products of powers the targets pin down
+    combinations: dict = field(default_factory=dict)
+
+    @property
+    def has_parameters(self) -> bool:
+        return True
+
+    def views(self) -> tuple[str, ...]:
+        """The kinds of views this model offers (the dashboard shows the views of these kinds)."""
+        offered = ["parameters"]
+        offered += ["tracked"] if self.tracked else []
+        offered += ["saturation"] if self.saturation else []
+        offered += ["response_curve"] if self.response_curve else []
+        offered += ["derived"] if self.derived else []
+        return tuple(offered)
+
+    def variables(self, data, wanted_targets: Sequence[str] | None) -> tuple[list[str], list[str]]:
+        """(forcing, targets) of a run on ``data``: the model's own, restricted to what the data give."""
+        targets = list(wanted_targets or [t for t in self.targets if t in data.targets])
+        unknown = [t for t in targets if t not in self.targets]
+        if unknown:
+            raise HybridlabError(f"model {self.name!r} has no target {', '.join(unknown)}; "
+                                 f"its targets: {', '.join(self.targets)}")
+        if not targets:
+            raise DataError(f"data {data.name!r} provides none of the targets of model {self.name!r} "
+                            f"({', '.join(self.targets)}); map at least one in the column mapping")
+        missing = [f for f in self.forcing if f not in data.forcing]
+        if missing:
+            raise DataError(f"model {self.name!r} needs forcing {', '.join(missing)}, which data "
+                            f"{data.name!r} does not provide; map it in the column mapping")
+        return list(self.forcing) + [f for f in self.optional_forcing if f in data.forcing], targets
+
+    def all_forcing(self) -> list[str]:
+        """Every forcing the model can use, required first (for column-mapping forms)."""
+        return list(self.forcing) + list(self.optional_forcing)
+
+    def check_options(self, given: dict) -> dict:
+        """The function's options: declared defaults updated with ``given`` (numbers, names checked)."""
+        from ..validation import check_number
+
+        unknown = [k for k in given if k not in self.options]
+        if unknown:
+            raise HybridlabError(f"model {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+                                 f"options: {', '.join(self.options) or 'none'}")
+        return {**self.options, **{k: check_number(v, f"option {k!r}") for k, v in given.items()}}
+
+    def build(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
+              parameters: ParameterSet, network: NetworkConfig, options: dict) -> TrainableModel:
+        """An untrained model for these variables and settings."""
+        return HybridModel(predictors, forcing, targets, self.function, parameters, network,
+                           options=self.check_options(options), tracked=self.tracked)
+
+
+def _no_parameters() -> ParameterSet:
+    return ParameterSet([])
+
+
+@dataclass(frozen=True)
+class NetworkSpec(ModelSpec):
+    """The pure network: no mechanistic parameters; it fits whatever targets the data provide and
+    sees every forcing column as an input beside the predictors."""
+
+    function: Callable | None = None
+    parameters: Callable[[], ParameterSet] = _no_parameters
+    forcing: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    default_data: str | None = None
+
+    @property
+    def has_parameters(self) -> bool:
+        return False
+
+    def views(self) -> tuple[str, ...]:
+        return ()
+
+    def variables(self, data, wanted_targets: Sequence[str] | None) -> tuple[list[str], list[str]]:
+        targets = list(wanted_targets or data.targets)
+        missing = [t for t in targets if t not in data.targets]
+        if missing:
+            raise DataError(f"data {data.name!r} has no target {', '.join(missing)}")
+        return list(data.forcing), targets
+
+    def all_forcing(self) -> list[str]:
+        return []
+
+    def build(self, predictors, forcing, targets, parameters, network, options) -> TrainableModel:
+        self.check_options(options)
+        return NeuralNetwork(predictors, forcing, targets, network)

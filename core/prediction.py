@@ -1,0 +1,66 @@
+"""Predictions of a saved run for new rows: every parameter, derived quantities and the targets,
+optionally on a grid of forcing values (a retention run as a pedotransfer function)."""
+from __future__ import annotations
+
+from itertools import product
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import DataError
+from .models import get_model
+from .training import Tensors, predict
+
+
+def _column(frame: pd.DataFrame, column: str) -> torch.Tensor:
+    return torch.tensor(frame[column].to_numpy(dtype=np.float64), dtype=torch.float32)
+
+
+def _forcing(frame: pd.DataFrame, config: dict, values: dict) -> torch.Tensor:
+    """(n, f) forcing: a fixed value where ``values`` gives one, else the frame's column."""
+    n = len(frame)
+    forcing_columns = config["columns"]["forcing"]
+    blocks = [torch.full((n,), values[f], dtype=torch.float32) if f in values else _column(frame, forcing_columns[f])
+              for f in config["model"]["forcing"]]
+    return torch.stack(blocks, 1) if blocks else torch.zeros(n, 0)
+
+
+def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
+    model = config["model"]
+    unknown = [k for k in at if k not in model["forcing"]]
+    if unknown:
+        raise DataError(f"--at: {', '.join(unknown)} is not a forcing of this run "
+                        f"({', '.join(model['forcing']) or 'none'})")
+    needed = list(config["columns"]["predictors"]) + [config["columns"]["forcing"][f] for f in model["forcing"]
+                                                     if f not in at]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataError(f"input lacks column(s) {', '.join(missing)} that the run was trained with")
+
+
+def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
+    """One row per input row: every mechanistic parameter, quantities the model derives from them
+    (e.g. ``awc``), and ``<target>_pred``. With ``at`` (forcing name -> values, e.g.
+    ``{"h": [100, 15000]}``) the forcing comes from that grid instead of the table, giving columns
+    ``<target>[<forcing>=<value>]`` for every combination."""
+    at = {k: [float(v) for v in values] for k, values in (at or {}).items()}
+    _check_columns(frame, config, at)
+    n = len(frame)
+    x = torch.tensor(frame[config["columns"]["predictors"]].to_numpy(dtype=np.float64),
+                     dtype=torch.float32).reshape(n, -1)
+    result = pd.DataFrame(index=frame.index)
+    grid = [dict(zip(at, combination)) for combination in product(*at.values())] if at else [{}]
+    for values in grid:
+        out = predict(model, Tensors(x, _forcing(frame, config, values), torch.zeros(n, 0)))
+        label = ",".join(f"{k}={v:g}" for k, v in values.items())
+        for j, target in enumerate(config["model"]["targets"]):
+            result[f"{target}[{label}]" if label else f"{target}_pred"] = out.predictions[:, j].double().numpy()
+    for name, values in out.parameters.items():
+        result[name] = values.double().numpy()
+    spec = get_model(config["model"]["name"])
+    if spec.derived is not None:
+        with torch.inference_mode():
+            for name, values in spec.derived({k: v.double() for k, v in out.parameters.items()}).items():
+                result[name] = values.numpy()
+    return result
