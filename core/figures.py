@@ -1,7 +1,6 @@
 """PNG figures of runs and experiments (matplotlib, no display needed)."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -11,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-LABEL = {"soc": "SOC", "moc": "MOC", "poc": "POC", "mbc": "MBC"}
+from .formatting import label as _label  # noqa: E402
+from .formatting import number  # noqa: E402
 
 
 def _save(fig, path: Path, title: str = "") -> Path:
@@ -23,12 +23,8 @@ def _save(fig, path: Path, title: str = "") -> Path:
     return path
 
 
-def _label(t: str) -> str:
-    return LABEL.get(t, t)
-
-
 def _title(t, split, m):
-    f = lambda v: "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.2f}"  # noqa: E731
+    f = lambda v: number(v, 2)  # noqa: E731
     return f"{_label(t)} {split} (n={m['n']})\nKGE {f(m['kge'])}  r {f(m['r'])}  α {f(m['alpha'])}  β {f(m['beta'])}"
 
 

@@ -1,15 +1,7 @@
 """Text summaries of runs for the terminal and for Markdown files."""
 from __future__ import annotations
 
-import math
-
-
-def _fmt(v, digits=3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if isinstance(v, int):
-        return str(v)
-    return f"{v:.{digits}f}"
+from .formatting import number as _fmt
 
 
 def metrics_table(metrics: dict) -> str:

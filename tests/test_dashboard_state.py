@@ -1,5 +1,4 @@
 """The dashboard's state classes without a browser."""
-import json
 import math
 import time
 

@@ -6,6 +6,9 @@ import pytest
 from core.cli import main
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
     out = tmp_path_factory.mktemp("exp")

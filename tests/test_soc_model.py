@@ -44,6 +44,7 @@ def _random_feasible(rng, beta):
             return p, npp, temp, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("beta", [2.0, 1.0])
 def test_steady_state_matches_numerical_integration(beta):
     rng = np.random.default_rng(7 if beta == 2 else 8)

@@ -48,6 +48,7 @@ def test_awc_at_known_parameters():
     assert 0.1 < expected < 0.3
 
 
+@pytest.mark.slow
 def test_shapley_values_add_up_to_prediction_minus_expected_value():
     rng = np.random.default_rng(1)
     x, background = rng.normal(size=(40, 4)), rng.normal(size=(30, 4))
@@ -70,6 +71,7 @@ def test_swrc_data_long_format_and_truth():
     assert np.corrcoef(f["oc"], f["bd"])[0, 1] < -0.5  # bd carries part of the effect of oc
 
 
+@pytest.mark.slow
 def test_swrc_experiment_and_prediction(tmp_path):
     out = tmp_path / "exp"
     assert main(["experiment", "swrc", "--out", str(out), "--n-sites", "80", "--epochs", "40", "--quiet"]) == 0

@@ -1,8 +1,9 @@
-"""The report's validation KGE on real LUCAS data (``shared/spec/reference-results.md``).
+"""The report's validation KGE on real LUCAS data (``docs/science.md``, "The report's comparison").
 
 A reference column beside the project's own results, never a target: the numbers come from a
 different (real) data set and a random 80/20 split by site.
 """
+from ..formatting import number
 
 #: configuration -> target -> validation KGE; None where the report gives "< 0"
 VALIDATION_KGE = {
@@ -19,4 +20,4 @@ def fmt(config: str, target: str) -> str:
     v = VALIDATION_KGE.get(config, {}).get(target, "missing")
     if v == "missing":
         return "–"
-    return "< 0" if v is None else f"{v:.2f}"
+    return "< 0" if v is None else number(v, 2)
