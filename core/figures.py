@@ -53,22 +53,27 @@ def observed_vs_predicted(predictions: pd.DataFrame, metrics: dict, path: Path, 
     return _save(fig, path, title)
 
 
-def kge_decomposition(results: dict[str, dict], path: Path, split: str = "val") -> Path:
-    """Bars of KGE, r, alpha and beta per target and configuration."""
-    names = list(results)
-    targets = list(next(iter(results.values()))["targets"])
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-    width = 0.8 / len(names)
-    for ax, comp, ideal in zip(axes, ("kge", "r", "alpha", "beta"), (1, 1, 1, 1)):
+def kge_bars(configurations: dict[str, dict], path: Path, split: str = "val",
+             parts: tuple[str, ...] = ("kge", "r", "alpha", "beta")) -> Path:
+    """Bars of KGE and its parts per target and configuration at the mean over seeds and folds,
+    with ± 1 sd error bars. configurations: name -> {"targets": {target: {"val_kge": {"mean", "sd", "n"}, ...}}}
+    (a sweep summary's configurations)."""
+    names = list(configurations)
+    targets = sorted({t for c in configurations.values() for t in c["targets"]})
+    fig, axes = plt.subplots(1, len(parts), figsize=(4 * len(parts), 3.8), squeeze=False)
+    width = 0.8 / max(len(names), 1)
+    for ax, part in zip(axes[0], parts):
         for k, name in enumerate(names):
-            vals = [results[name]["targets"][t][split][comp] for t in targets]
-            vals = [np.nan if v is None else v for v in vals]
-            ax.bar(np.arange(len(targets)) + k * width - 0.4 + width / 2, vals, width, label=name)
-        ax.axhline(ideal, color="k", lw=0.8, ls="--")
+            spreads = [configurations[name]["targets"].get(t, {}).get(f"{split}_{part}") or {} for t in targets]
+            means = [np.nan if s.get("mean") is None else s["mean"] for s in spreads]
+            sds = [0.0 if not s.get("sd") else s["sd"] for s in spreads]
+            ax.bar(np.arange(len(targets)) + k * width - 0.4 + width / 2, means, width, yerr=sds, capsize=3,
+                   label=name)
+        ax.axhline(1, color="k", lw=0.8, ls="--")
         ax.set_xticks(range(len(targets)), [_label(t) for t in targets])
-        ax.set_title(f"{comp} ({split})")
-    axes[0].set_ylim(bottom=max(-1.0, axes[0].get_ylim()[0]))
-    axes[-1].legend(fontsize=8)
+        ax.set_title(f"{part} ({split}), mean ± sd")
+    axes[0][0].set_ylim(bottom=max(-1.0, axes[0][0].get_ylim()[0]))
+    axes[0][-1].legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -21,7 +21,7 @@ def test_experiment_writes_runs_results_and_figures(experiment):
     res = json.loads((experiment / "results.json").read_text())
     assert list(res["configurations"]) == ["neural_network", "all_global", "five_neural", "all_neural"]
     for name, m in res["configurations"].items():
-        assert (experiment / name / "model.pt").is_file()
+        assert (experiment / "runs" / f"{name}__seed0" / "model.pt").is_file()
         assert set(m["targets"]) == {"soc", "moc", "poc", "mbc"}
         assert m["epochs_run"] == 3
     fn = res["configurations"]["five_neural"]
@@ -38,7 +38,7 @@ def test_experiment_writes_runs_results_and_figures(experiment):
 
 
 def test_history_tracks_infeasible_share(experiment):
-    hist = pd.read_csv(experiment / "five_neural" / "history.csv")
+    hist = pd.read_csv(experiment / "runs" / "five_neural__seed0" / "history.csv")
     assert "val_mean_feasible" in hist and hist["val_mean_feasible"].between(0, 1).all()
 
 

@@ -87,7 +87,7 @@ def test_swrc_experiment_and_prediction(tmp_path):
     for png in ("obs_pred_with_bd", "retention_curves", "awc_distribution", "shap_awc_oc"):
         assert (out / "figures" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
     soil = json.dumps({"clay": 10, "silt": 15, "sand": 75, "oc": 2.0, "bd": 1.4})
-    assert main(["predict", "--run", str(out / "with_bd"), "--input", soil, "--at", "h=63.0957,15848.9",
+    assert main(["predict", "--run", str(out / "runs" / "with_bd__seed0"), "--input", soil, "--at", "h=63.0957,15848.9",
                  "--out", str(tmp_path / "p.csv")]) == 0
     p = pd.read_csv(tmp_path / "p.csv").iloc[0]
     assert p["awc"] == pytest.approx(p["theta[h=63.0957]"] - p["theta[h=15848.9]"], abs=1e-5)

@@ -11,6 +11,8 @@ from importlib.metadata import entry_points
 from ..errors import HybridlabError
 from .arguments import add_plan_arguments
 from .commands import cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
+from .sweep import add_command as add_sweep_command
+from .sweep import add_executor_arguments
 
 EXIT_USAGE = 2
 COMMAND_GROUP = "hybridlab.commands"
@@ -30,6 +32,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--dump-config", action="store_true", help="print the plan these flags stand for (YAML) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+    add_sweep_command(sub)
     p = sub.add_parser("predict", help="predict with a saved run on new data")
     p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
     p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")
@@ -50,7 +53,10 @@ def _add_builtin_commands(sub) -> None:
                    help="number of synthetic sites (soc, default 16743) or profiles (swrc, default 400)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configurations", default=None, help="comma-separated subset of the experiment's configurations")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds SEED..SEED+N-1 per configuration (default 1)")
+    p.add_argument("--folds", type=int, default=None, help="run every fold of a K-fold split by site")
+    add_executor_arguments(p)
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_experiment)
     p = sub.add_parser("bench", help="measure training speed against plain PyTorch and the matmul peak")
     p.add_argument("--out", required=True, help="JSON file to write")

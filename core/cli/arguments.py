@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 from ..datasets import builtin_names, read_mapping
 from ..errors import HybridlabError
@@ -114,3 +116,25 @@ def plan_from_args(a: argparse.Namespace) -> RunPlan:
         if given:
             values[block] = {**(values.get(block) or {}), **given}
     return RunPlan.from_dict(values)
+
+
+def dump_or_require_out(plan, dump: bool, out: str | None) -> bool:
+    """True when ``plan`` (a run or sweep plan) was printed as YAML instead of run (--dump-config,
+    --dump-plan); otherwise --out must be given."""
+    if dump:
+        sys.stdout.write(plan.to_yaml())
+        return True
+    if not out:
+        raise HybridlabError("the following arguments are required: --out")
+    return False
+
+
+def json_value(text: str, flag: str):
+    """The JSON object or list a flag's text holds, or None when it is not JSON (a name, a path)."""
+    stripped = text.strip()
+    if not stripped.startswith(("{", "[")):
+        return None
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as e:
+        raise HybridlabError(f"{flag}: invalid JSON ({e.msg})") from None

@@ -13,15 +13,12 @@ def cmd_train(a: argparse.Namespace) -> int:
     from ..execute import execute
     from ..reporting import metrics_table
     from ..store import check_out
-    from .arguments import plan_from_args
+    from .arguments import dump_or_require_out, plan_from_args
     from .progress import ProgressBar, stop_on_signals
 
     plan = plan_from_args(a)
-    if a.dump_config:
-        sys.stdout.write(plan.to_yaml())
+    if dump_or_require_out(plan, a.dump_config, a.out):
         return 0
-    if not a.out:
-        raise HybridlabError("the following arguments are required: --out")
     out = check_out(a.out)
     progress = ProgressBar(plan.train.epochs, a.quiet)
     try:
@@ -40,12 +37,11 @@ def _read_input(text: str):
 
     from ..datasets import read_table
 
+    from .arguments import json_value
+
     s = text.strip()
-    if s.startswith("{") or s.startswith("["):
-        try:
-            obj = json.loads(s)
-        except json.JSONDecodeError as e:
-            raise HybridlabError(f"--input: invalid JSON ({e.msg})") from None
+    obj = json_value(s, "--input")
+    if obj is not None:
         return pd.DataFrame([obj] if isinstance(obj, dict) else obj)
     if Path(s).suffix.lower() == ".json":
         return _read_input(Path(s).read_text()) if Path(s).is_file() else read_table(s)
@@ -116,28 +112,29 @@ def cmd_data(a: argparse.Namespace) -> int:
 
 def cmd_experiment(a: argparse.Namespace) -> int:
     from ..experiments import ExperimentOptions, get_experiment, run_experiment
-    from .progress import ProgressBar
+    from ..sweep import ExecutorOptions
+    from .progress import SweepProgress, stop_on_signals
 
     experiment = get_experiment(a.name)
     options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
-                                configurations=a.configurations.split(",") if a.configurations else None)
-    bars: list[ProgressBar] = []
-
-    def observe(name: str) -> ProgressBar:
-        bars.append(ProgressBar(a.epochs, a.quiet, desc=name))
-        return bars[-1]
+                                configurations=a.configurations.split(",") if a.configurations else None,
+                                seeds=a.seeds, folds=a.folds)
+    progress = SweepProgress(a.quiet)
 
     def log(message: str) -> None:
-        for bar in bars:
-            bar.close()
-        print(message, flush=True)
+        if not a.quiet:
+            print(message, file=sys.stderr, flush=True)
 
     try:
-        run_experiment(experiment, a.out, options, observe=observe, log=log)
+        with stop_on_signals() as stop:
+            results = run_experiment(experiment, a.out, options, ExecutorOptions(a.workers, a.threads_per_worker,
+                                                                                 a.scheduler),
+                                     on_row=progress.finished, on_plan=progress.start, log=log,
+                                     stop_event=stop)
     finally:
-        for bar in bars:
-            bar.close()
-    return 0
+        progress.close()
+    print(f"results in {a.out}/results.md")
+    return 1 if results["failed"] else 0
 
 
 def cmd_bench(a: argparse.Namespace) -> int:

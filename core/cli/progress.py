@@ -52,3 +52,38 @@ def stop_on_signals():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+class SweepProgress:
+    """One bar over a sweep's runs (done, failed, running, time left); in a log that is not a
+    terminal, one line per finished run."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.terminal = quiet, sys.stderr.isatty()
+        self.bar, self.total, self.done, self.failed, self.workers = None, 0, 0, 0, 1
+
+    def start(self, to_run: int, skipped: int) -> None:
+        self.total = to_run
+        if not self.quiet:
+            print(f"{to_run} runs to train" + (f", {skipped} finished before" if skipped else ""),
+                  file=sys.stderr, flush=True)
+        if not self.quiet and self.terminal and to_run:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=to_run, unit="run", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+
+    def finished(self, row: dict) -> None:
+        self.done += 1
+        self.failed += row.get("status") != "finished"
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(failed=self.failed, left=self.total - self.done)
+        elif not self.quiet:
+            kge = row.get("mean_val_kge")
+            result = f"mean validation KGE {kge:.3f}" if isinstance(kge, float) else row.get("error", "")
+            print(f"[{self.done}/{self.total}] {row['name']}: {row.get('status')} · {result} · "
+                  f"{row.get('duration_s') or 0:.1f} s", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,21 +1,33 @@
-"""What every experiment shares: its options, and running its plans into one results folder."""
+"""What every experiment shares: its options, and running its configurations as a sweep.
+
+An experiment is a sweep (:mod:`core.sweep`) over its configurations, ``seeds`` seeds and
+optionally every fold of a k-fold split, on the Dask executor. Its report reads the finished
+run folders back as :class:`Member` objects and writes tables with mean ± sd and figures.
+"""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import pandas as pd
+
 from ..errors import HybridlabError
-from ..evaluation import Run
-from ..execute import RunObserver, execute, load_plan_data
+from ..execute import load_plan_data
 from ..plan import RunPlan
+from ..sweep import ExecutorOptions, SweepPlan, SweepTask, run_sweep
+from ..sweep.task import FINISHED
 
 
 @dataclass
 class ExperimentOptions:
     """Settings an experiment's configurations share. n_sites: sites (or profiles) of the built-in
-    data (None: the full set); configurations: a subset of the experiment's (None: all)."""
+    data (None: the full set); seed: data seed and first training seed; seeds: training seeds
+    seed..seed+seeds-1; folds: run every fold of a k-fold split by site (None: ``split``);
+    configurations: a subset of the experiment's (None: all)."""
 
     split: str = "site"
     epochs: int = 1000
@@ -23,19 +35,55 @@ class ExperimentOptions:
     n_sites: int | None = None
     seed: int = 0
     configurations: list[str] | None = None
+    seeds: int = 1
+    folds: int | None = None
+
+
+class Member:
+    """One finished run of an experiment, read back from its run folder: metrics, plan, tables,
+    model and data (loaded when first asked for; built-in data are cached per process)."""
+
+    def __init__(self, configuration: str, row: dict):
+        from ..store import load_run
+
+        self.configuration, self.seed, self.fold = configuration, int(row["seed"]), row.get("fold")
+        self.path = Path(row["out"])
+        self._loaded = load_run(self.path)
+        self.plan: RunPlan = self._loaded.plan
+        self.metrics: dict = self._loaded.metrics
+        self.model = self._loaded.model
+        self.extras: dict = {}
+
+    @cached_property
+    def predictions(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "predictions.parquet")
+
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / "parameters.parquet")
+
+    @cached_property
+    def data(self):
+        return load_plan_data(self.plan)
+
+    @property
+    def val_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.predictions["split"].to_numpy() == "val")
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """name, description; plans(options) -> configuration name -> plan; report(out, runs, options,
-    seconds) -> summary dict (writes results.json, tables and figures)."""
+    """name, description; plans(options) -> configuration name -> plan; report(out, members,
+    summary, options, seconds) -> results dict (writes results.json, tables and figures), with
+    members: configuration -> its finished runs (first: the first seed and fold) and summary: the
+    sweep's mean ± sd summary (:func:`core.sweep.results.summarize`)."""
 
     name: str
     description: str
     plans: Callable[[ExperimentOptions], dict[str, RunPlan]]
-    report: Callable[[Path, dict[str, Run], ExperimentOptions, float], dict]
-    #: optional analysis of one finished run before it is written (adds to its metrics)
-    analyse: Callable[[str, Run, ExperimentOptions], None] | None = None
+    report: Callable[[Path, dict[str, list[Member]], dict, ExperimentOptions, float], dict]
+    #: optional analysis of one finished run on its worker before it is written (adds to its metrics)
+    analyse: Callable[[str, object, ExperimentOptions], None] | None = None
 
 
 def chosen(all_plans: dict[str, RunPlan], options: ExperimentOptions) -> dict[str, RunPlan]:
@@ -46,27 +94,49 @@ def chosen(all_plans: dict[str, RunPlan], options: ExperimentOptions) -> dict[st
     return {n: all_plans[n] for n in names}
 
 
+def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> SweepPlan:
+    """The experiment as a sweep plan: its configurations as complete plans over the first."""
+    if options.seeds < 1:
+        raise HybridlabError(f"--seeds must be at least 1, got {options.seeds}")
+    if options.folds is not None and options.split != "site":
+        raise HybridlabError("--folds runs a k-fold split by site; leave out --split temperature")
+    plans = {name: plan.to_dict() for name, plan in chosen(experiment.plans(options), options).items()}
+    return SweepPlan(base=next(iter(plans.values())), configurations=plans,
+                     seeds=list(range(options.seed, options.seed + options.seeds)), folds=options.folds)
+
+
 def run_experiment(experiment: Experiment, out: str | Path, options: ExperimentOptions,
-                   observe: Callable[[str], RunObserver] | None = None, log: Callable[[str], None] = print) -> dict:
-    """Execute every configuration, write one run folder each under ``out`` and the experiment's
-    report; returns its summary. observe: configuration name -> observer (e.g. a progress bar)."""
+                   executor: ExecutorOptions | None = None, on_row: Callable[[dict], None] | None = None,
+                   log: Callable[[str], None] = print, stop_event=None,
+                   on_plan: Callable[[int, int], None] | None = None) -> dict:
+    """Run the experiment's sweep into ``out`` (``runs/``, ``sweep.parquet``, ``summary.md``),
+    then its report (``results.json``, ``results.md``, ``figures/``); returns the report's dict.
+    on_plan / on_row: as for :func:`core.sweep.run_sweep` (progress)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    plans = chosen(experiment.plans(options), options)
+    sweep = experiment_sweep(experiment, options)
     start = time.perf_counter()
-    first = next(iter(plans.values()))
-    data = load_plan_data(first)
-    log(f"data: {data.name}, {len(data.frame)} rows, {data.frame[data.id].nunique()} groups, "
-        f"{len(data.predictors)} predictors ({time.perf_counter() - start:.1f} s)")
-    runs: dict[str, Run] = {}
-    for name, plan in plans.items():
-        run = execute(plan, observer=observe(name) if observe else None)
-        if experiment.analyse is not None:
-            experiment.analyse(name, run, options)
-        run.save(out / name)
-        runs[name] = run
-        log(f"{name}: mean validation KGE {run.metrics['mean_val_kge']:.3f}, {run.metrics['epochs_run']} epochs, "
-            f"{run.metrics['train_seconds']:.0f} s")
-    summary = experiment.report(out, runs, options, time.perf_counter() - start)
-    log(f"results in {out} ({summary['total_seconds']:.0f} s in all)")
-    return summary
+
+    def analysis(task: SweepTask) -> dict:
+        return {"experiment": experiment.name, "configuration": task.axes["configuration"],
+                "options": {**asdict(options), "seed": task.axes["seed"]}}
+
+    def planned(to_run: int, skipped: int) -> None:
+        log(f"{experiment.name}: {len(sweep.configurations)} configurations × {len(sweep.seeds)} seeds"
+            + (f" × {options.folds} folds" if options.folds else "") + " on the Dask executor")
+        if on_plan is not None:
+            on_plan(to_run, skipped)
+
+    outcome = run_sweep(sweep, out, executor, on_row=on_row, on_plan=planned, stop_event=stop_event,
+                        analysis=analysis if experiment.analyse else None, title=f"{experiment.name} experiment")
+    members: dict[str, list[Member]] = {}
+    for row in outcome.table.to_dict("records"):
+        if row["status"] == FINISHED:
+            members.setdefault(row["configuration"], []).append(Member(row["configuration"], row))
+    if outcome.interrupted or not members:
+        raise HybridlabError(f"{experiment.name}: {'interrupted' if outcome.interrupted else 'no run finished'}; "
+                             f"see {out / 'summary.md'}; run the same command again to resume")
+    results = experiment.report(out, members, outcome.summary, options, time.perf_counter() - start)
+    results["failed"] = outcome.summary["failed"]
+    log(f"results in {out} ({results['total_seconds']:.0f} s in all; {outcome.summary['finished']} runs finished, "
+        f"{outcome.summary['failed']} failed)")
+    return results

@@ -19,6 +19,7 @@ from ..plan import DataSource, RunPlan
 from ..splits import SplitConfig
 from ..training import TrainConfig
 from . import reference
+from ..sweep.results import plus_minus
 from .base import Experiment, ExperimentOptions
 
 #: configuration name -> (model, role preset)
@@ -40,14 +41,18 @@ def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
             for name, (model, roles) in CONFIGURATIONS.items()}
 
 
-def report(out: Path, runs: dict, options: ExperimentOptions, seconds: float) -> dict:
-    """results.json, figures and results.md; returns the summary."""
-    data = next(iter(runs.values())).data
+def report(out: Path, members: dict, spread: dict, options: ExperimentOptions, seconds: float) -> dict:
+    """results.json, figures and results.md; returns the summary. Tables give mean ± sd over
+    seeds and folds; details and figures come from each configuration's first run."""
+    first = {name: runs[0] for name, runs in members.items()}
+    data = next(iter(first.values())).data
     summary = {"experiment": "soc", "split": options.split, "n_sites": len(data.frame), "seed": options.seed,
-               "epochs": options.epochs, "patience": options.patience, "total_seconds": seconds,
-               "configurations": {name: run.metrics for name, run in runs.items()}}
+               "seeds": options.seeds, "folds": options.folds, "epochs": options.epochs, "patience": options.patience,
+               "total_seconds": seconds, "configurations": {name: run.metrics for name, run in first.items()},
+               "spread": spread["configurations"], "differences": spread["differences"]}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
-    _figures(out, runs, data)
+    _figures(out, first, data)
+    figures.kge_bars(spread["configurations"], out / "figures" / "kge_decomposition.png")
     (out / "results.md").write_text(results_markdown(summary))
     return summary
 
@@ -71,57 +76,73 @@ def _figures(out: Path, runs: dict, data) -> None:
                 figures.learned_vs_true(log_combination(true, parts, prefix="true_"),
                                         log_combination(r.parameters, parts), f"log({label})",
                                         fig_dir / f"combination_{name}.png", title=name)
-    figures.kge_decomposition({n: r.metrics for n, r in runs.items()}, fig_dir / "kge_decomposition.png")
 
 
 def _f(v, digits=2):
     return number(v, digits)
 
 
+def _pm(spread: dict, key: str, digits: int = 2) -> str:
+    return plus_minus(spread.get(key), digits)
+
+
 def results_markdown(summary: dict) -> str:
-    res = summary["configurations"]
+    res, spread = summary["configurations"], summary["spread"]
     split_text = ("80/20 random by site" if summary["split"] == "site"
                   else "temperature-stratified: training on the colder sites, validation on the warmest fifth")
+    if summary.get("folds"):
+        split_text = f"every fold of a {summary['folds']}-fold split by site"
+    seeds = summary.get("seeds") or 1
     lines = [
         "# SOC experiment: pure neural network vs hybrid configurations", "",
         f"Data: lucas-synthetic, {summary['n_sites']} sites, seed {summary['seed']}. Split: {split_text}. "
-        f"Up to {summary['epochs']} epochs, patience {summary['patience']}. Total time {summary['total_seconds']:.0f} s.",
-        "",
+        f"Up to {summary['epochs']} epochs, patience {summary['patience']}. "
+        f"Training seeds {summary['seed']}..{summary['seed'] + seeds - 1}; values are mean ± sd over seeds"
+        f"{' and folds' if summary.get('folds') else ''} (one value: a single run). "
+        f"Total time {summary['total_seconds']:.0f} s.", "",
         "## Validation KGE (report's value on real LUCAS data in brackets, a reference only)", "",
-        "| configuration | " + " | ".join(t.upper() for t in TARGETS) + " | mean | epochs | seconds |",
+        "| configuration | " + " | ".join(t.upper() for t in TARGETS) + " | mean | runs | epochs (first run) |",
         "|---|" + "---|" * (len(TARGETS) + 3),
     ]
     for name, m in res.items():
-        cells = [f"{_f(m['targets'][t]['val']['kge'])} ({reference.fmt(name, t)})" if t in m["targets"] else "–"
-                 for t in TARGETS]
-        lines.append(f"| {name} | " + " | ".join(cells) +
-                     f" | {_f(m['mean_val_kge'])} | {m['epochs_run']} | {m['train_seconds']:.0f} |")
+        targets = spread[name]["targets"]
+        cells = [f"{_pm(targets[t], 'val_kge')} ({reference.fmt(name, t)})" if t in targets else "–" for t in TARGETS]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {plus_minus(spread[name]['mean_val_kge'])} | "
+                     f"{spread[name]['finished']} | {m['epochs_run']} |")
     if summary["split"] != "site":
         lines += ["", "The report's numbers in brackets come from a random split; the report planned this "
                       "temperature split but did not run it."]
+    beyond = [d for d in summary.get("differences", []) if d["beyond_2sd"]]
+    if seeds > 1 or summary.get("folds"):
+        lines += ["", "Differences in mean validation KGE larger than 2 sd of the difference: " +
+                  ("; ".join(f"{d['a']} − {d['b']} = {_f(d['difference'], 3)} (sd {_f(d['sd'], 3)})" for d in beyond)
+                   or "none") + "."]
     lines += ["", "## Train vs validation KGE", "",
               "| configuration | " + " | ".join(f"{t.upper()} train / val" for t in TARGETS) + " |",
               "|---|" + "---|" * len(TARGETS)]
-    for name, m in res.items():
-        cells = [f"{_f(m['targets'][t]['train']['kge'])} / {_f(m['targets'][t]['val']['kge'])}" for t in TARGETS]
+    for name in res:
+        targets = spread[name]["targets"]
+        cells = [f"{_pm(targets[t], 'train_kge')} / {_pm(targets[t], 'val_kge')}" if t in targets else "–"
+                 for t in TARGETS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "## Parameter recovery (learned vs true; neural: r over all sites / validation sites)", "",
+    lines += ["", "## Parameter recovery (learned vs true; neural: r over all sites / validation sites; "
+                  "RMSE and global values from the first run)", "",
               "| configuration | parameter | role | r | r (val) | RMSE | learned | true |", "|---|---|---|---|---|---|---|---|"]
     for name, m in res.items():
+        recovery = spread[name]["recovery"]
         for p, rec in m.get("parameter_recovery", {}).items():
             if "r" in rec:
-                lines.append(f"| {name} | {p} | neural | {_f(rec['r'])} | {_f(rec.get('r_val'))} | "
+                lines.append(f"| {name} | {p} | neural | {_pm(recovery, f'r_{p}')} | {_pm(recovery, f'r_val_{p}')} | "
                              f"{_f(rec['rmse'], 3)} | | |")
             else:
                 lines.append(f"| {name} | {p} | global | | | | {rec['learned']:.4g} | {rec['true']:.4g} (mean) |")
-    combos = [(name, label, v) for name, m in res.items()
-              for label, v in m.get("parameter_recovery_combinations", {}).items()]
+    combos = [(name, label) for name, m in res.items() for label in m.get("parameter_recovery_combinations", {})]
     if combos:
         lines += ["", "Combinations the data constrain (for small x_p, POC ≈ k_m0 · f_poc · I / (v_max0 · MBC), "
                       "so POC pins down only this ratio, not its parts):", "",
                   "| configuration | combination | r of logs |", "|---|---|---|"]
-        lines += [f"| {name} | {label} | {_f(v['r_log'])} |" for name, label, v in combos]
-    lines += ["", "## Diagnostics", "",
+        lines += [f"| {name} | {label} | {_pm(spread[name]['recovery'], f'r_log_{label}')} |" for name, label in combos]
+    lines += ["", "## Diagnostics (first run)", "",
               "| configuration | infeasible sites | predicted MOC/q_max median (share > 1) | "
               "observed MOC/q_max median (share > 1) | neural parameters within 1 % of a bound |",
               "|---|---|---|---|---|"]
@@ -135,7 +156,7 @@ def results_markdown(summary: dict) -> str:
                      f"({_f(100 * pr['share_above_1'], 1)} %) | {_f(ob.get('median'))} "
                      f"({_f(100 * ob['share_above_1'], 1) if ob.get('share_above_1') is not None else '–'} %) | {bounds} |")
     lines += ["", "## Figures", "", "- `figures/obs_pred_<configuration>.png`: observed vs predicted, train and validation",
-              "- `figures/kge_decomposition.png`: KGE, r, alpha, beta per target and configuration",
+              "- `figures/kge_decomposition.png`: KGE, r, alpha, beta per target and configuration (mean ± sd)",
               "- `figures/moc_qmax_<configuration>.png`: predicted and observed MOC / q_max (the report's Figure 8)",
               "- `figures/recovery_<configuration>.png`: learned vs true parameters",
               "- `figures/combination_<configuration>.png`: learned vs true log(f_poc · k_m0 / v_max0)", ""]

@@ -1,0 +1,161 @@
+"""``hybridlab sweep``: many runs on the Dask executor, from flags or a sweep plan file.
+
+    hybridlab sweep --model soc --roles all_global,five_neural,all_neural --seeds 5 --out runs/soc-sweep
+    hybridlab sweep --plan sweep.yaml --out runs/my-sweep --scheduler tcp://host:8786
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import HybridlabError
+from .arguments import add_plan_arguments, dump_or_require_out, json_value, plan_from_args
+
+EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
+#: run-plan flags that a --plan file replaces (its base holds them)
+PLAN_FLAGS = ("config", "model", "data", "columns", "n_sites", "roles", "targets", "split", "val_fraction",
+              "split_column", "fold", "epochs", "patience", "batch_size", "lr", "optimizer", "loss", "weighting",
+              "hidden", "activation", "dropout", "seed", "device")
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """--workers, --threads-per-worker, --scheduler: where the runs go (see core.executor)."""
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the embedded Dask cluster (default: the cores)")
+    p.add_argument("--threads-per-worker", type=int, default=1,
+                   help="torch threads per run; each worker trains one run at a time (default 1)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: $HYBRIDLAB_SCHEDULER, "
+                        "else an embedded cluster)")
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("sweep", help="many runs (role presets, seeds, folds, settings) on a Dask cluster")
+    add_plan_arguments(p)
+    p.add_argument("--plan", default=None, help="sweep plan YAML (base, configurations, seeds, folds, splits, grid)")
+    p.add_argument("--seeds", type=int, default=None, help="run seeds SEED..SEED+N-1 (default 1: --seed alone)")
+    p.add_argument("--grid", action="append", default=[], metavar="SETTING=V1,V2,...",
+                   help="sweep a training or network setting, e.g. lr=0.01,0.001 or hidden='64,32;128' (repeatable)")
+    add_executor_arguments(p)
+    p.add_argument("--out", default=None, help="sweep folder (runs/, sweep.parquet, summary.md)")
+    p.add_argument("--dump-plan", action="store_true", help="print the sweep plan these flags stand for and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_sweep)
+
+
+def _role_entries(text: str | None) -> list:
+    """--roles as a list: comma-separated presets, one JSON map, or a JSON list of presets and maps."""
+    if text is None:
+        return [None]
+    value = json_value(text, "--roles")
+    if value is not None:
+        return value if isinstance(value, list) else [value]
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _role_label(roles) -> str:
+    if roles is None or isinstance(roles, str):
+        return roles or "default"
+    neural = [name for name, role in roles.items() if role == "neural"]
+    return "neural=" + "+".join(neural) if neural else "custom"
+
+
+def _configurations(models: list[str], roles: list) -> dict[str, dict]:
+    from ..models import get_model
+
+    configurations = {}
+    for model in models:
+        spec = get_model(model)
+        if not spec.has_parameters:
+            configurations[model] = {"model": model, "roles": None, "bounds": None, "fixed": None, "options": None,
+                                     "targets": None}
+            continue
+        for entry in roles:
+            name = _role_label(entry) if len(models) == 1 else f"{model}-{_role_label(entry)}"
+            configurations[name] = {"model": model, "roles": entry}
+    return configurations
+
+
+def _grid(items: list[str]) -> dict[str, list]:
+    from ..validation import parse_hidden
+
+    grid = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip() or not text.strip():
+            raise HybridlabError(f"--grid expects SETTING=V1,V2,..., got {item!r}")
+        key = key.strip().replace("-", "_")
+        if key.endswith("hidden"):
+            grid[key] = [list(parse_hidden(v)) for v in text.split(";")]
+            continue
+        values = []
+        for v in text.split(","):
+            try:
+                values.append(json.loads(v))
+            except json.JSONDecodeError:
+                values.append(v.strip())
+        grid[key] = values
+    return grid
+
+
+def sweep_from_args(a: argparse.Namespace):
+    """The sweep plan: from --plan (with --seeds / --folds on top), or from the run flags."""
+    from ..sweep import SweepPlan
+
+    first_seed = a.seed or 0
+    if a.plan:
+        given = [f"--{f.replace('_', '-')}" for f in PLAN_FLAGS if getattr(a, f, None) not in (None, [])]
+        if given or a.bounds or a.fix or a.option or a.grid:
+            raise HybridlabError(f"--plan describes the whole sweep; put {', '.join(given) or 'these settings'} "
+                                 f"in its base or grid instead")
+        values = SweepPlan.read(a.plan).to_dict()
+    else:
+        models = [m.strip() for m in (a.model or "").split(",") if m.strip()] or [None]
+        splits = [s.strip() for s in a.split.split(",")] if a.split and "," in a.split else None
+        roles = _role_entries(a.roles)
+        base_args = argparse.Namespace(**{**vars(a), "model": models[0], "roles": None,
+                                          "split": None if splits else a.split})
+        if a.folds is not None and a.fold is None:
+            base_args.folds = None
+        base = plan_from_args(base_args).to_dict()
+        values = {"base": base, "configurations": _configurations([m or base["model"] for m in models], roles),
+                  "splits": splits, "grid": _grid(a.grid)}
+        if a.folds is not None and a.fold is None:
+            values["folds"] = a.folds
+    if a.seeds is not None:
+        if a.seeds < 1:
+            raise HybridlabError(f"--seeds must be at least 1, got {a.seeds}")
+        values["seeds"] = list(range(first_seed, first_seed + a.seeds))
+    elif not a.plan:
+        values["seeds"] = [first_seed]
+    if a.plan and a.folds is not None:
+        values["folds"] = a.folds
+    return SweepPlan.from_dict({k: v for k, v in values.items() if v is not None})
+
+
+def cmd_sweep(a: argparse.Namespace) -> int:
+    from ..sweep import ExecutorOptions, run_sweep
+    from ..sweep.results import SUMMARY_MD
+    from .progress import SweepProgress, stop_on_signals
+
+    sweep = sweep_from_args(a)
+    if dump_or_require_out(sweep, a.dump_plan, a.out):
+        return 0
+    options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
+    progress = SweepProgress(a.quiet)
+    try:
+        with stop_on_signals() as stop:
+            outcome = run_sweep(sweep, a.out, options, on_row=progress.finished, on_plan=progress.start,
+                                stop_event=stop)
+    finally:
+        progress.close()
+    summary = outcome.summary
+    print(f"{summary['finished']} of {len(sweep.tasks())} runs finished ({outcome.skipped} from before), "
+          f"{summary['failed']} failed; summary in {a.out}/{SUMMARY_MD}")
+    for failure in summary["failures"]:
+        print(f"failed: {failure['name']}: {failure['error']}", file=sys.stderr)
+    if outcome.interrupted:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED_RUNS if summary["failed"] else 0

@@ -1,0 +1,127 @@
+"""Running a sweep into its folder:
+
+    OUT/sweep.yaml      the sweep plan
+    OUT/runs/<name>/    one ordinary run folder per run
+    OUT/sweep.parquet   one row per run (rewritten as rows arrive, so an interrupted sweep keeps its rows)
+    OUT/summary.*       mean ± sd per configuration and target
+
+Resume: a run whose folder is complete and holds the same plan is not trained again; its row
+comes from the previous ``sweep.parquet`` or, failing that, from its ``metrics.json``.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+from ..errors import HybridlabError
+from ..executor import Executor
+from ..store import is_run_folder
+from .plan import SWEEP_FILE, SweepPlan, SweepTask
+from .results import read_table, write_summary, write_table
+from .task import FINISHED, metrics_row
+
+RUNS = "runs"
+
+
+@dataclass
+class ExecutorOptions:
+    """workers: LocalCluster size (None: the cores); torch_threads per run; scheduler: address of an
+    existing Dask scheduler (None: ``HYBRIDLAB_SCHEDULER`` or an embedded cluster)."""
+
+    workers: int | None = None
+    torch_threads: int = 1
+    scheduler: str | None = None
+
+    def executor(self) -> Executor:
+        return Executor(workers=self.workers, torch_threads=self.torch_threads, scheduler=self.scheduler)
+
+
+@dataclass
+class SweepOutcome:
+    table: pd.DataFrame
+    summary: dict
+    skipped: int
+    interrupted: bool = False
+    rows: list[dict] = field(default_factory=list)
+
+
+def check_sweep_out(out: Path) -> None:
+    """Refuse a folder that holds files a sweep did not write. (Another sweep's folder is fine:
+    only runs with the same plan are reused, so a sweep can grow by seeds or configurations.)"""
+    if out.exists() and not out.is_dir():
+        raise HybridlabError(f"{out}: exists and is not a folder; choose another --out")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / SWEEP_FILE).is_file():
+        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab sweep; choose another --out")
+
+
+def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
+    """The row of a finished run from an earlier invocation, or None if it must run."""
+    if not is_run_folder(folder):
+        return None
+    try:
+        stored = yaml.safe_load((folder / "plan.yaml").read_text())
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if stored != task.plan:
+        return None
+    row = previous.get(task.name)
+    if row is not None and row.get("status") == FINISHED:
+        return row
+    return {"name": task.name, **task.axes, "status": FINISHED, "error": "", "worker": "", "out": str(folder),
+            "duration_s": None, **metrics_row(metrics)}
+
+
+def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None = None,
+              on_row: Callable[[dict], None] | None = None, on_plan: Callable[[int, int], None] | None = None,
+              stop_event: threading.Event | None = None, analysis: Callable[[SweepTask], dict] | None = None,
+              title: str = "Sweep") -> SweepOutcome:
+    """Run every task of ``sweep`` not finished before, write the table and summary; returns them.
+    on_plan(to_run, skipped) is called once before anything runs; analysis(task) -> the task's
+    ``analysis`` entry (an experiment's analyse step)."""
+    out = Path(out)
+    check_sweep_out(out)
+    (out / RUNS).mkdir(parents=True, exist_ok=True)
+    (out / SWEEP_FILE).write_text(sweep.to_yaml())
+    table = read_table(out)
+    previous = {} if table is None else {r["name"]: r for r in table.to_dict("records")}
+    rows, todo = [], []
+    tasks = sweep.tasks()
+    order = [task.name for task in tasks]
+    for task in tasks:
+        folder = out / RUNS / task.name
+        row = _previous_row(task, folder, previous)
+        if row is not None:
+            rows.append(row)
+            continue
+        todo.append({"name": task.name, "axes": task.axes, "plan": task.plan, "out": str(folder.resolve()),
+                     "analysis": analysis(task) if analysis else None})
+    skipped = len(rows)
+    if on_plan is not None:
+        on_plan(len(todo), skipped)
+    last_write = [0.0]
+
+    def arrived(row: dict) -> None:
+        rows.append(row)
+        if time.monotonic() - last_write[0] > 1.0:
+            write_table(rows, out, order)
+            last_write[0] = time.monotonic()
+        if on_row is not None:
+            on_row(row)
+
+    if todo:
+        with (options or ExecutorOptions()).executor() as executor:
+            executor.map(todo, on_row=arrived, stop_event=stop_event)
+    interrupted = bool(stop_event is not None and stop_event.is_set())
+    table = write_table(rows, out, order)
+    summary = write_summary(table, out, title)
+    return SweepOutcome(table, summary, skipped, interrupted, rows)
