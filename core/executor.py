@@ -55,10 +55,6 @@ class Executor:
         self.retries = retries
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
         self.cluster = None
-        if workers is not None and workers < 1:
-            raise HybridlabError(f"--workers must be at least 1, got {workers}")
-        if self.torch_threads < 1:
-            raise HybridlabError(f"--threads-per-worker must be at least 1, got {torch_threads}")
         if self.scheduler:
             try:
                 self.client = Client(self.scheduler, timeout="20s")
@@ -85,7 +81,7 @@ class Executor:
         the rows so far."""
         from distributed import as_completed
 
-        from .sweep.task import FAILED, run_task
+        from .sweep.task import run_task
 
         tasks = list(tasks)
         futures = {}
@@ -98,19 +94,33 @@ class Executor:
         pending = as_completed(list(futures), with_results=False)
         while not pending.is_empty():
             if stop_event is not None and stop_event.is_set():
-                self.client.cancel(list(futures))
+                # keep the rows of runs that finished meanwhile, cancel the rest
+                done = [f for f in futures if f.status == "finished" and f not in self._seen(rows, futures)]
+                for future in done:
+                    self._collect(future, futures[future], rows, on_row)
+                self.client.cancel([f for f in futures if f.status != "finished"])
                 break
             for future in pending.next_batch(block=False) or self._wait(pending):
-                try:
-                    row = future.result()
-                except Exception as error:  # noqa: BLE001 - a lost worker or task: record it
-                    task = futures[future]
-                    row = {"name": task["name"], **task["axes"], "status": FAILED, "out": task["out"],
-                           "error": f"{type(error).__name__}: {' '.join(str(error).split())}"}
-                rows.append(row)
-                if on_row is not None:
-                    on_row(row)
+                self._collect(future, futures[future], rows, on_row)
         return rows
+
+    @staticmethod
+    def _seen(rows: list[dict], futures: dict) -> set:
+        names = {row["name"] for row in rows}
+        return {f for f, task in futures.items() if task["name"] in names}
+
+    @staticmethod
+    def _collect(future, task: dict, rows: list[dict], on_row) -> None:
+        from .sweep.task import FAILED
+
+        try:
+            row = future.result()
+        except Exception as error:  # noqa: BLE001 - a lost worker or task: record it
+            row = {"name": task["name"], **task["axes"], "status": FAILED, "out": task["out"],
+                   "error": f"{type(error).__name__}: {' '.join(str(error).split())}"}
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
 
     @staticmethod
     def _wait(pending, seconds: float = 0.2) -> list:

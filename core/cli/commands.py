@@ -119,6 +119,7 @@ def cmd_experiment(a: argparse.Namespace) -> int:
     options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
                                 seeds=a.seeds, folds=a.folds)
+    executor = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     progress = SweepProgress(a.quiet)
 
     def log(message: str) -> None:
@@ -127,10 +128,8 @@ def cmd_experiment(a: argparse.Namespace) -> int:
 
     try:
         with stop_on_signals() as stop:
-            results = run_experiment(experiment, a.out, options, ExecutorOptions(a.workers, a.threads_per_worker,
-                                                                                 a.scheduler),
-                                     on_row=progress.finished, on_plan=progress.start, log=log,
-                                     stop_event=stop)
+            results = run_experiment(experiment, a.out, options, executor, on_row=progress.finished,
+                                     on_plan=progress.start, log=log, stop_event=stop)
     finally:
         progress.close()
     print(f"results in {a.out}/results.md")

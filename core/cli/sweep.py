@@ -139,10 +139,10 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     from ..sweep.results import SUMMARY_MD
     from .progress import SweepProgress, stop_on_signals
 
+    options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     sweep = sweep_from_args(a)
     if dump_or_require_out(sweep, a.dump_plan, a.out):
         return 0
-    options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     progress = SweepProgress(a.quiet)
     try:
         with stop_on_signals() as stop:

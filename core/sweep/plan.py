@@ -167,8 +167,9 @@ class SweepPlan:
         tasks = []
         for configuration, changes in self.configurations.items():
             for axes, variant in self._variants():
+                implied = ("fold", "split") if self.folds else ("fold",)
                 label = "-".join([configuration, *(f"{k.split('.')[-1]}={_value_label(v)}" for k, v in axes.items()
-                                                   if k not in ("fold",))])
+                                                   if k not in implied)])
                 for seed in self.seeds:
                     plan = _merge(_merge(self.base, changes), variant)
                     plan = _merge(plan, {"train": {"seed": seed}})

@@ -39,6 +39,12 @@ class ExecutorOptions:
     torch_threads: int = 1
     scheduler: str | None = None
 
+    def __post_init__(self):
+        if self.workers is not None and self.workers < 1:
+            raise HybridlabError(f"--workers must be at least 1, got {self.workers}")
+        if self.torch_threads < 1:
+            raise HybridlabError(f"--threads-per-worker must be at least 1, got {self.torch_threads}")
+
     def executor(self) -> Executor:
         return Executor(workers=self.workers, torch_threads=self.torch_threads, scheduler=self.scheduler)
 
