@@ -129,6 +129,21 @@ def steady_state_sites_per_second(data, repeats: int = 20) -> float:
     return len(f) / best
 
 
+def experiment_soc(seeds: int, log=print) -> dict:
+    """``hybridlab experiment soc --seeds N`` at the report's settings, on the default executor."""
+    from .experiments import ExperimentOptions, get_experiment, run_experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        results = run_experiment(get_experiment("soc"), tmp, ExperimentOptions(seeds=seeds), log=lambda m: None)
+        seconds = time.perf_counter() - t
+    spread = {name: results["spread"][name]["mean_val_kge"] for name in results["spread"]}
+    log(f"experiment soc, {seeds} seeds: {seconds:.0f} s; mean validation KGE " +
+        ", ".join(f"{n} {s['mean']:.3f} ± {s['sd']:.3f}" for n, s in spread.items()))
+    return {"seeds": seeds, "runs": seeds * len(spread), "seconds": seconds, "failed": results["failed"],
+            "mean_val_kge": spread, "beyond_2sd": [d for d in results["differences"] if d["beyond_2sd"]]}
+
+
 def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     """Measure everything and write the JSON (see the issue's schema); returns the dict."""
     epochs, warmup = (4, 1) if quick else (40, 5)
@@ -182,15 +197,10 @@ def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     for entry in entry_points(group="hybridlab.benchmarks"):
         result.update(entry.load()(quick, log=log))
 
-    if quick:
-        result["experiment_soc_seconds"] = None
-    else:
-        from .experiments import ExperimentOptions, get_experiment, run_experiment
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.perf_counter()
-            run_experiment(get_experiment("soc"), tmp, ExperimentOptions(), log=lambda m: None)
-            result["experiment_soc_seconds"] = time.perf_counter() - t
-        log(f"experiment soc: {result['experiment_soc_seconds']:.0f} s")
+    from .sweep.bench import sweep_speedup
+
+    result["sweep_speedup"] = sweep_speedup(quick, log=log)
+    result["experiment_soc"] = None if quick else experiment_soc(seeds=5, log=log)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if out:
         Path(out).write_text(json.dumps(result, indent=2))

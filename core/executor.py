@@ -90,24 +90,26 @@ class Executor:
             future = self.client.submit(run_task, task, key=f"hybridlab-run-{task['name']}-{time.time_ns()}",
                                         pure=False, retries=self.retries)
             futures[future] = task
-        rows = []
-        pending = as_completed(list(futures), with_results=False)
-        while not pending.is_empty():
-            if stop_event is not None and stop_event.is_set():
-                # keep the rows of runs that finished meanwhile, cancel the rest
-                done = [f for f in futures if f.status == "finished" and f not in self._seen(rows, futures)]
-                for future in done:
+        rows: list[dict] = []
+        finished = threading.Event()
+        if stop_event is not None:
+            threading.Thread(target=self._cancel_on_stop, args=(stop_event, finished, list(futures)),
+                             daemon=True).start()
+        try:
+            for future in as_completed(list(futures)):
+                if future.status != "cancelled":
                     self._collect(future, futures[future], rows, on_row)
-                self.client.cancel([f for f in futures if f.status != "finished"])
-                break
-            for future in pending.next_batch(block=False) or self._wait(pending):
-                self._collect(future, futures[future], rows, on_row)
+        finally:
+            finished.set()
         return rows
 
-    @staticmethod
-    def _seen(rows: list[dict], futures: dict) -> set:
-        names = {row["name"] for row in rows}
-        return {f for f, task in futures.items() if task["name"] in names}
+    def _cancel_on_stop(self, stop_event: threading.Event, finished: threading.Event, futures: list) -> None:
+        """Cancel every run not finished once ``stop_event`` is set. A run already on a worker of an
+        external cluster may still finish and write its (complete) folder; a resume picks it up."""
+        while not finished.is_set():
+            if stop_event.wait(0.1):
+                self.client.cancel([f for f in futures if f.status != "finished"])
+                return
 
     @staticmethod
     def _collect(future, task: dict, rows: list[dict], on_row) -> None:
@@ -121,11 +123,6 @@ class Executor:
         rows.append(row)
         if on_row is not None:
             on_row(row)
-
-    @staticmethod
-    def _wait(pending, seconds: float = 0.2) -> list:
-        time.sleep(seconds)
-        return []
 
     def close(self) -> None:
         self.client.close()

@@ -17,9 +17,12 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert main(["bench", "--quick", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert set(res) == {"machine", "matmul_gflops", "matmul_gflops_range", "nn", "hybrid_soc", "reference", "speedup_vs_reference",
-                        "steady_state_sites_per_second", "experiment_soc_seconds", "live_view_overhead", "live_view",
-                        "peak_rss_mb"}
-    assert res["experiment_soc_seconds"] is None
+                        "steady_state_sites_per_second", "experiment_soc", "sweep_speedup", "live_view_overhead",
+                        "live_view", "peak_rss_mb"}
+    assert res["experiment_soc"] is None
+    sweep = res["sweep_speedup"]
+    assert sweep["failed"] == [] and sweep["runs"] == 4 and sweep["workers"] == 2
+    assert sweep["sequential_seconds"] > 0 and sweep["executor_seconds"] > 0 and sweep["overhead_per_task_seconds"] < 60
     low, high = res["matmul_gflops_range"]
     assert 0 < low <= res["matmul_gflops"] <= high
     for key in ("nn", "hybrid_soc"):
