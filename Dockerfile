@@ -13,7 +13,10 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY app ./app
 COPY data ./data
-RUN pip install . && mkdir -p /var/cache/hybridlab \
-    && python -c "from core.datasets import load_data; load_data('lucas-synthetic')"
+RUN pip install . && useradd --create-home --uid 10001 hybridlab && mkdir -p /var/cache/hybridlab \
+    && chown hybridlab /var/cache/hybridlab
+# the server and the CLI run as an unprivileged user, never as root
+USER hybridlab
+RUN python -c "from core.datasets import load_data; load_data('lucas-synthetic')"
 EXPOSE 5006
 CMD ["sh", "-c", "hybridlab serve --address 0.0.0.0 --port 5006 --allow-websocket-origin \"$HYBRIDLAB_WEBSOCKET_ORIGIN\""]

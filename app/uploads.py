@@ -50,7 +50,7 @@ class Upload(param.Parameterized):
             self.message = "upload a file first"
             return False
         try:
-            data = load_file(self.path, mapping, nonnegative=spec.nonnegative)
+            data = load_file(self.path, mapping, nonnegative=spec.nonnegative, positive=spec.positive)
         except core.DataError as e:
             self.message = self._message(e)
             return False

@@ -11,3 +11,7 @@ class ParameterError(HybridlabError):
 
 class DataError(HybridlabError):
     """A data file or data set cannot be used as given."""
+
+
+class DivergenceError(HybridlabError):
+    """Training diverged: a loss or prediction became NaN or infinite. No model is kept."""

@@ -63,11 +63,11 @@ class Run:
         return Snapshot(self.result.best_epoch, self.predictions, self.parameters, self.metrics["targets"],
                         self.outputs)
 
-    def save(self, out) -> "object":
+    def save(self, out, overwrite: bool = False) -> "object":
         """Write the run folder (see :func:`core.store.write_run`); returns its path."""
         from .store import write_run
 
-        return write_run(self, out)
+        return write_run(self, out, overwrite)
 
 
 def unit_position(values: np.ndarray, parameter: Parameter | object) -> np.ndarray:

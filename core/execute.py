@@ -9,6 +9,7 @@ process or on another machine from the plan's dict alone. Callers follow a run t
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from .datasets import HybridData, load_source
-from .errors import DataError
+from .errors import DataError, DivergenceError
 from .evaluation import Run, Snapshot, evaluate, run_metrics
 from .hybrid import TrainableModel
 from .models import get_model
@@ -25,7 +26,7 @@ from .network import NetworkConfig
 from .parameters import ParameterSet
 from .plan import RunPlan
 from .splits import split_rows
-from .training import Tensors, train
+from .training import HistoryColumns, Tensors, train
 
 
 @dataclass
@@ -76,7 +77,7 @@ def build_model(model_config: dict) -> TrainableModel:
 def load_plan_data(plan: RunPlan) -> HybridData:
     """The data a plan names, restricted to its predictors if it lists them."""
     spec = plan.spec
-    data = load_source(plan.data.to_dict(), nonnegative=spec.nonnegative)
+    data = load_source(plan.data.to_dict(), nonnegative=spec.nonnegative, positive=spec.positive)
     if plan.data.predictors is not None:
         taken = {data.id, *data.forcing.values(), *data.targets.values()}
         missing = [c for c in plan.data.predictors if c not in data.frame.columns or c in taken]
@@ -102,6 +103,26 @@ def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndar
                 raise DataError(f"target {target!r} (column {data.targets[target]!r}) has {n} observation(s) in the "
                                 f"{name} split; it needs at least 2: choose another split or leave the target out")
     return train_rows, val_rows
+
+
+def divergence_message(history: list[dict], model: TrainableModel) -> str:
+    """Which epoch diverged and what went first: the targets whose loss became non-finite, and any
+    learned global value or network weight that did."""
+    row = history[-1]
+
+    def finite(key: str) -> bool:
+        return math.isfinite(row.get(key, 0.0))
+
+    went = [t for t in model.targets if not (finite(HistoryColumns.train_loss(t)) and finite(HistoryColumns.val_loss(t)))]
+    values = [name for name, value in model.global_values().items() if not math.isfinite(value)]
+    weights = [name for name, tensor in model.named_parameters() if not torch.isfinite(tensor).all()]
+    parts = [f"the loss of target(s) {', '.join(went)}" if went else "the loss"]
+    if values:
+        parts.append(f"global parameter(s) {', '.join(values)}")
+    if weights:
+        parts.append(f"{len(weights)} weight tensor(s) (first {weights[0]})")
+    return (f"training diverged at epoch {row['epoch']}: {' and '.join(parts)} became NaN or infinite; no model "
+            f"saved. Try a smaller learning rate, other bounds, or check the data for extreme values")
 
 
 def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunObserver | None = None,
@@ -133,6 +154,8 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     observer.on_start(context)
     result = train(model, train_tensors, val_tensors, plan.train,
                    callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
+    if result.stopped == "diverged":
+        raise DivergenceError(divergence_message(result.history, model))
     model.to("cpu")
     context.everything = context.everything.to("cpu")
     final = context.snapshot(result.best_epoch)

@@ -30,11 +30,13 @@ def _as_2d(obs, pred) -> tuple[torch.Tensor, torch.Tensor, bool]:
 
 
 def masked_moments(obs: torch.Tensor, pred: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-column count, means, variances, covariance and squared error over pairs where both are finite.
+    """Per-column count, means, variances, covariance and squared error over the rows where the
+    observation is finite. A non-finite prediction on such a row is not dropped: it makes the
+    column's statistics non-finite, so that a model predicting NaN fails instead of scoring well.
 
     obs, pred: (n, T). Returns tensors of shape (T,). Population (ddof=0) moments.
     """
-    mask = torch.isfinite(obs) & torch.isfinite(pred)
+    mask = torch.isfinite(obs)
     m = mask.to(pred.dtype)
     o = torch.where(mask, obs, torch.zeros((), dtype=obs.dtype, device=obs.device))
     p = torch.where(mask, pred, torch.zeros((), dtype=pred.dtype, device=pred.device))
@@ -72,8 +74,11 @@ def nse_from(mom: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def all_metrics(obs, pred) -> list[dict[str, float]]:
-    """KGE, r, alpha, beta, NSE, RMSE and n for each column; NaN where fewer than 2 pairs."""
+    """KGE, r, alpha, beta, NSE, RMSE, n (observed rows) and n_nonfinite (observed rows whose
+    prediction is NaN or infinite; any makes the metrics NaN) for each column; NaN where fewer
+    than 2 observations."""
     obs, pred, _ = _as_2d(obs, pred)
+    nonfinite = (torch.isfinite(obs) & ~torch.isfinite(pred)).sum(0)
     with torch.no_grad():
         mom = masked_moments(obs.double(), pred.double())
         parts = kge_parts(mom)
@@ -86,6 +91,7 @@ def all_metrics(obs, pred) -> list[dict[str, float]]:
         row["nse"] = float(nse[j]) if n >= 2 else math.nan
         row["rmse"] = float(rmse[j]) if n >= 1 else math.nan
         row["n"] = n
+        row["n_nonfinite"] = int(nonfinite[j])
         out.append(row)
     return out
 

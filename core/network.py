@@ -18,6 +18,10 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": 
 DEFAULT_HIDDEN = (256, 128, 64, 32)
 
 
+#: the engine's hard limits on the backbone (a served dashboard sets lower ones)
+MAX_HIDDEN_UNITS, MAX_HIDDEN_LAYERS = 16384, 32
+
+
 @dataclass
 class NetworkConfig:
     """Backbone settings: hidden layer widths, activation name, dropout rate."""
@@ -30,6 +34,9 @@ class NetworkConfig:
         self.hidden = parse_hidden(self.hidden)
         if any(h < 1 for h in self.hidden):
             raise HybridlabError(f"hidden layer sizes must be positive integers, got {list(self.hidden)}")
+        if any(h > MAX_HIDDEN_UNITS for h in self.hidden) or len(self.hidden) > MAX_HIDDEN_LAYERS:
+            raise HybridlabError(f"hidden layers: at most {MAX_HIDDEN_LAYERS} layers of at most {MAX_HIDDEN_UNITS} "
+                                 f"units each, got {list(self.hidden)}")
         check_choice(self.activation, ACTIVATIONS, "activation")
         self.dropout = check_number(self.dropout, "dropout", 0.0, 1.0, include_high=False)
 

@@ -116,6 +116,8 @@ class RunPlan:
     train: TrainConfig | dict | None = None
 
     def __post_init__(self):
+        if self.roles is not None and not isinstance(self.roles, (str, dict)):
+            raise HybridlabError(f"roles must be a preset name or a mapping of parameter to role, got {self.roles!r}")
         spec = self.spec
         if self.data is None:
             if not spec.default_data:

@@ -9,7 +9,11 @@ renamed into place when every file is there, so a reader never sees half a run.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -34,14 +38,69 @@ def is_run_folder(path: str | Path) -> bool:
     return (Path(path) / COMPLETE).is_file()
 
 
-def check_out(out: str | Path) -> Path:
-    """Refuse an output folder that holds files hybridlab did not write (before any training)."""
+def check_out(out: str | Path, overwrite: bool = False) -> Path:
+    """Refuse an output folder that holds files hybridlab did not write (before any training),
+    unless ``overwrite``."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise HybridlabError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not is_run_folder(out):
-        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not is_run_folder(out) and not overwrite:
+        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run; choose another --out "
+                             f"(or --overwrite to replace them)")
     return out
+
+
+#: run folders this process holds the writer's lock of
+_HELD: set[Path] = set()
+
+
+def _lock(path: Path):
+    """An open file holding an exclusive lock on ``path``; None if another process holds it. The
+    file is re-checked after locking, since a releasing holder unlinks it."""
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+@contextlib.contextmanager
+def claim(out: str | Path):
+    """Hold the writer's lock of run folder ``out`` (a lock file ``.NAME.lock`` beside it, removed
+    when done and released by the system if the process dies). A second writer fails at once."""
+    out = Path(out).resolve()
+    if out in _HELD:
+        yield out
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = out.parent / f".{out.name}.lock"
+    handle = _lock(path)
+    if handle is None:
+        raise HybridlabError(f"{out}: another hybridlab process is writing this run folder; wait for it to "
+                             f"finish or choose another --out")
+    _HELD.add(out)
+    try:
+        yield out
+    finally:
+        _HELD.discard(out)
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_config(run: Run) -> dict:
@@ -52,10 +111,15 @@ def run_config(run: Run) -> dict:
                                               "targets": data.targets}}
 
 
-def write_run(run: Run, out: str | Path) -> Path:
-    """Write the run folder ``out`` (replacing an earlier run there) and return its path."""
-    out = check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def write_run(run: Run, out: str | Path, overwrite: bool = False) -> Path:
+    """Write the run folder ``out`` (replacing an earlier run there) and return its path. The
+    marker ``.complete`` holds the SHA-256 of model.pt, checked before it is loaded."""
+    out = check_out(out, overwrite)
+    with claim(out):
+        return _write(run, out)
+
+
+def _write(run: Run, out: Path) -> Path:
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         run.plan.write(partial / PLAN_FILE)
@@ -65,7 +129,7 @@ def write_run(run: Run, out: str | Path) -> Path:
         run.predictions.to_parquet(partial / "predictions.parquet", index=False)
         run.parameters.to_parquet(partial / "parameters.parquet", index=False)
         torch.save(run.model.state_dict(), partial / "model.pt")
-        (partial / COMPLETE).write_text("")
+        (partial / COMPLETE).write_text(json.dumps({"sha256": {"model.pt": _sha256(partial / "model.pt")}}))
         if out.exists():
             shutil.rmtree(out)
         partial.rename(out)
@@ -96,21 +160,50 @@ class LoadedRun:
         return predict_table(self.model, self.config, frame, at)
 
 
+def _check_model_file(path: Path) -> None:
+    """Refuse a model.pt that is not the one written with this run (checked before unpickling)."""
+    try:
+        marker = json.loads((path / COMPLETE).read_text() or "{}")
+    except json.JSONDecodeError:
+        raise HybridlabError(f"{path / COMPLETE}: the completion marker is damaged; train the run again") from None
+    expected = (marker.get("sha256") or {}).get("model.pt") if isinstance(marker, dict) else None
+    if not (path / "model.pt").is_file():
+        raise HybridlabError(f"{path}: model.pt is missing; train the run again")
+    if expected is not None and _sha256(path / "model.pt") != expected:
+        raise HybridlabError(f"{path / 'model.pt'}: not the model written with this run (its checksum differs); "
+                             f"the folder was changed after it was written")
+
+
 def load_run(path: str | Path) -> LoadedRun:
-    """Read a run folder written by :func:`write_run`."""
+    """Read a run folder written by :func:`write_run`. Nothing in the folder names code: the model
+    is found through the registry by name, and model.pt (a state dict) is checked against its
+    checksum and then loaded with ``weights_only=True``."""
     path = Path(path)
+    if not path.is_dir():
+        raise HybridlabError(f"{path}: not a run directory")
     if not (path / "config.json").is_file():
         raise HybridlabError(f"{path}: not a run directory (no config.json)")
     if not is_run_folder(path):
         raise HybridlabError(f"{path}: the run folder is incomplete (no {COMPLETE} marker); train it again")
     try:
         config = json.loads((path / "config.json").read_text())
+        model_config = config["model"]
+        plan = RunPlan.read(path / PLAN_FILE)
+        model = build_model(model_config)
     except json.JSONDecodeError as e:
         raise HybridlabError(f"{path / 'config.json'}: invalid JSON ({e.msg}, line {e.lineno})") from None
-    plan = RunPlan.read(path / PLAN_FILE)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise HybridlabError(f"{path / 'config.json'}: not a hybridlab run configuration ({type(e).__name__}: {e})") \
+            from None
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
-    model = build_model(config["model"])
-    model.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+    _check_model_file(path)
+    try:
+        state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as e:  # noqa: BLE001 - truncated, foreign or tampered weights: one line, no traceback
+        first = " ".join(str(e).split())[:160]
+        raise HybridlabError(f"{path / 'model.pt'}: cannot be loaded as this run's model ({type(e).__name__}: "
+                             f"{first})") from None
     model.eval()
     return LoadedRun(path, plan, config, metrics, model)
 

@@ -285,7 +285,7 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
         if cancelled:
             stopped = "cancelled"
             break
-        if not math.isfinite(losses.total):
+        if not (math.isfinite(losses.total) and math.isfinite(validation.loss)):
             stopped = "diverged"
             break
         if stopping.should_stop(epoch):

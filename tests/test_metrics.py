@@ -28,12 +28,12 @@ def test_mean_prediction_has_kge_one_minus_sqrt2():
     assert res["alpha"] == pytest.approx(0.0, abs=1e-6) and res["beta"] == pytest.approx(1.0)
 
 
-def test_nan_pairs_are_ignored_and_match_reference():
+def test_missing_observations_are_ignored_and_match_reference():
     rng = np.random.default_rng(2)
     obs = rng.gamma(2.0, 10.0, 300)
     pred = 0.8 * obs + rng.normal(0, 3, 300) + 2
     obs[::7] = np.nan
-    pred[::11] = np.nan
+    pred[::14] = np.nan  # only where the observation is missing too
     got = kge(obs, pred)
     ref = _kge_reference(obs, pred)
     assert [got[k] for k in ("kge", "r", "alpha", "beta")] == pytest.approx(ref, rel=1e-9)
@@ -59,3 +59,18 @@ def test_columns_are_independent_and_n_counts_pairs():
     assert rows[0]["kge"] == pytest.approx(1.0) and rows[1]["kge"] == pytest.approx(1.0)
     one = all_metrics(np.array([[1.0], [np.nan]]), np.array([[1.0], [2.0]]))[0]
     assert one["n"] == 1 and math.isnan(one["kge"])
+
+
+def test_a_nonfinite_prediction_where_an_observation_exists_fails_and_is_counted():
+    from core.metrics import all_metrics
+
+    rng = np.random.default_rng(3)
+    obs = rng.gamma(2.0, 10.0, 200)
+    pred = obs.copy()
+    pred[:100] = np.nan  # half the predictions: before, the other half scored KGE 1.0
+    pred[150] = np.inf
+    row = all_metrics(obs, pred)[0]
+    assert math.isnan(row["kge"]) and math.isnan(row["nse"])
+    assert row["n_nonfinite"] == 101 and row["n"] == 200
+    obs[:100] = np.nan  # NaN predictions where nothing was observed do not count
+    assert all_metrics(obs, pred)[0]["n_nonfinite"] == 1

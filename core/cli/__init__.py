@@ -30,6 +30,7 @@ def _add_builtin_commands(sub) -> None:
     add_plan_arguments(p)
     p.add_argument("--out", default=None, help="run directory to write")
     p.add_argument("--dump-config", action="store_true", help="print the plan these flags stand for (YAML) and exit")
+    p.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files hybridlab did not write")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
     add_sweep_command(sub)
@@ -40,6 +41,7 @@ def _add_builtin_commands(sub) -> None:
                    help="evaluate at these forcing values instead of the input's column, e.g. h=63,15849 "
                         "for water contents at pF 1.8 and 4.2 (repeatable)")
     p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
     from ..experiments import EXPERIMENTS
     p = sub.add_parser("experiment", help="run one of the report's experiments")
@@ -66,6 +68,7 @@ def _add_builtin_commands(sub) -> None:
     p.set_defaults(func=cmd_models)
     p = sub.add_parser("data", help="list built-in data sets")
     p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace sample files that exist in DIR")
     p.set_defaults(func=cmd_data)
 
 

@@ -12,21 +12,22 @@ from ..errors import HybridlabError
 def cmd_train(a: argparse.Namespace) -> int:
     from ..execute import execute
     from ..reporting import metrics_table
-    from ..store import check_out
+    from ..store import check_out, claim
     from .arguments import dump_or_require_out, plan_from_args
     from .progress import ProgressBar, stop_on_signals
 
     plan = plan_from_args(a)
     if dump_or_require_out(plan, a.dump_config, a.out):
         return 0
-    out = check_out(a.out)
+    out = check_out(a.out, a.overwrite)
     progress = ProgressBar(plan.train.epochs, a.quiet)
-    try:
-        with stop_on_signals() as stop:
-            run = execute(plan, observer=progress, stop_event=stop)
-    finally:
-        progress.close()
-    run.save(out)
+    with claim(out):
+        try:
+            with stop_on_signals() as stop:
+                run = execute(plan, observer=progress, stop_event=stop)
+        finally:
+            progress.close()
+        run.save(out, overwrite=a.overwrite)
     print(metrics_table(run.metrics))
     print(f"run written to {out}")
     return 0
@@ -71,12 +72,24 @@ def cmd_predict(a: argparse.Namespace) -> int:
     result = run.predict(frame, at=_forcing_grid(a.at) or None)
     table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
     if a.out:
-        out = Path(a.out)
+        out = check_output_file(a.out, a.overwrite, inputs=[a.input])
         table.to_parquet(out, index=False) if out.suffix == ".parquet" else table.to_csv(out, index=False)
         print(f"{len(table)} predictions written to {out}")
     else:
         print(table.to_string(index=False, max_rows=50))
     return 0
+
+
+def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Path:
+    """An output file that is not one of the inputs, and not an existing file unless ``overwrite``."""
+    out = Path(path)
+    if any(Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve() for i in inputs):
+        raise HybridlabError(f"{out}: is the input file; write the output to another file")
+    if out.is_dir():
+        raise HybridlabError(f"{out}: is a folder; --out needs a file name ending in .csv or .parquet")
+    if out.exists() and not overwrite:
+        raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
+    return out
 
 
 def cmd_models(a: argparse.Namespace) -> int:
@@ -100,7 +113,7 @@ def cmd_data(a: argparse.Namespace) -> int:
     from ..datasets import builtin_names, load_data, write_samples
 
     if a.write_samples:
-        for path in write_samples(a.write_samples):
+        for path in write_samples(a.write_samples, overwrite=a.overwrite):
             print(f"wrote {path}")
         return 0
     for name in builtin_names():

@@ -45,10 +45,16 @@ SAMPLE_SITES = {"respiration-synthetic": 10, "lucas-synthetic": 300, "swrc-synth
 _MODULES = {"respiration-synthetic": respiration, "lucas-synthetic": lucas, "swrc-synthetic": swrc}
 
 
-def write_samples(folder: str | Path) -> list[Path]:
+def write_samples(folder: str | Path, overwrite: bool = False) -> list[Path]:
     """Write the small committed sample of each built-in set (``<name>-sample.csv``) and a
-    README.md describing every column to folder."""
+    README.md describing every column to folder. Existing files are refused unless ``overwrite``."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder}: exists and is not a folder")
+    existing = [p.name for p in [folder / f"{n}-sample.csv" for n in SAMPLE_SITES] + [folder / "README.md"]
+                if p.exists()]
+    if existing and not overwrite:
+        raise DataError(f"{folder}: would replace {', '.join(existing)}; choose another folder or give --overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     text = [
@@ -79,7 +85,7 @@ def _builtin(name: str, n: int | None, seed: int) -> HybridData:
     return BUILTIN[name](n=n, seed=seed)
 
 
-def load_source(source: dict, nonnegative: set[str] = frozenset()) -> HybridData:
+def load_source(source: dict, nonnegative: set[str] = frozenset(), positive: set[str] = frozenset()) -> HybridData:
     """Data from a plan's source: a built-in set ``{"name", "n", "seed"}`` (kept in memory per
     process: runs of a sweep or of several dashboard sessions share one copy; treat it as read-only)
     or a file ``{"path", "columns"}`` read anew."""
@@ -87,7 +93,7 @@ def load_source(source: dict, nonnegative: set[str] = frozenset()) -> HybridData
         if source["name"] not in BUILTIN:
             raise DataError(f"unknown built-in data {source['name']!r}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
-    return load_file(source["path"], source["columns"], nonnegative=nonnegative)
+    return load_file(source["path"], source["columns"], nonnegative=nonnegative, positive=positive)
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",

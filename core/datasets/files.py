@@ -67,9 +67,14 @@ def _first_rows(mask: np.ndarray, k: int = 3) -> str:
     return ", ".join(map(str, rows))
 
 
+#: the models compute in float32: larger magnitudes overflow to infinity
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: bool,
-                  nonnegative: bool = False) -> None:
-    """Raise DataError if the column holds text, infinities, (disallowed) missing or negative values.
+                  nonnegative: bool = False, positive: bool = False) -> None:
+    """Raise DataError if the column holds text, infinities, values beyond float32 (the models'
+    dtype), (disallowed) missing values, negative values (nonnegative) or values <= 0 (positive).
     Rows are counted from 1 over data rows (the header is not a row)."""
     s = frame[column]
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
@@ -82,6 +87,10 @@ def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: b
     inf = np.isinf(v)
     if inf.any():
         raise DataError(f"{where}: column {column!r} has {int(inf.sum())} infinite value(s), rows {_first_rows(inf)}")
+    huge = np.abs(np.nan_to_num(v)) > FLOAT32_MAX
+    if huge.any():
+        raise DataError(f"{where}: column {column!r} has {int(huge.sum())} value(s) beyond ±{FLOAT32_MAX:.3g}, rows "
+                        f"{_first_rows(huge)}; the models compute in float32, where they would overflow")
     nan = np.isnan(v)
     if nan.any() and not allow_missing:
         raise DataError(f"{where}: column {column!r} has {int(nan.sum())} missing value(s), rows "
@@ -91,12 +100,37 @@ def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: b
         if neg.any():
             raise DataError(f"{where}: column {column!r} has {int(neg.sum())} negative value(s), rows "
                             f"{_first_rows(neg)}; contents cannot be negative")
+    if positive:
+        low = v <= 0
+        if low.any():
+            raise DataError(f"{where}: column {column!r} has {int(low.sum())} value(s) <= 0, rows {_first_rows(low)}; "
+                            f"the model divides by it or takes its logarithm, so it must be positive")
 
 
-def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str] = frozenset()) -> HybridData:
+def _check_mapping_types(mapping: dict) -> None:
+    """Column names are strings: id a string, targets and forcing maps of strings, predictors a
+    list of strings or "*"."""
+    if "id" in mapping and not isinstance(mapping["id"], str):
+        raise DataError(f"column mapping: 'id' must be a column name (text), got {mapping['id']!r}")
+    for key in ("targets", "forcing"):
+        block = mapping.get(key)
+        if block is None:
+            continue
+        if not isinstance(block, dict):
+            raise DataError(f"column mapping: '{key}' must map model names to column names, got {block!r}")
+        for name, column in block.items():
+            if not isinstance(column, str) or not column:
+                raise DataError(f"column mapping: {key} {name!r} must be one column name (text), got {column!r}")
+    predictors = mapping.get("predictors", "*")
+    if predictors != "*" and (not isinstance(predictors, list) or not all(isinstance(c, str) for c in predictors)):
+        raise DataError(f"column mapping: 'predictors' must be a list of column names or \"*\", got {predictors!r}")
+
+
+def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str] = frozenset(),
+              positive: set[str] = frozenset()) -> HybridData:
     """Load a CSV/Parquet file with a column mapping into :class:`HybridData`.
 
-    nonnegative: model variable names (targets or forcing) whose values must be >= 0.
+    nonnegative / positive: model variable names (targets or forcing) whose values must be >= 0 / > 0.
     """
     where = str(path)
     frame = read_table(path)
@@ -105,6 +139,7 @@ def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str
     if unknown:
         raise DataError(f"column mapping: unknown key(s) {', '.join(sorted(unknown))}; "
                         "use id, targets, forcing, predictors")
+    _check_mapping_types(mapping)
     id_col = mapping.get("id")
     if not id_col:
         raise DataError("column mapping: 'id' (the site or profile id column) is required")
@@ -140,11 +175,13 @@ def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str
     if frame[id_col].isna().any():
         raise DataError(f"{where}: id column {id_col!r} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
     for name, col in targets.items():
-        check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative)
+        check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative,
+                      positive=name in positive)
         if frame[col].notna().sum() < 2:
             raise DataError(f"{where}: target column {col!r} ({name}) has fewer than 2 observations")
     for name, col in forcing.items():
-        check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative)
+        check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative,
+                      positive=name in positive)
     for col in preds:
         check_numeric(frame, col, where, allow_missing=False)
     for col in frame.columns:

@@ -137,6 +137,7 @@ MODEL = ModelSpec(
     default_data="lucas-synthetic",
     default_roles="five_neural",
     nonnegative=frozenset({"soc", "moc", "poc", "mbc", "npp", "soil_mass"}),
+    positive=frozenset({"npp", "soil_mass"}),
     diagnostics=diagnostics,
     tracked=("feasible",),
     options={"x_cap": 0.99, "x_soft": 0.9, "feasibility_weight": 10.0},

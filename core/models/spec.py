@@ -53,6 +53,8 @@ class ModelSpec:
     default_data: str | None
     default_roles: str = "default"
     nonnegative: frozenset[str] = field(default_factory=frozenset)
+    #: variables whose data must be strictly positive (the function divides by them or takes logs)
+    positive: frozenset[str] = field(default_factory=frozenset)
     diagnostics: Callable | None = None
     #: forcing the function can do without (it has a default for them); used when the data have it
     optional_forcing: tuple[str, ...] = ()
