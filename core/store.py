@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,9 @@ def load_run(path: str | Path) -> LoadedRun:
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
     _check_model_file(path)
     try:
-        state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a hostile file's pickle protocol: the error below says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - truncated, foreign or tampered weights: one line, no traceback
         first = " ".join(str(e).split())[:160]
