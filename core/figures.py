@@ -59,7 +59,7 @@ def kge_bars(configurations: dict[str, dict], path: Path, split: str = "val",
     with ± 1 sd error bars. configurations: name -> {"targets": {target: {"val_kge": {"mean", "sd", "n"}, ...}}}
     (a sweep summary's configurations)."""
     names = list(configurations)
-    targets = sorted({t for c in configurations.values() for t in c["targets"]})
+    targets = list(dict.fromkeys(t for c in configurations.values() for t in c["targets"]))
     fig, axes = plt.subplots(1, len(parts), figsize=(4 * len(parts), 3.8), squeeze=False)
     width = 0.8 / max(len(names), 1)
     for ax, part in zip(axes[0], parts):

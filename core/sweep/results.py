@@ -117,7 +117,7 @@ def _recovery_label(key: str) -> str:
 
 def summary_markdown(summary: dict, title: str = "Sweep") -> str:
     configurations = summary["configurations"]
-    targets = sorted({t for c in configurations.values() for t in c["targets"]})
+    targets = list(dict.fromkeys(t for c in configurations.values() for t in c["targets"]))
     lines = [f"# {title}", "",
              f"{summary['runs']} runs: {summary['finished']} finished, {summary['failed']} failed. "
              "Values are mean ± sample standard deviation over seeds and folds.", "",
