@@ -1,11 +1,5 @@
-"""hybridlab dashboard: ``panel serve app/app.py`` (or ``hybridlab serve``).
-
-Each browser session gets its own Setup, TrainingSession and RunTable. Buttons call methods of
-those state objects; a periodic callback brings the training thread's results into the page.
-"""
-from __future__ import annotations
-
-import html
+"""hybridlab dashboard: ``panel serve app/app.py`` (or ``hybridlab serve``). The page is built
+by :func:`app.dashboard.create`, one per browser session."""
 import sys
 from pathlib import Path
 
@@ -13,111 +7,6 @@ from pathlib import Path
 # repository root first makes `app` the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import holoviews as hv  # noqa: E402
-import panel as pn  # noqa: E402
-
-from app.live import LivePlots  # noqa: E402
-from app.runs import RunTable  # noqa: E402
-from app.session import TrainingSession  # noqa: E402
-from app.setup import Setup  # noqa: E402
-from app.sidebar import sidebar  # noqa: E402
-from app.tabs import VIEW_TABS, compare_tab, export_tab, training_tab, view_tab  # noqa: E402
-from app.views import ViewState  # noqa: E402
-
-hv.extension("bokeh")
-pn.extension("tabulator", notifications=False)
-
-REFRESH_MS = 250
-
-
-def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message) -> str:
-    parts = [f"<span class='status'>{status}</span>"]
-    if epoch:
-        parts.append(f"epoch <span class='epoch'>{epoch}</span> / {session.max_epochs}")
-    if best is not None:
-        parts.append(f"best validation loss {best:.3f} (epoch {best_epoch})")
-    if left and status == "training":
-        parts.append(f"at most {left / 60:.1f} min left" if left > 90 else f"at most {left:.0f} s left")
-    if message:
-        parts.append(f"<span class='message'>{html.escape(message)}</span>")
-    return " · ".join(parts)
-
-
-class Dashboard:
-    """Widgets and layout for one browser session, wired to the state objects."""
-
-    TABS = ("Training", *VIEW_TABS, "Compare runs", "Export")
-
-    def __init__(self):
-        self.setup = Setup()
-        self.session = TrainingSession()
-        self.runs = RunTable()
-        self.live = LivePlots()
-        self.view_states = {tab: ViewState() for tab in VIEW_TABS}
-        self.tabs = None
-
-    # -- callbacks: thin, they call state methods ---------------------------------------------------
-    def tick(self):
-        if not self.session.sync():
-            return
-        self.live.update(self.session)
-        self.refresh_visible_tab()
-        if self.session.status == "finished":
-            self.runs.add(self.session.run, self.session.label)
-
-    def refresh_visible_tab(self):
-        if self.tabs is not None:
-            state = self.view_states.get(self.TABS[self.tabs.active])
-            if state is not None:
-                state.refresh(self.session, self.setup.rows)
-
-    def close(self, *_):
-        self.session.stop()
-        self.setup.upload.discard()
-
-    def controls(self):
-        setup, session = self.setup, self.session
-        train = pn.widgets.Button(name="Train", button_type="primary", width=120,
-                                  disabled=pn.bind(lambda errors, status: bool(errors) or status in ("training", "stopping"),
-                                                   setup.param.errors, session.param.status))
-        stop = pn.widgets.Button(name="Stop", button_type="warning", width=120,
-                                 disabled=pn.bind(lambda status: status != "training", session.param.status))
-        train.on_click(lambda event: session.start(setup))
-        stop.on_click(lambda event: session.stop())
-        blockers = pn.pane.HTML(pn.bind(
-            lambda errors: "" if not errors else "<div class='blocked' style='color:#c00'><b>Training is blocked:</b><br>"
-            + "<br>".join(map(html.escape, errors)) + "</div>", setup.param.errors))
-        progress = pn.indicators.Progress(value=pn.bind(lambda e: e, session.param.epoch),
-                                          max=pn.bind(lambda m: max(m, 1), session.param.max_epochs), width=300)
-        p = session.param
-        status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
-                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message))
-        return pn.Column(pn.Row(train, stop, progress), status, blockers)
-
-    def _tabs(self):
-        self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
-                            *((tab, view_tab(tab, self.setup, self.view_states[tab])) for tab in VIEW_TABS),
-                            ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
-                            dynamic=True)
-        self.tabs.param.watch(lambda event: self.refresh_visible_tab(), "active")
-        return self.tabs
-
-    def layout(self):
-        intro = pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
-                                 "of a process model; *global* ones are learned once; *fixed* ones stay put.",
-                                 sizing_mode="stretch_width")
-        main = pn.Column(intro, self.controls(), self._tabs(), sizing_mode="stretch_width")
-        return pn.Row(sidebar(self.setup), main, sizing_mode="stretch_width")
-
-
-def create() -> pn.viewable.Viewable:
-    """A dashboard for the current session, with its periodic refresh and clean-up."""
-    dash = Dashboard()
-    page = dash.layout()
-    if pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(dash.tick, period=REFRESH_MS)
-        pn.state.on_session_destroyed(dash.close)
-    return page
-
+from app.dashboard import create  # noqa: E402
 
 create().servable(title="hybridlab")

@@ -22,19 +22,29 @@ class RunTable(param.Parameterized):
 
     records = param.List(default=[])
     selected = param.List(default=[], doc="labels of runs to overlay")
+    keep = param.Integer(default=20, bounds=(1, None), doc="runs kept; the oldest drop out beyond it")
+    dropped = param.Integer(default=0, doc="runs that dropped out")
 
     def add(self, run: core.Run, label: str) -> None:
         if run is None or any(r["run"] is run for r in self.records):
             return
         metrics = run.metrics
-        record = {"run": run, "label": f"#{len(self.records) + 1} {label}", "model": metrics["model"]}
+        number = len(self.records) + self.dropped + 1
+        record = {"run": run, "label": f"#{number} {label}", "model": metrics["model"]}
         for target, splits in metrics["targets"].items():
             record[f"val KGE {target}"] = _rounded(splits["val"]["kge"])
         record.update({"mean val KGE": _rounded(metrics["mean_val_kge"]), "epochs": metrics["epochs_run"],
                        "seconds": round(metrics["train_seconds"], 1),
                        "neural": ", ".join(k for k, v in metrics["roles"].items() if v == "neural"),
                        "global": ", ".join(k for k, v in metrics["roles"].items() if v == "global")})
-        self.records = self.records + [record]
+        records = self.records + [record]
+        excess = max(0, len(records) - self.keep)
+        self.dropped += excess
+        self.records = records[excess:]
+
+    def clear(self) -> None:
+        """Let go of every run (when the session ends)."""
+        self.records = []
 
     def table(self, with_reference: bool = True) -> pd.DataFrame:
         """One row per run; the report's rows too when a run fitted the report's targets."""

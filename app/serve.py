@@ -1,5 +1,9 @@
 """``hybridlab serve``: the dashboard in the browser (``panel serve app/app.py``). Registered with
-the ``hybridlab`` command through the entry-point group ``hybridlab.commands``."""
+the ``hybridlab`` command through the entry-point group ``hybridlab.commands``.
+
+The server's limits (:class:`app.limits.ServerLimits`) are flags here (``--max-epochs 2000``) and
+reach the server process as ``HYBRIDLAB_MAX_*`` variables; arguments after ``--`` go to ``panel
+serve`` as they are (``-- --basic-auth users.json``)."""
 from __future__ import annotations
 
 import argparse
@@ -8,17 +12,44 @@ import subprocess
 import sys
 from pathlib import Path
 
+import param
 
-def cmd_serve(a: argparse.Namespace) -> int:
+import core
+
+from .limits import ENV_PREFIX, ServerLimits, websocket_bytes
+
+
+def panel_command(a: argparse.Namespace) -> list[str]:
     script = Path(__file__).resolve().parent / "app.py"
     origin = a.allow_websocket_origin or os.environ.get("HYBRIDLAB_WEBSOCKET_ORIGIN") or f"localhost:{a.port},127.0.0.1:{a.port}"
-    cmd = [sys.executable, "-m", "panel", "serve", str(script), "--port", str(a.port), "--address", a.address,
-           "--index", "app"]
-    cmd += [f"--allow-websocket-origin={o.strip()}" for o in origin.split(",")]
+    command = [sys.executable, "-m", "panel", "serve", str(script), "--port", str(a.port), "--address", a.address,
+               "--index", "app", "--websocket-max-message-size", str(websocket_bytes()),
+               "--check-unused-sessions", str(int(a.session_cleanup_seconds * 1000)),
+               "--unused-session-lifetime", str(int(a.session_cleanup_seconds * 1000))]
+    command += [f"--allow-websocket-origin={o.strip()}" for o in origin.split(",")]
     if a.show:
-        cmd.append("--show")
+        command.append("--show")
+    return command + [arg for arg in a.panel_args if arg != "--"]
+
+
+def server_environment(a: argparse.Namespace) -> dict[str, str]:
+    """This process's environment with the limits given as flags (flags win over variables)."""
+    limits = ServerLimits.from_environment()
+    for name in ServerLimits.names():
+        value = getattr(a, f"max_{name}")
+        if value is None:
+            continue
+        lowest = ServerLimits.param[name].bounds[0]
+        if not value >= lowest:
+            raise core.HybridlabError(f"--max-{name.replace('_', '-')} {value}: must be at least {lowest}")
+        setattr(limits, name, value)
+    return {**os.environ, **limits.environment()}
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    environment = server_environment(a)
     print(f"dashboard at http://{a.address if a.address != '0.0.0.0' else 'localhost'}:{a.port}/app", flush=True)
-    return subprocess.call(cmd)
+    return subprocess.call(panel_command(a), env=environment)
 
 
 def add_command(subparsers) -> None:
@@ -28,4 +59,12 @@ def add_command(subparsers) -> None:
     p.add_argument("--allow-websocket-origin", default=None,
                    help="host[:port] allowed to connect (default $HYBRIDLAB_WEBSOCKET_ORIGIN or localhost:PORT)")
     p.add_argument("--show", action="store_true", help="open a browser")
+    p.add_argument("--session-cleanup-seconds", type=float, default=15.0,
+                   help="how soon a closed page's session ends and its files and runs are freed (default 15)")
+    limits = ServerLimits()
+    for name in ServerLimits.names():
+        parameter = ServerLimits.param[name]
+        p.add_argument(f"--max-{name.replace('_', '-')}", type=int if isinstance(parameter, param.Integer) else float, default=None, metavar="N",
+                       help=f"{parameter.doc} (default {getattr(limits, name)}, or ${ENV_PREFIX}{name.upper()})")
+    p.add_argument("panel_args", nargs="*", help="after --: arguments for panel serve, e.g. -- --basic-auth FILE")
     p.set_defaults(func=cmd_serve)

@@ -19,6 +19,7 @@ import param
 import core
 
 from .analysis import DerivedResults
+from .limits import ServerLimits, TrainingSlots
 
 #: live views: the fastest refresh they need (s), and the share of training time they may take
 SNAPSHOT_INTERVAL = 0.5
@@ -92,8 +93,12 @@ class TrainingSession(param.Parameterized):
     label = param.String(default="")
     derived = param.Parameter(default=None, doc="DerivedResults of a finished run whose model derives quantities")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
+    slots = param.ClassSelector(class_=TrainingSlots, doc="the server's training slots (one per process)")
+    owner = param.String(default="", doc="whose slots a training takes: the signed-in user, else this session")
 
     def __init__(self, **params):
+        params.setdefault("slots", TrainingSlots(ServerLimits()))
+        params.setdefault("owner", f"session-{id(self)}")
         super().__init__(**params)
         self._lock = threading.Lock()
         self._inbox: dict = {}
@@ -113,6 +118,10 @@ class TrainingSession(param.Parameterized):
             plan = setup.plan()
         except core.HybridlabError as e:
             self.status, self.message = "error", f"cannot train: {e}"
+            return False
+        busy = self.slots.acquire(self.owner)
+        if busy:
+            self.status, self.message = "error", f"cannot train: {busy}"
             return False
         self._stop.clear()
         self._inbox = {}
@@ -152,6 +161,8 @@ class TrainingSession(param.Parameterized):
             self._post(done="error", message=f"cannot train: {e}")
         except Exception as e:  # shown as one line in the page, never a traceback
             self._post(done="error", message=f"training failed: {type(e).__name__}: {e}")
+        finally:
+            self.slots.release(self.owner)
 
     # -- session thread ----------------------------------------------------------------------------
     def _progress(self, rows: list[dict]) -> dict:

@@ -9,6 +9,7 @@ import param
 
 import core
 
+from .limits import ServerLimits
 from .uploads import Upload
 
 UPLOADED = "uploaded file"
@@ -81,14 +82,16 @@ class Setup(param.Parameterized):
     seed = param.Integer(default=0, bounds=(0, None))
     errors = param.List(default=[], doc="messages that block training")
     upload = param.ClassSelector(class_=Upload, doc="the user's uploaded file and its mapping")
+    limits = param.ClassSelector(class_=ServerLimits, doc="what the server allows (epochs, network, data size)")
 
     def __init__(self, **params):
-        params.setdefault("upload", Upload())
+        params.setdefault("limits", ServerLimits())
+        params.setdefault("upload", Upload(limits=params["limits"]))
         # models registered after import (a notebook's, a test's) are offered too
         type(self).param.model_name.objects = core.model_names()
         super().__init__(**params)
         self._load_model()
-        given = {k: v for k, v in params.items() if k not in ("model_name", "rows", "upload")}
+        given = {k: v for k, v in params.items() if k not in ("model_name", "rows", "upload", "limits")}
         if given:  # settings given explicitly win over the model's recommended ones
             self.param.update(**given)
         self.upload.param.watch(lambda *_: self.validate(), "data")
@@ -143,14 +146,14 @@ class Setup(param.Parameterized):
 
     # -- validation and the plan -------------------------------------------------------------------
     @param.depends("optimizer", "lr", "batch_size", "epochs", "patience", "hidden", "activation", "dropout",
-                   "loss", "weighting", "split", "data_name", watch=True)
+                   "loss", "weighting", "split", "data_name", "n_sites", watch=True)
     def validate(self) -> list[str]:
         errors = [f"{r.pname}: {r.error}" for r in self.rows if r.error]
         if self.data_name == UPLOADED and self.upload.data is None:
             errors.append("upload a CSV or Parquet file and load it with a column mapping, or choose built-in data")
         if not errors:
             try:
-                self._plan()
+                errors += self.limits.check_plan(self._plan())
             except core.HybridlabError as e:
                 errors.append(str(e))
         self.errors = errors
@@ -190,7 +193,11 @@ class Setup(param.Parameterized):
 
     def load_plan(self, plan: core.RunPlan) -> None:
         """Fill the form from a plan (e.g. a run's saved config.json): all of it, or nothing."""
-        before = {k: v for k, v in self.param.values().items() if k not in ("name", "rows", "upload", "errors")}
+        problems = self.limits.check_plan(plan)
+        if problems:
+            raise core.HybridlabError(f"cannot load this plan: {'; '.join(problems)}")
+        before = {k: v for k, v in self.param.values().items()
+                  if k not in ("name", "rows", "upload", "errors", "limits")}
         rows_before = [dict(r.param.values()) for r in self.rows]
         try:
             self._fill(plan)

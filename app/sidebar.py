@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 
 import panel as pn
+import param
 
 from .setup import PRESET_LABELS, Setup
-from .uploads import UPLOAD_LIMIT_MB
+from .limits import UPLOAD_CHUNK_BYTES
 
 NONE = "(none)"
 
@@ -44,9 +45,10 @@ def presets(setup: Setup):
     return pn.Row(*buttons)
 
 
-def mapping_form(setup: Setup, frame):
+def mapping_form(setup: Setup, columns: list[str]):
     """Selects for the id, each target and forcing of the chosen model, and the predictors."""
-    columns = list(frame.columns)
+    if not columns:
+        return pn.Column()
     spec = setup.spec
     id_select = pn.widgets.Select(name="id column (site or profile)", options=columns)
     target_selects = {t: pn.widgets.Select(name=f"target {t}", options=[NONE] + columns,
@@ -63,22 +65,56 @@ def mapping_form(setup: Setup, frame):
                              "predictors": predictors.value or "*"})
 
     load.on_click(apply)
-    return [id_select, *target_selects.values(), *forcing_selects.values(), predictors, load]
+    return pn.Column(id_select, *target_selects.values(), *forcing_selects.values(), predictors, load)
+
+
+class BoundedFileDropper(pn.widgets.FileDropper):
+    """A FileDropper that the server also bounds: chunks of a file beyond ``max_bytes`` in all are
+    dropped and the file refused (a client that skips the browser's size check)."""
+
+    max_bytes = param.Integer(default=None, allow_None=True)
+    refused = param.String(default="", doc="the last file refused on the server, with why")
+
+    _rename = {**pn.widgets.FileDropper._rename, "max_bytes": None, "refused": None}  # server side only
+
+    def _process_event(self, event):
+        data = event.data
+        if event.event_name == "upload_event" and self.max_bytes is not None:
+            if data["chunk"] > 1 and data["name"] not in self._file_buffer:
+                return  # the rest of a refused file
+            received = sum(map(len, self._file_buffer.get(data["name"], []))) if data["chunk"] > 1 else 0
+            if received + len(data["data"]) > self.max_bytes:
+                self._file_buffer.pop(data["name"], None)
+                self.refused = f"{data['name']}: over this server's limit of {self.max_bytes / 1e6:g} MB"
+                return
+        super()._process_event(event)
 
 
 def upload_form(setup: Setup):
-    file_input = pn.widgets.FileInput(accept=".csv,.parquet,.pq", name="file")
-    form = pn.Column()
+    """The browser refuses a file over the size limit before sending it; a file is sent in chunks
+    that fit the server's websocket messages."""
+    limits = setup.limits
+    dropper = BoundedFileDropper(accepted_filetypes=[".csv", ".parquet", ".pq"], multiple=False,
+                                 max_file_size=f"{round(limits.upload_mb * 1000)}KB", chunk_size=UPLOAD_CHUNK_BYTES,
+                                 max_bytes=int(limits.upload_mb * 1e6), css_classes=["upload"], height=90)
+    form = pn.panel(pn.bind(lambda columns, model: mapping_form(setup, columns),
+                            setup.upload.param.columns, setup.param.model_name))  # a new model, new targets
     message = pn.pane.HTML(pn.bind(lambda m: f"<span class='upload-message'>{html.escape(m)}</span>" if m else "",
                                    setup.upload.param.message))
 
     def on_file(event):
-        frame = setup.upload.read(file_input.filename or "upload.csv", event.new)
-        form.objects = [] if frame is None else mapping_form(setup, frame)
+        files = event.new or {}
+        if not files:
+            setup.upload.discard()
+            return
+        filename, content = list(files.items())[-1]
+        setup.upload.read(filename, content if isinstance(content, bytes) else content.encode())
 
-    file_input.param.watch(on_file, "value")
-    return pn.Card(pn.pane.Markdown(f"CSV or Parquet, at most {UPLOAD_LIMIT_MB} MB; the file is only read."),
-                   file_input, message, form, title="Upload your own data", collapsed=True)
+    dropper.param.watch(on_file, "value")
+    dropper.param.watch(lambda event: setattr(setup.upload, "message", event.new), "refused")
+    return pn.Card(pn.pane.HTML(f"<span class='upload-limits'>{html.escape(limits.upload_text())}; the file is only "
+                                f"read.</span>"),
+                   dropper, message, form, title="Upload your own data", collapsed=True)
 
 
 def settings_card(setup: Setup):

@@ -26,7 +26,8 @@ def grid(items, columns: int = 4):
 def kge_text(snapshot) -> str:
     if snapshot is None:
         return ""
-    cells = " · ".join(f"{core.formatting.label(t)} {v['val']['kge']:.3f}" for t, v in snapshot.targets.items()
+    cells = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['kge']:.3f}"
+                       for t, v in snapshot.targets.items()
                        if v["val"]["kge"] is not None)
     return f"<div class='kge-values'>validation KGE at epoch {snapshot.epoch}: {cells}</div>"
 
@@ -58,7 +59,10 @@ def compare_tab(runs: RunTable):
         if not len(frame):
             return pn.pane.Markdown("Finished runs of this session appear here, with the report's numbers as "
                                     "reference rows.")
-        return pn.widgets.Tabulator(frame, disabled=True, show_index=False, height=260)
+        note = (f"This server keeps the last {runs.keep} runs of a session; {runs.dropped} older run(s) dropped out."
+                if runs.dropped else "")
+        return pn.Column(pn.widgets.Tabulator(frame, disabled=True, show_index=False, height=260),
+                         pn.pane.HTML(f"<span class='runs-dropped'>{note}</span>" if note else ""))
     return pn.Column(pn.panel(pn.bind(table, runs.param.records)), pick,
                      pn.pane.HoloViews(pn.bind(compare_overlay, runs.param.records, pick)))
 

@@ -1,84 +1,34 @@
 """The dashboard in a real headless Chromium (Debian's chromium, driven by Playwright)."""
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "tests" / "browser_shots"
+from browser_support import ROOT, SHOTS, free_port, require_chromium, wait_for_url
+from browser_support import open_page as _open
+from browser_support import set_number as _set_number
+from browser_support import wait_until as _wait_until
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("browser tests need Debian's chromium (apt-get install chromium); .ci/run installs it")
-    pytest.skip("chromium is not installed", allow_module_level=True)
-
+require_chromium()
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def server():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app" / "app.py"), "--port", str(port),
                              "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/app"
-    for _ in range(120):
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("panel serve did not start: " + proc.stdout.read().decode()[-2000:])
+    wait_for_url(url, proc)
     yield url
     proc.terminate()
     proc.wait(10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1700, "height": 1400})
-    page.goto(url)
-    page.get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
-    return page
-
-
-def _wait_until(condition, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError("condition not met in time")
-
-
-def _set_number(page, css, value):
-    box = page.locator(f"{css} input").first
-    box.fill(str(value))
-    box.press("Enter")
-
-
-def _small_soc(page, sites=400, epochs=100_000, patience=None):
+def _small_soc(page, sites=400, epochs=5000, patience=None):
     _set_number(page, ".n-sites", sites)
     _set_number(page, ".epochs", epochs)
     if patience is not None:
@@ -88,7 +38,7 @@ def _small_soc(page, sites=400, epochs=100_000, patience=None):
 def test_train_watch_and_stop(server, browser):
     page = _open(browser, server)
     t_open = time.perf_counter()
-    _small_soc(page, patience=100_000)  # runs until Stop
+    _small_soc(page, patience=5000)  # runs until Stop
     # toggle q_max from neural to global
     page.locator(".param-row-q_max .role").get_by_role("button", name="global").click()
     page.get_by_role("button", name="Train", exact=True).click()

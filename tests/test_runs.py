@@ -86,7 +86,7 @@ def test_neural_network_run_round_trips(tmp_path, small_resp):
 def test_target_missing_in_a_split_is_named(tmp_path, small_resp):
     frame = small_resp.frame.copy()
     frame.loc[:, "reco"] = np.nan
-    frame.loc[:1, "reco"] = 1.0  # two observations, both from site 0
+    frame.loc[:1, "reco"] = [1.0, 2.0]  # two observations, both from site 0
     frame.to_csv(tmp_path / "fluxes.csv", index=False)
     data = {"path": str(tmp_path / "fluxes.csv"),
             "columns": {"id": "site_id", "targets": {"reco": "reco"}, "forcing": {"temp": "temp"}}}

@@ -12,12 +12,18 @@ from ..errors import DataError
 from . import lucas, respiration, swrc
 from .base import TRUE_PREFIX, HybridData
 from .files import load_file, read_mapping, read_table
+from .shape import TableShape, table_shape
 
 BUILTIN = {
     "respiration-synthetic": respiration.load,
     "lucas-synthetic": lucas.load,
     "swrc-synthetic": swrc.load,
 }
+
+
+#: sites (or profiles) of each built-in set when no ``n`` is given
+DEFAULT_SITES = {"respiration-synthetic": respiration.N_SITES, "lucas-synthetic": lucas.N_SITES,
+                 "swrc-synthetic": swrc.N_PROFILES}
 
 
 def builtin_names() -> list[str]:
@@ -97,4 +103,5 @@ def load_source(source: dict, nonnegative: set[str] = frozenset(), positive: set
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",
-           "load_file", "read_mapping", "read_table", "write_samples", "SAMPLE_SITES"]
+           "load_file", "read_mapping", "read_table", "write_samples", "SAMPLE_SITES", "DEFAULT_SITES",
+           "TableShape", "table_shape"]

@@ -23,14 +23,20 @@ from .base import TRUE_PREFIX, HybridData
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file; clear errors for a missing file or an unknown format."""
-    path = Path(path)
+def table_kind(path: Path) -> str:
+    """"csv" or "parquet" for an existing file; DataError for a missing file or another type."""
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DataError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
+    return kind
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file; clear errors for a missing file or an unknown format."""
+    path = Path(path)
+    kind = table_kind(path)
     try:
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except Exception as e:  # parser errors differ by engine; report them in one line
@@ -172,6 +178,10 @@ def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str
     truth_pred = [c for c in preds if c.startswith(TRUE_PREFIX)]
     if truth_pred:
         raise DataError(f"column mapping: truth column(s) {', '.join(truth_pred)} cannot be predictors")
+    leaks = [f"{c!r} ({name})" for name, c in targets.items() if c in preds]
+    if leaks:
+        raise DataError(f"column mapping: target column {', '.join(leaks)} is also a predictor, so the network "
+                        "would see the answer; remove it from 'predictors'")
     if frame[id_col].isna().any():
         raise DataError(f"{where}: id column {id_col!r} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
     for name, col in targets.items():
@@ -179,6 +189,9 @@ def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str
                       positive=name in positive)
         if frame[col].notna().sum() < 2:
             raise DataError(f"{where}: target column {col!r} ({name}) has fewer than 2 observations")
+        if frame[col].nunique() < 2:
+            raise DataError(f"{where}: target column {col!r} ({name}) is constant ({float(frame[col].dropna().iloc[0]):g} "
+                            "in every row); KGE needs observations that vary")
     for name, col in forcing.items():
         check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative,
                       positive=name in positive)

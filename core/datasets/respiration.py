@@ -12,6 +12,8 @@ import pandas as pd
 
 TRUE_Q10 = 1.5
 T_REF = 15.0
+#: sites when no number is given
+N_SITES = 200
 
 #: column -> (unit, meaning); also the source of data/README.md
 COLUMNS = {
@@ -28,7 +30,7 @@ COLUMNS = {
 }
 
 
-def generate(n_sites: int = 200, days_per_site: int = 40, seed: int = 0) -> pd.DataFrame:
+def generate(n_sites: int = N_SITES, days_per_site: int = 40, seed: int = 0) -> pd.DataFrame:
     """One row per (site, day); deterministic for a seed."""
     rng = np.random.default_rng(seed)
     n = n_sites * days_per_site
@@ -52,10 +54,10 @@ def generate(n_sites: int = 200, days_per_site: int = 40, seed: int = 0) -> pd.D
 
 
 def load(n: int | None = None, seed: int = 0):
-    """The data set with its column roles; ``n`` is the number of sites (default 200)."""
+    """The data set with its column roles; ``n`` is the number of sites (default :data:`N_SITES`)."""
     from .base import HybridData
 
-    frame = generate(n_sites=n or 200, seed=seed)
+    frame = generate(n_sites=n or N_SITES, seed=seed)
     return HybridData(frame, id="site_id", predictors=["moisture", "soil_n", "clay", "elev"],
                       forcing={"temp": "temp"}, targets={"reco": "reco"},
                       source={"name": "respiration-synthetic", "n": n, "seed": seed})

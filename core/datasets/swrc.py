@@ -15,6 +15,8 @@ import torch
 TRUE_PARAMS = ("theta_s", "h_m", "sigma", "theta_o")
 PF_GRID = np.array([0.0, 0.5, 1.0, 1.5, 1.8, 2.0, 2.5, 3.0, 3.5, 4.2, 5.0, 6.0])
 NOISE = 0.01
+#: profiles when no number is given
+N_PROFILES = 400
 
 COLUMNS = {
     "profile_id": ("-", "soil profile (splits group by it)"),
@@ -34,7 +36,7 @@ COLUMNS = {
 }
 
 
-def generate(n_profiles: int = 400, seed: int = 0) -> pd.DataFrame:
+def generate(n_profiles: int = N_PROFILES, seed: int = 0) -> pd.DataFrame:
     """Long-format retention data; deterministic for (n_profiles, seed)."""
     from ..models.swrc import lebeau_konrad
 
@@ -77,7 +79,7 @@ def load(n: int | None = None, seed: int = 0):
     """The data set with the report's first predictor set (clay, silt, sand, oc); ``n`` profiles."""
     from .base import HybridData
 
-    frame = generate(n_profiles=n or 400, seed=seed)
+    frame = generate(n_profiles=n or N_PROFILES, seed=seed)
     return HybridData(frame, id="profile_id", predictors=["clay", "silt", "sand", "oc"],
                       forcing={"h": "h_cm"}, targets={"theta": "theta"},
                       source={"name": "swrc-synthetic", "n": n, "seed": seed})

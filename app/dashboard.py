@@ -1,0 +1,121 @@
+"""One dashboard per browser session (or notebook cell): the widgets and layout, wired to the
+session's state objects (Setup, TrainingSession, RunTable). Buttons call methods of those objects;
+a periodic callback brings the training thread's results into the page.
+
+It lives in the package, not in the served script, so that callbacks run after a session ends
+(clean-up) still find this module's names.
+"""
+from __future__ import annotations
+
+import html
+
+import holoviews as hv
+import panel as pn
+
+from .limits import server_slots
+from .live import LivePlots
+from .runs import RunTable
+from .session import TrainingSession
+from .setup import Setup
+from .sidebar import sidebar
+from .tabs import VIEW_TABS, compare_tab, export_tab, training_tab, view_tab
+from .views import ViewState
+
+hv.extension("bokeh")
+pn.extension("tabulator", "filedropper", notifications=False)
+
+REFRESH_MS = 250
+
+
+def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message) -> str:
+    parts = [f"<span class='status'>{status}</span>"]
+    if epoch:
+        parts.append(f"epoch <span class='epoch'>{epoch}</span> / {session.max_epochs}")
+    if best is not None:
+        parts.append(f"best validation loss {best:.3f} (epoch {best_epoch})")
+    if left and status == "training":
+        parts.append(f"at most {left / 60:.1f} min left" if left > 90 else f"at most {left:.0f} s left")
+    if message:
+        parts.append(f"<span class='message'>{html.escape(message)}</span>")
+    return " · ".join(parts)
+
+
+class Dashboard:
+    """Widgets and layout for one browser session, wired to the state objects."""
+
+    TABS = ("Training", *VIEW_TABS, "Compare runs", "Export")
+
+    def __init__(self, owner: str | None = None):
+        slots = server_slots()
+        self.setup = Setup(limits=slots.limits)
+        self.session = TrainingSession(slots=slots, **({"owner": owner} if owner else {}))
+        self.runs = RunTable(keep=slots.limits.runs_kept)
+        self.live = LivePlots()
+        self.view_states = {tab: ViewState() for tab in VIEW_TABS}
+        self.tabs = None
+
+    # -- callbacks: thin, they call state methods ---------------------------------------------------
+    def tick(self):
+        if not self.session.sync():
+            return
+        self.live.update(self.session)
+        self.refresh_visible_tab()
+        if self.session.status == "finished":
+            self.runs.add(self.session.run, self.session.label)
+
+    def refresh_visible_tab(self):
+        if self.tabs is not None:
+            state = self.view_states.get(self.TABS[self.tabs.active])
+            if state is not None:
+                state.refresh(self.session, self.setup.rows)
+
+    def close(self, *_):
+        """The session ended: stop its training, remove its upload and let go of its runs."""
+        self.session.stop()
+        self.setup.upload.discard()
+        self.runs.clear()
+
+    def controls(self):
+        setup, session = self.setup, self.session
+        train = pn.widgets.Button(name="Train", button_type="primary", width=120,
+                                  disabled=pn.bind(lambda errors, status: bool(errors) or status in ("training", "stopping"),
+                                                   setup.param.errors, session.param.status))
+        stop = pn.widgets.Button(name="Stop", button_type="warning", width=120,
+                                 disabled=pn.bind(lambda status: status != "training", session.param.status))
+        train.on_click(lambda event: session.start(setup))
+        stop.on_click(lambda event: session.stop())
+        blockers = pn.pane.HTML(pn.bind(
+            lambda errors: "" if not errors else "<div class='blocked' style='color:#c00'><b>Training is blocked:</b><br>"
+            + "<br>".join(map(html.escape, errors)) + "</div>", setup.param.errors))
+        progress = pn.indicators.Progress(value=pn.bind(lambda e: e, session.param.epoch),
+                                          max=pn.bind(lambda m: max(m, 1), session.param.max_epochs), width=300)
+        p = session.param
+        status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
+                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message))
+        return pn.Column(pn.Row(train, stop, progress), status, blockers)
+
+    def _tabs(self):
+        self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
+                            *((tab, view_tab(tab, self.setup, self.view_states[tab])) for tab in VIEW_TABS),
+                            ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
+                            dynamic=True)
+        self.tabs.param.watch(lambda event: self.refresh_visible_tab(), "active")
+        return self.tabs
+
+    def layout(self):
+        intro = pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
+                                 "of a process model; *global* ones are learned once; *fixed* ones stay put.",
+                                 sizing_mode="stretch_width")
+        main = pn.Column(intro, self.controls(), self._tabs(), sizing_mode="stretch_width")
+        return pn.Row(sidebar(self.setup), main, sizing_mode="stretch_width")
+
+
+def create() -> pn.viewable.Viewable:
+    """A dashboard for the current session, with its periodic refresh and clean-up."""
+    dash = Dashboard(owner=f"user-{pn.state.user}" if pn.state.user else None)
+    page = dash.layout()
+    if pn.state.curdoc is not None:
+        pn.state.add_periodic_callback(dash.tick, period=REFRESH_MS)
+        pn.state.on_session_destroyed(dash.close)
+    return page
+
