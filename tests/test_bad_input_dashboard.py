@@ -226,3 +226,34 @@ def test_limit_variables_are_read():
     limits = ServerLimits.from_environment({"HYBRIDLAB_MAX_EPOCHS": "70", "HYBRIDLAB_MAX_UPLOAD_MB": "2.5"})
     assert limits.epochs == 70 and limits.upload_mb == 2.5 and "at most 2.5 MB" in limits.upload_text()
     assert ServerLimits.from_environment(limits.environment()).environment() == limits.environment()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--max-epochs", "0"], "--max-epochs 0: must be at least 1"),
+    (["--max-upload-mb", "-3"], "--max-upload-mb -3.0: must be at least 0.01"),
+    (["--max-sites", "many"], "argument --max-sites: invalid int value: 'many'"),
+])
+def test_bad_serve_flags_give_one_line_and_exit_2(capsys, args, message):
+    from core.cli import main
+
+    try:
+        code = main(["serve", *args])
+    except SystemExit as stop:  # argparse's own errors
+        code = stop.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+
+
+def test_serve_passes_the_limits_and_a_websocket_cap_that_fits_one_upload_chunk(monkeypatch):
+    from app.limits import UPLOAD_CHUNK_BYTES
+    from app.serve import panel_command, server_environment
+    from core.cli import build_parser
+
+    monkeypatch.setenv("HYBRIDLAB_MAX_EPOCHS", "700")
+    args = build_parser().parse_args(["serve", "--max-trainings", "3", "--", "--basic-auth", "users.json"])
+    environment = server_environment(args)
+    assert environment["HYBRIDLAB_MAX_TRAININGS"] == "3" and environment["HYBRIDLAB_MAX_EPOCHS"] == "700"
+    command = panel_command(args)
+    cap = int(command[command.index("--websocket-max-message-size") + 1])
+    assert UPLOAD_CHUNK_BYTES * 4 / 3 < cap < 20 * 2**20  # one chunk in base64 fits; below Bokeh's default
+    assert command[-2:] == ["--basic-auth", "users.json"]
