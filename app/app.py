@@ -7,6 +7,6 @@ from pathlib import Path
 # repository root first makes `app` the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.dashboard import create  # noqa: E402
+from app.page import create  # noqa: E402
 
 create().servable(title="hybridlab")

@@ -6,7 +6,7 @@ import statistics
 
 import core
 
-from .session import LiveObserver, SnapshotPacer
+from .observer import LiveObserver, SnapshotPacer
 
 
 def live_view(quick: bool, log=print) -> dict:

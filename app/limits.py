@@ -4,7 +4,6 @@ trainings at once. Whoever runs the server sets them (``hybridlab serve --max-ep
 from __future__ import annotations
 
 import os
-import threading
 
 import param
 
@@ -35,9 +34,9 @@ class ServerLimits(param.Parameterized):
     epochs = param.Integer(default=5000, bounds=(1, None), doc="maximum epochs of one training")
     runs_kept = param.Integer(default=20, bounds=(1, None), doc="finished runs a session keeps (older ones drop out)")
     trainings_per_session = param.Integer(default=1, bounds=(1, None),
-                                          doc="trainings at once per signed-in user (per browser session without sign-in)")
+                                          doc="trainings running or queued per signed-in user (per browser session without sign-in)")
     trainings = param.Integer(default=max(1, os.cpu_count() or 1), bounds=(1, None),
-                              doc="trainings at once on the server")
+                              doc="trainings running at once on the server (more wait in a queue)")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -105,50 +104,3 @@ class ServerLimits(param.Parameterized):
     def upload_text(self) -> str:
         return (f"CSV or Parquet, at most {self.upload_mb:g} MB, {self.rows:,} rows, {self.columns} columns and "
                 f"{self.sites:,} sites")
-
-
-class TrainingSlots:
-    """Trainings running on this server, by owner (a user or a session): at most ``limits.trainings``
-    in all and ``limits.trainings_per_session`` per owner. Thread-safe; one per server process."""
-
-    def __init__(self, limits: ServerLimits):
-        self.limits = limits
-        self._lock = threading.Lock()
-        self._owners: dict[str, int] = {}
-
-    @property
-    def running(self) -> int:
-        with self._lock:
-            return sum(self._owners.values())
-
-    def acquire(self, owner: str) -> str:
-        """Take a slot for ``owner``; returns "" on success, else why not (one line)."""
-        with self._lock:
-            if self._owners.get(owner, 0) >= self.limits.trainings_per_session:
-                return (f"you already run {self.limits.trainings_per_session} training(s), this server's limit per "
-                        "user; stop one first")
-            if sum(self._owners.values()) >= self.limits.trainings:
-                return (f"this server already runs {self.limits.trainings} trainings, its limit; "
-                        "try again when one finishes")
-            self._owners[owner] = self._owners.get(owner, 0) + 1
-            return ""
-
-    def release(self, owner: str) -> None:
-        with self._lock:
-            left = self._owners.get(owner, 0) - 1
-            if left > 0:
-                self._owners[owner] = left
-            else:
-                self._owners.pop(owner, None)
-
-
-_server: dict = {}
-_server_lock = threading.Lock()
-
-
-def server_slots() -> TrainingSlots:
-    """The process's training slots, with limits from the environment (made on first use)."""
-    with _server_lock:
-        if "slots" not in _server:
-            _server["slots"] = TrainingSlots(ServerLimits.from_environment())
-    return _server["slots"]

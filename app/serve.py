@@ -16,6 +16,8 @@ import param
 
 import core
 
+from core.executor import SCHEDULER_ENV, default_workers
+
 from .limits import ENV_PREFIX, ServerLimits, websocket_bytes
 
 
@@ -43,7 +45,10 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
         if not value >= lowest:
             raise core.HybridlabError(f"--max-{name.replace('_', '-')} {value}: must be at least {lowest}")
         setattr(limits, name, value)
-    return {**os.environ, **limits.environment()}
+    pool = {"HYBRIDLAB_WORKERS": str(default_workers() if a.workers is None else a.workers)}
+    if a.scheduler:
+        pool[SCHEDULER_ENV] = a.scheduler
+    return {**os.environ, **limits.environment(), **pool}
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
@@ -59,6 +64,10 @@ def add_command(subparsers) -> None:
     p.add_argument("--allow-websocket-origin", default=None,
                    help="host[:port] allowed to connect (default $HYBRIDLAB_WEBSOCKET_ORIGIN or localhost:PORT)")
     p.add_argument("--show", action="store_true", help="open a browser")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Dask worker processes that run the trainings, one at a time each (default: the cores); "
+                        "0 trains in threads of the server")
+    p.add_argument("--scheduler", default=None, help="train on the Dask cluster at this address instead")
     p.add_argument("--session-cleanup-seconds", type=float, default=15.0,
                    help="how soon a closed page's session ends and its files and runs are freed (default 15)")
     limits = ServerLimits()

@@ -10,7 +10,9 @@ import pandas as pd
 import panel as pn
 import pytest
 
-from app.limits import ServerLimits, TrainingSlots
+from app.limits import ServerLimits
+from app.pool import TrainingPool
+from app.runners import ThreadRunner
 from app.runs import RunTable
 from app.session import TrainingSession
 from app.setup import Setup
@@ -162,7 +164,7 @@ def test_a_refused_import_leaves_the_whole_form_as_it_was(filename, content, mes
 def test_user_text_reaches_html_panes_escaped():
     from types import SimpleNamespace
 
-    from app.dashboard import status_text
+    from app.page import status_text
 
     snapshot = SimpleNamespace(epoch=3, targets={"<img src=x onerror=alert(1)>": {"val": {"kge": 0.5}}})
     assert "<img" not in kge_text(snapshot) and "&lt;img" in kge_text(snapshot)
@@ -173,24 +175,14 @@ def test_user_text_reaches_html_panes_escaped():
 
 # --- limits of the server: trainings at once, runs kept, the variables that set them ---------------------
 
-def test_trainings_beyond_the_server_limit_are_refused_until_one_ends():
-    slots = TrainingSlots(ServerLimits(trainings=1))
-    first, second = TrainingSession(slots=slots), TrainingSession(slots=slots)
-    setup = Setup(model_name="respiration", n_sites=20, epochs=3)
-    assert first.start(setup)
-    assert not second.start(setup) and "this server already runs 1 trainings, its limit" in second.message
-    first.join(60)
-    assert slots.running == 0 and second.start(setup)
-    second.join(60)
-
-
 def test_one_user_gets_one_training_at_once_across_tabs():
-    slots = TrainingSlots(ServerLimits(trainings=4))
-    tab_a, tab_b = TrainingSession(slots=slots, owner="user-ana"), TrainingSession(slots=slots, owner="user-ana")
+    pool = TrainingPool(ThreadRunner(4), ServerLimits(trainings=4))
+    tab_a, tab_b = TrainingSession(pool=pool, owner="user-ana"), TrainingSession(pool=pool, owner="user-ana")
     setup = Setup(model_name="respiration", n_sites=20, epochs=3)
     assert tab_a.start(setup) and not tab_b.start(setup)
-    assert "you already run 1 training(s)" in tab_b.message
-    tab_a.join(60)
+    assert "you already have 1 training(s) running or queued" in tab_b.message
+    assert tab_a.join(60)
+    pool.close()
 
 
 def test_a_session_keeps_only_the_last_runs():

@@ -213,7 +213,7 @@ def _slow_post(delay):
 
 def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
     import core
-    from app.session import LiveObserver, SnapshotPacer
+    from app.observer import LiveObserver, SnapshotPacer
 
     snapshots = []
     observer = LiveObserver(lambda **items: snapshots.append(items["snapshot"]) if "snapshot" in items else None,
@@ -229,7 +229,7 @@ def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
 
 def test_snapshots_keep_within_their_time_budget():
     import core
-    from app.session import LiveObserver, SnapshotPacer
+    from app.observer import LiveObserver, SnapshotPacer
 
     post, spent = _slow_post(0.02)  # a live view that takes 20 ms per snapshot
     plan = core.RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1},
@@ -241,7 +241,7 @@ def test_snapshots_keep_within_their_time_budget():
 
 
 def test_one_slow_snapshot_does_not_freeze_the_live_views():
-    from app.session import SnapshotPacer
+    from app.observer import SnapshotPacer
 
     pacer = SnapshotPacer(interval=0.0, budget=0.1)
     for cost in (0.01, 0.01, 0.3):  # the third update is slowed down, e.g. by the page's server thread

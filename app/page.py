@@ -12,7 +12,7 @@ import html
 import holoviews as hv
 import panel as pn
 
-from .limits import server_slots
+from .pool import server_pool
 from .live import LivePlots
 from .runs import RunTable
 from .session import TrainingSession
@@ -25,10 +25,24 @@ hv.extension("bokeh")
 pn.extension("tabulator", "filedropper", notifications=False)
 
 REFRESH_MS = 250
+#: statuses in which Train waits
+BUSY = ("queued", "training", "stopping", "stopped")
 
 
-def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message) -> str:
+def queue_text(position) -> str:
+    """``(place, length, seconds)`` as "position 3 of 5 · starts in about 1 min"."""
+    place, length, seconds = position
+    text = f"position <span class='queue-place'>{place}</span> of {length}"
+    if seconds is not None:
+        text += f" · starts in about {max(1, round(seconds / 60))} min" if seconds > 90 else \
+            f" · starts in about {max(5, round(seconds, -1)):.0f} s"
+    return text
+
+
+def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message, position=None) -> str:
     parts = [f"<span class='status'>{status}</span>"]
+    if status == "queued" and position is not None:
+        parts.append(queue_text(position))
     if epoch:
         parts.append(f"epoch <span class='epoch'>{epoch}</span> / {session.max_epochs}")
     if best is not None:
@@ -46,10 +60,10 @@ class Dashboard:
     TABS = ("Training", *VIEW_TABS, "Compare runs", "Export")
 
     def __init__(self, owner: str | None = None):
-        slots = server_slots()
-        self.setup = Setup(limits=slots.limits)
-        self.session = TrainingSession(slots=slots, **({"owner": owner} if owner else {}))
-        self.runs = RunTable(keep=slots.limits.runs_kept)
+        pool = server_pool()
+        self.setup = Setup(limits=pool.limits)
+        self.session = TrainingSession(pool=pool, **({"owner": owner} if owner else {}))
+        self.runs = RunTable(keep=pool.limits.runs_kept)
         self.live = LivePlots()
         self.view_states = {tab: ViewState() for tab in VIEW_TABS}
         self.tabs = None
@@ -78,20 +92,23 @@ class Dashboard:
     def controls(self):
         setup, session = self.setup, self.session
         train = pn.widgets.Button(name="Train", button_type="primary", width=120,
-                                  disabled=pn.bind(lambda errors, status: bool(errors) or status in ("training", "stopping"),
+                                  disabled=pn.bind(lambda errors, status: bool(errors) or status in BUSY,
                                                    setup.param.errors, session.param.status))
         stop = pn.widgets.Button(name="Stop", button_type="warning", width=120,
-                                 disabled=pn.bind(lambda status: status != "training", session.param.status))
+                                 disabled=pn.bind(lambda status: status not in ("queued", "training"), session.param.status))
         train.on_click(lambda event: session.start(setup))
         stop.on_click(lambda event: session.stop())
         blockers = pn.pane.HTML(pn.bind(
             lambda errors: "" if not errors else "<div class='blocked' style='color:#c00'><b>Training is blocked:</b><br>"
             + "<br>".join(map(html.escape, errors)) + "</div>", setup.param.errors))
-        progress = pn.indicators.Progress(value=pn.bind(lambda e: e, session.param.epoch),
+        # a run that stopped early is complete: the bar goes to the end
+        progress = pn.indicators.Progress(value=pn.bind(lambda e, m, status: m if status == "finished" else e,
+                                                        session.param.epoch, session.param.max_epochs,
+                                                        session.param.status),
                                           max=pn.bind(lambda m: max(m, 1), session.param.max_epochs), width=300)
         p = session.param
         status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
-                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message))
+                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message, p.queue_position))
         return pn.Column(pn.Row(train, stop, progress), status, blockers)
 
     def _tabs(self):
@@ -114,8 +131,9 @@ def create() -> pn.viewable.Viewable:
     """A dashboard for the current session, with its periodic refresh and clean-up."""
     dash = Dashboard(owner=f"user-{pn.state.user}" if pn.state.user else None)
     page = dash.layout()
+    # also in a notebook, where there is no server document: the kernel's event loop runs it
+    pn.state.add_periodic_callback(dash.tick, period=REFRESH_MS)
     if pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(dash.tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(dash.close)
     return page
 

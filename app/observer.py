@@ -1,0 +1,73 @@
+"""Live reports from a training: :class:`LiveObserver` hands a run's progress to a ``post(**items)``
+function (a session's inbox, or a Dask queue when the training runs on a worker), and
+:class:`SnapshotPacer` decides how often the page gets a snapshot (an evaluation of every site)."""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+
+import numpy as np
+
+import core
+
+#: live views: the fastest refresh they need (s), and the share of training time they may take
+SNAPSHOT_INTERVAL = 0.5
+SNAPSHOT_BUDGET = 0.04
+
+
+class SnapshotPacer:
+    """When the next snapshot is due. A snapshot costs about a third of an epoch on the LUCAS-like
+    data; waiting ``cost * (1 - budget) / budget`` after one keeps their share of the wall time at
+    ``budget``, and ``interval`` is the shortest wait. ``cost`` is the median of the last five, so
+    one snapshot that the page's server thread slowed down does not freeze the views."""
+
+    def __init__(self, interval: float = SNAPSHOT_INTERVAL, budget: float = SNAPSHOT_BUDGET):
+        if not 0 < budget <= 1:
+            raise core.HybridlabError(f"snapshot budget must be in (0, 1], got {budget}")
+        self.interval, self.budget = interval, budget
+        self.next_at = -math.inf
+        self.costs: list[float] = []
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def record(self, start: float, end: float) -> None:
+        self.costs = self.costs[-4:] + [end - start]
+        cost = float(np.median(self.costs))
+        self.next_at = end + max(self.interval, cost * (1 - self.budget) / self.budget)
+
+
+class LiveObserver(core.RunObserver):
+    """Hands a run's progress to a ``post(**items)`` function: the data at the start (unless
+    ``send_data`` is False: the receiver loads them itself), every history row, paced snapshots,
+    ``stopped`` once the training has seen ``stop_event``, and at the end a snapshot of the kept
+    weights."""
+
+    def __init__(self, post, pacer: SnapshotPacer | None = None, send_data: bool = True,
+                 stop_event: threading.Event | None = None):
+        self.post, self.pacer = post, pacer or SnapshotPacer()
+        self.send_data, self.stop_event = send_data, stop_event
+
+    def on_start(self, context: core.RunContext) -> None:
+        self.post(**({"data": context.data} if self.send_data else {}), message="training")
+
+    def on_epoch(self, row: dict, context: core.RunContext) -> None:
+        self.post(row=row)
+        if self.stop_event is not None and self.stop_event.is_set():
+            self.post(stopped=True)  # the training ends after this epoch's batch
+            return
+        start = time.perf_counter()
+        if self.pacer.due(start):
+            self.post(snapshot=context.snapshot(row["epoch"]))
+            self.pacer.record(start, time.perf_counter())
+
+    def on_finish(self, run: core.Run, context: core.RunContext) -> None:
+        self.post(snapshot=run.final_snapshot())
+
+
+def training_threads() -> int:
+    """Torch threads for a training in the server: leave a core to the page's server thread (on 2
+    cores, 1 training thread trained faster in the dashboard than 2 that fought the server)."""
+    return int(os.environ.get("HYBRIDLAB_TORCH_THREADS") or max(1, (os.cpu_count() or 2) - 1))
