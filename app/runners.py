@@ -89,8 +89,7 @@ def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> dict:
     watcher.start()
     try:
         outcome = train(plan, post, stop, send_data=False)
-        post()
-        if rows:
+        if rows:  # the last rows, not yet sent
             queue.put({"rows": rows[:]})
         return outcome
     finally:
