@@ -7,6 +7,9 @@ from pathlib import Path
 # repository root first makes `app` the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.page import create  # noqa: E402
+import panel as pn  # noqa: E402
 
+from app.page import EXTENSIONS, create  # noqa: E402
+
+pn.extension(*EXTENSIONS, notifications=False)
 create().servable(title="hybridlab")

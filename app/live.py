@@ -12,7 +12,7 @@ from bokeh.plotting import figure
 from core import HistoryColumns
 from core.formatting import label, number
 
-from .views.base import MAX_POINTS
+from core.plots import MAX_POINTS
 
 PARTS = ("kge", "r", "alpha", "beta")
 
@@ -37,8 +37,12 @@ class LossFigure:
     def _columns(self):
         return ["epoch", "train_loss", "val_loss"] + [HistoryColumns.val_loss(t) for t in self.targets]
 
-    def update(self, history: list[dict]) -> None:
-        """Send only the epochs not drawn yet (Bokeh streams them); a shorter history starts over."""
+    def update(self, history: list[dict], stream: bool = True) -> None:
+        """Send only the epochs not drawn yet (Bokeh streams them); a shorter history starts over.
+        Without ``stream`` (a notebook's comm, where held stream events arrive twice) all is resent."""
+        if not stream:
+            self.source.data = self._columns_of(history)
+            return
         drawn = len(self.source.data["epoch"])
         if len(history) < drawn:
             self.source.data = {k: [] for k in self._columns()}
@@ -53,11 +57,13 @@ class LossFigure:
 
 
 class ScatterFigure:
-    """Observed vs predicted of one target and split, rasterised above MAX_POINTS points."""
+    """Observed vs predicted of one target and split. Above MAX_POINTS points it is rasterised on a
+    server, and thinned to MAX_POINTS evenly spaced points in a notebook, where data go as lists:
+    Bokeh's binary buffers (images, arrays) are lost on a notebook's comm when pushed from a callback."""
 
-    def __init__(self, target: str, split: str, n_points: int):
+    def __init__(self, target: str, split: str, n_points: int, notebook: bool = False):
         self.target, self.split = target, split
-        self.raster = n_points > MAX_POINTS
+        self.raster = n_points > MAX_POINTS and not notebook
         self.fig = figure(width=250, height=250, title=f"{label(target)} {split}", x_axis_label="observed",
                           y_axis_label="predicted", tools="pan,wheel_zoom,box_zoom,reset,save",
                           x_range=Range1d(0, 1), y_range=Range1d(0, 1))
@@ -91,7 +97,11 @@ class ScatterFigure:
             img = np.where(counts > 0, np.log10(counts + 1), np.nan)
             self.source.data = {"image": [img], "x": [lo], "y": [lo], "dw": [hi - lo], "dh": [hi - lo]}
         else:
-            self.source.data = {"o": o[ok], "p": p[ok]}
+            o, p = o[ok], p[ok]
+            if len(o) > MAX_POINTS:
+                keep = np.linspace(0, len(o) - 1, MAX_POINTS).astype(int)
+                o, p = o[keep], p[keep]
+            self.source.data = {"o": o.tolist(), "p": p.tolist()}
         self.line.data = {"x": [lo, hi], "y": [lo, hi]}
         pad = 0.02 * (hi - lo)
         self.fig.x_range.update(start=lo - pad, end=hi + pad)
@@ -129,10 +139,11 @@ class LivePlots:
     def __init__(self):
         import panel as pn
 
-        self.loss_pane = pn.pane.Bokeh(LossFigure([]).fig)
+        self.loss_container = pn.Column(sizing_mode="stretch_width")
         self.container = pn.Column(pn.pane.Markdown("Observed vs predicted plots appear during training."))
         self.loss: LossFigure | None = None
         self.figures: list = []
+        self.panes: list = []
         self.targets: list[str] | None = None
         self._history_length = -1
         self._snapshot = None
@@ -144,19 +155,23 @@ class LivePlots:
         targets = list(snapshot.targets)
         self.targets = targets
         self.loss = LossFigure(targets)
-        self.loss_pane.object = self.loss.fig
-        scatter = {(t, s): ScatterFigure(t, s, int(snapshot.targets[t][s]["n"])) for t in targets
+        scatter = {(t, s): ScatterFigure(t, s, int(snapshot.targets[t][s]["n"]), in_notebook()) for t in targets
                    for s in ("train", "val")}
         bars = [KGEPartsFigure(t) for t in targets]
         self.figures = list(scatter.values()) + bars
+        panes = {figure_: pn.pane.Bokeh(figure_.fig) for figure_ in [self.loss, *self.figures]}
+        self.panes = list(panes.values())
+        self.loss_container.objects = [panes[self.loss]]
         self.container.objects = [
-            pn.Row(*(pn.pane.Bokeh(scatter[(t, "train")].fig) for t in targets), css_classes=["scatter-plots"]),
-            pn.Row(*(pn.pane.Bokeh(scatter[(t, "val")].fig) for t in targets)),
-            pn.Row(*(pn.pane.Bokeh(b.fig) for b in bars))]
+            pn.Row(*(panes[scatter[(t, "train")]] for t in targets), css_classes=["scatter-plots"]),
+            pn.Row(*(panes[scatter[(t, "val")]] for t in targets)),
+            pn.Row(*(panes[b] for b in bars))]
         self._history_length = -1
 
     def update(self, session) -> None:
-        snapshot = session.snapshot
+        import panel as pn
+
+        snapshot, changed = session.snapshot, False
         if snapshot is not None and snapshot is not self._snapshot:
             if list(snapshot.targets) != self.targets:
                 self._build(snapshot)
@@ -164,6 +179,18 @@ class LivePlots:
             for figure_ in self.figures:
                 figure_.update(snapshot)
             self.refreshes += 1
+            changed = True
         if self.loss is not None and len(session.history) != self._history_length:
             self._history_length = len(session.history)
-            self.loss.update(session.history)
+            self.loss.update(session.history, stream=not in_notebook())
+            changed = True
+        if changed and in_notebook():
+            # changes made to Bokeh models directly reach a notebook only when pushed
+            pn.io.push_notebook(*self.panes)
+
+
+def in_notebook() -> bool:
+    """True outside a Bokeh server session (a notebook cell, or no page at all)."""
+    import panel as pn
+
+    return pn.state.curdoc is None or pn.state.curdoc.session_context is None

@@ -21,8 +21,12 @@ from .sidebar import sidebar
 from .tabs import VIEW_TABS, compare_tab, export_tab, training_tab, view_tab
 from .views import ViewState
 
-hv.extension("bokeh")
-pn.extension("tabulator", "filedropper", notifications=False)
+# the renderer only: hv.extension would also write notebook output on import
+import holoviews.plotting.bokeh  # noqa: E402,F401
+
+hv.Store.set_current_backend("bokeh")
+#: Panel extensions the page needs (loaded by the served script and by app.dashboard)
+EXTENSIONS = ("tabulator", "filedropper")
 
 REFRESH_MS = 250
 #: statuses in which Train waits

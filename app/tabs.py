@@ -33,7 +33,7 @@ def kge_text(snapshot) -> str:
 
 
 def training_tab(session, live):
-    return pn.Column(live.loss_pane, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container)
+    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container)
 
 
 def view_tab(tab: str, setup: Setup, state: ViewState):

@@ -63,6 +63,14 @@ class Run:
         return Snapshot(self.result.best_epoch, self.predictions, self.parameters, self.metrics["targets"],
                         self.outputs)
 
+    @property
+    def plots(self):
+        """HoloViews figures of this run (:class:`core.plots.RunPlots`): ``scatter()``, ``kge()``,
+        ``loss()``, ``parameters()``, ``saturation()``."""
+        from .plots import RunPlots
+
+        return RunPlots(self)
+
     def save(self, out, overwrite: bool = False) -> "object":
         """Write the run folder (see :func:`core.store.write_run`); returns its path."""
         from .store import write_run

@@ -4,7 +4,6 @@ from __future__ import annotations
 import holoviews as hv
 import param
 
-MAX_POINTS = 4000  # above this, point clouds are subsampled or rasterised
 
 REGISTRY: list[type["View"]] = []
 

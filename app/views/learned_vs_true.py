@@ -1,13 +1,9 @@
 """Learned against true parameters, where the data carry ``true_<name>`` columns."""
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
+from core.plots import learned_vs_true
 
-from core.evaluation import correlation
-from core.formatting import number
-
-from .base import MAX_POINTS, View, empty, register
+from .base import View, empty, register
 
 
 @register
@@ -25,15 +21,6 @@ class LearnedVsTrue(View):
         for r in state.rows:
             if r.role == "fixed" or r.pname not in truth:
                 continue
-            true = state.data.frame[truth[r.pname]].to_numpy()
-            learned = state.snapshot.parameters[r.pname].to_numpy()
-            if len(true) > MAX_POINTS:
-                index = np.random.default_rng(0).choice(len(true), MAX_POINTS, replace=False)
-                true, learned = true[index], learned[index]
-            low, high = float(min(true.min(), learned.min())), float(max(true.max(), learned.max()))
-            dims = [f"true {r.pname}", f"learned {r.pname}"]  # own dimension names: no axis linking across plots
-            points = hv.Points((true, learned), kdims=dims).opts(size=2, alpha=0.4)
-            line = hv.Curve([(low, low), (high, high)], kdims=dims[:1], vdims=dims[1:]).opts(color="black")
-            plots.append((points * line).opts(title=f"{r.pname} ({r.role}): r {number(correlation(true, learned), 2)}",
-                                              fontsize={"title": 9}, width=260, height=240))
+            plots.append(learned_vs_true(state.snapshot.parameters[r.pname].to_numpy(),
+                                         state.data.frame[truth[r.pname]].to_numpy(), r.pname, r.role))
         return plots if plots else empty("these data carry no true parameters")

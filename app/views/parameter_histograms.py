@@ -1,11 +1,7 @@
 """Histograms of every neural parameter across samples, with their bounds."""
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
-
-import core
-from core.formatting import number
+from core.plots import parameter_histogram
 
 from .base import View, empty, register
 
@@ -21,15 +17,11 @@ class ParameterHistograms(View):
         neural = [r for r in state.rows if r.role == "neural"]
         if state.snapshot is None or not neural:
             return empty("histograms of neural parameters appear during training" if neural else "no neural parameters")
-        plots = []
-        for r in neural:
-            values = state.snapshot.parameters[r.pname].to_numpy()
-            edges = np.linspace(r.lower, r.upper, 41) if r.scale == "linear" else np.geomspace(r.lower, r.upper, 41)
-            counts, edges = np.histogram(values, bins=edges)
-            histogram = hv.Histogram((edges, counts), kdims=[r.pname], vdims=["samples"]).opts(
-                logx=r.scale == "log", color="#2ca02c")
-            bounds = hv.VLine(r.lower).opts(color="red") * hv.VLine(r.upper).opts(color="red")
-            share = core.share_at_bound(values, r)
-            plots.append((histogram * bounds).opts(title=f"{r.pname} ({r.unit}): {number(100 * share, 0)} % at a bound",
-                                                   fontsize={"title": 9}, width=260, height=200))
-        return plots
+        return [parameter_histogram(state.snapshot.parameters[r.pname].to_numpy(), _Bounds(r)) for r in neural]
+
+
+class _Bounds:
+    """A set-up row seen as a parameter (name, unit, bounds, scale)."""
+
+    def __init__(self, row):
+        self.name, self.unit, self.lower, self.upper, self.scale = row.pname, row.unit, row.lower, row.upper, row.scale

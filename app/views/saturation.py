@@ -2,10 +2,8 @@
 report's Figure 8), for models that declare a ``saturation``."""
 from __future__ import annotations
 
-import holoviews as hv
-import numpy as np
-
-from core.formatting import label, number
+from core.formatting import label
+from core.plots import saturation_histograms
 
 from .base import View, empty, register
 
@@ -28,16 +26,4 @@ class Saturation(View):
         snapshot = state.snapshot
         if snapshot is None or capacity not in snapshot.parameters or f"{target}_pred" not in snapshot.predictions:
             return empty(f"{ratio_name} histograms appear during training")
-        capacity_values = snapshot.parameters[capacity].to_numpy()
-        plots = []
-        for column, what, color in ((f"{target}_pred", "predicted", "#2ca02c"), (f"{target}_obs", "observed", "#9467bd")):
-            ratio = snapshot.predictions[column].to_numpy() / capacity_values
-            ratio = ratio[np.isfinite(ratio)]
-            if len(ratio) == 0:
-                continue
-            counts, edges = np.histogram(ratio, bins=50, range=(0, max(1.2, float(np.percentile(ratio, 99.5)))))
-            share = float(np.mean(ratio > 1))
-            plots.append((hv.Histogram((edges, counts), kdims=[f"{what} {ratio_name}"], vdims=["sites"]).opts(color=color)
-                          * hv.VLine(1.0).opts(color="black")).opts(
-                title=f"{what} {ratio_name}: {number(100 * share, 1)} % above 1", width=380, height=240))
-        return plots
+        return saturation_histograms(snapshot.predictions, snapshot.parameters[capacity].to_numpy(), target, capacity)
