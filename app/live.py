@@ -15,6 +15,7 @@ from core.formatting import label, number
 from core.plots import MAX_POINTS
 
 PARTS = ("kge", "r", "alpha", "beta")
+MIN_WIDTH = 170  # px of one scatter or bar plot; the plots of a row share the width of the window
 
 
 class LossFigure:
@@ -23,7 +24,9 @@ class LossFigure:
     def __init__(self, targets: list[str]):
         self.targets = targets
         self.source = ColumnDataSource({k: [] for k in self._columns()})
-        self.fig = figure(height=300, width=1000, title="Loss (1 − KGE by default; log scale)", y_axis_type="log",
+        # explicit ranges, set from the data: Bokeh's automatic log range stays empty for the first epochs
+        self.fig = figure(height=300, sizing_mode="stretch_width", title="Loss (1 − KGE by default; log scale)",
+                          y_axis_type="log", x_range=Range1d(0, 10), y_range=Range1d(0.1, 10),
                           x_axis_label="epoch", y_axis_label="loss", tools="pan,wheel_zoom,box_zoom,reset,save")
         self.fig.line("epoch", "train_loss", source=self.source, line_width=2, color="#1f77b4", legend_label="train")
         self.fig.line("epoch", "val_loss", source=self.source, line_width=2, color="#ff7f0e",
@@ -42,13 +45,23 @@ class LossFigure:
         Without ``stream`` (a notebook's comm, where held stream events arrive twice) all is resent."""
         if not stream:
             self.source.data = self._columns_of(history)
+        else:
+            drawn = len(self.source.data["epoch"])
+            if len(history) < drawn:
+                self.source.data = {k: [] for k in self._columns()}
+                drawn = 0
+            if len(history) > drawn:
+                self.source.stream(self._columns_of(history[drawn:]))
+        self._fit_ranges(history)
+
+    def _fit_ranges(self, history: list[dict]) -> None:
+        if not history:
             return
-        drawn = len(self.source.data["epoch"])
-        if len(history) < drawn:
-            self.source.data = {k: [] for k in self._columns()}
-            drawn = 0
-        if len(history) > drawn:
-            self.source.stream(self._columns_of(history[drawn:]))
+        losses = [v for row in history for k in self._columns()[1:] if (v := row.get(k)) is not None
+                  and math.isfinite(v) and v > 0]
+        self.fig.x_range.update(start=0, end=max(10, history[-1]["epoch"] + 1))
+        if losses:
+            self.fig.y_range.update(start=min(losses) / 1.3, end=max(losses) * 1.3)
 
     def _columns_of(self, rows: list[dict]) -> dict:
         # log axis: zero or negative losses (MSE is never negative, 1 - KGE can be 0) are not drawn
@@ -64,7 +77,7 @@ class ScatterFigure:
     def __init__(self, target: str, split: str, n_points: int, notebook: bool = False):
         self.target, self.split = target, split
         self.raster = n_points > MAX_POINTS and not notebook
-        self.fig = figure(width=250, height=250, title=f"{label(target)} {split}", x_axis_label="observed",
+        self.fig = figure(height=260, sizing_mode="stretch_width", min_width=MIN_WIDTH, title=f"{label(target)} {split}", x_axis_label="observed",
                           y_axis_label="predicted", tools="pan,wheel_zoom,box_zoom,reset,save",
                           x_range=Range1d(0, 1), y_range=Range1d(0, 1))
         self.fig.title.text_font_size = "9pt"
@@ -86,8 +99,9 @@ class ScatterFigure:
         p = d[f"{self.target}_pred"].to_numpy()[rows]
         ok = np.isfinite(o) & np.isfinite(p)
         m = snapshot.targets[self.target][self.split]
-        self.fig.title.text = (f"{label(self.target)} {self.split}: KGE {number(m['kge'], 2)}  r {number(m['r'], 2)}  "
-                               f"α {number(m['alpha'], 2)}  β {number(m['beta'], 2)}")
+        # two lines: one line of all four numbers is wider than the plot
+        self.fig.title.text = (f"{label(self.target)} {self.split}: KGE {number(m['kge'], 2)}\n"
+                               f"r {number(m['r'], 2)}  α {number(m['alpha'], 2)}  β {number(m['beta'], 2)}")
         if not ok.any():
             return
         lo, hi = (float(v) for v in np.percentile(np.r_[o[ok], p[ok]], [0.2, 99.8]))
@@ -116,8 +130,9 @@ class KGEPartsFigure:
         factors = [(part, split) for part in PARTS for split in ("train", "val")]
         self.source = ColumnDataSource({"x": factors, "top": [0.0] * len(factors),
                                         "color": ["#1f77b4", "#ff7f0e"] * len(PARTS)})
-        self.fig = figure(width=250, height=220, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
-                          title=f"{label(target)}: KGE parts (ideal 1)", tools="save")
+        self.fig = figure(height=230, sizing_mode="stretch_width", min_width=MIN_WIDTH, x_range=FactorRange(*factors), y_range=Range1d(-0.5, 1.6),
+                          title=f"{label(target)}: KGE parts (ideal 1)\ntrain blue, val orange", tools="save")
+        self.fig.xaxis.major_label_text_font_size = "0pt"  # the split under each bar: the colour says it
         self.fig.vbar(x="x", top="top", width=0.9, color="color", source=self.source)
         self.fig.line([-1, 100], [1, 1], color="black", line_dash="dashed")
 
@@ -140,7 +155,8 @@ class LivePlots:
         import panel as pn
 
         self.loss_container = pn.Column(sizing_mode="stretch_width")
-        self.container = pn.Column(pn.pane.Markdown("Observed vs predicted plots appear during training."))
+        self.container = pn.Column(pn.pane.Markdown("Observed vs predicted plots appear during training."),
+                                   sizing_mode="stretch_width")
         self.loss: LossFigure | None = None
         self.figures: list = []
         self.panes: list = []
@@ -159,13 +175,15 @@ class LivePlots:
                    for s in ("train", "val")}
         bars = [KGEPartsFigure(t) for t in targets]
         self.figures = list(scatter.values()) + bars
-        panes = {figure_: pn.pane.Bokeh(figure_.fig) for figure_ in [self.loss, *self.figures]}
+        panes = {figure_: pn.pane.Bokeh(figure_.fig, sizing_mode="stretch_width", min_width=MIN_WIDTH)
+                 for figure_ in self.figures}
+        panes[self.loss] = pn.pane.Bokeh(self.loss.fig, sizing_mode="stretch_width")
         self.panes = list(panes.values())
         self.loss_container.objects = [panes[self.loss]]
         self.container.objects = [
-            pn.Row(*(panes[scatter[(t, "train")]] for t in targets), css_classes=["scatter-plots"]),
-            pn.Row(*(panes[scatter[(t, "val")]] for t in targets)),
-            pn.Row(*(panes[b] for b in bars))]
+            wrap(*(panes[scatter[(t, "train")]] for t in targets), css_classes=["scatter-plots"]),
+            wrap(*(panes[scatter[(t, "val")]] for t in targets)),
+            wrap(*(panes[b] for b in bars))]
         self._history_length = -1
 
     def update(self, session) -> None:
@@ -194,3 +212,12 @@ def in_notebook() -> bool:
     import panel as pn
 
     return pn.state.curdoc is None or pn.state.curdoc.session_context is None
+
+
+
+def wrap(*objects, **options):
+    """One row per target group: the plots share the width of the window (Panel's FlexBox, which
+    would wrap them, collapses Bokeh figures inside Tabs)."""
+    import panel as pn
+
+    return pn.Row(*objects, sizing_mode="stretch_width", **options)

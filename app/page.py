@@ -47,7 +47,9 @@ def status_text(session: TrainingSession, status, epoch, best, best_epoch, left,
     parts = [f"<span class='status'>{status}</span>"]
     if status == "queued" and position is not None:
         parts.append(queue_text(position))
-    if epoch:
+    if epoch and status == "finished" and epoch < session.max_epochs:
+        parts.append(f"stopped early at epoch <span class='epoch'>{epoch}</span> of {session.max_epochs}")
+    elif epoch:
         parts.append(f"epoch <span class='epoch'>{epoch}</span> / {session.max_epochs}")
     if best is not None:
         parts.append(f"best validation loss {best:.3f} (epoch {best_epoch})")
@@ -119,7 +121,7 @@ class Dashboard:
         self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
                             *((tab, view_tab(tab, self.setup, self.view_states[tab])) for tab in VIEW_TABS),
                             ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
-                            dynamic=True)
+                            dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(lambda event: self.refresh_visible_tab(), "active")
         return self.tabs
 
@@ -127,7 +129,8 @@ class Dashboard:
         intro = pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
                                  "of a process model; *global* ones are learned once; *fixed* ones stay put.",
                                  sizing_mode="stretch_width")
-        main = pn.Column(intro, self.controls(), self._tabs(), sizing_mode="stretch_width")
+        main = pn.Column(intro, self.controls(), self._tabs(), sizing_mode="stretch_width", min_width=560,
+                         css_classes=["main-area"])
         return pn.Row(sidebar(self.setup), main, sizing_mode="stretch_width")
 
 

@@ -11,29 +11,32 @@ from .setup import PRESET_LABELS, Setup
 from .limits import UPLOAD_CHUNK_BYTES
 
 NONE = "(none)"
+#: the set-up panel's width in pixels; the main area takes the rest of the window
+SIDEBAR_WIDTH = 600
 
 
 def parameter_table(setup: Setup):
     if not setup.rows:
         return pn.pane.Markdown(f"Model `{setup.model_name}` has no mechanistic parameters.")
     header = pn.Row(*(pn.pane.Markdown(f"**{h}**", width=w) for h, w in
-                      (("parameter", 150), ("role", 190), ("lower", 80), ("upper", 80), ("fixed value", 80))), margin=0)
+                      (("parameter", 130), ("role", 170), ("lower", 70), ("upper", 70), ("fixed value", 70))), margin=0)
     rows = [header]
     for r in setup.rows:
-        role = pn.widgets.RadioButtonGroup.from_param(r.param.role, options=r.allowed_roles, width=190,
+        role = pn.widgets.RadioButtonGroup.from_param(r.param.role, options=r.allowed_roles, width=170,
                                                       button_type="primary", button_style="outline", name="",
                                                       css_classes=["role"])
-        lower = pn.widgets.FloatInput.from_param(r.param.lower, width=80, name="", css_classes=["lower"])
-        upper = pn.widgets.FloatInput.from_param(r.param.upper, width=80, name="", css_classes=["upper"])
-        value = pn.widgets.FloatInput.from_param(r.param.value, width=80, name="",
+        lower = pn.widgets.FloatInput.from_param(r.param.lower, width=70, name="", css_classes=["lower"])
+        upper = pn.widgets.FloatInput.from_param(r.param.upper, width=70, name="", css_classes=["upper"])
+        value = pn.widgets.FloatInput.from_param(r.param.value, width=70, name="",
                                                  disabled=pn.bind(lambda role: role != "fixed", r.param.role))
         label = pn.pane.HTML(f"<b>{html.escape(r.pname)}</b><br><small>{html.escape(r.description)} "
-                             f"[{html.escape(r.unit)}]</small>", width=150, css_classes=["param-name"])
+                             f"[{html.escape(r.unit)}]</small>", width=130, css_classes=["param-name"])
         error = pn.pane.HTML(pn.bind(lambda e: f'<span class="row-error" style="color:#c00">{html.escape(e)}</span>'
                                      if e else "", r.param.error), margin=(0, 5))
         rows.append(pn.Column(pn.Row(label, role, lower, upper, value, margin=0), error, margin=(2, 0),
                               css_classes=[f"param-row-{r.pname}"]))
-    return pn.Column(*rows, scroll=True, height=560, width=680)
+    # no fixed height: a scroll box of fixed height let the next card overlay its rows
+    return pn.Column(*rows, width=SIDEBAR_WIDTH - 20, css_classes=["parameter-list"])
 
 
 def presets(setup: Setup):
@@ -114,23 +117,24 @@ def upload_form(setup: Setup):
     dropper.param.watch(lambda event: setattr(setup.upload, "message", event.new), "refused")
     return pn.Card(pn.pane.HTML(f"<span class='upload-limits'>{html.escape(limits.upload_text())}; the file is only "
                                 f"read.</span>"),
-                   dropper, message, form, title="Upload your own data", collapsed=True)
+                   dropper, message, form, title="Upload your own data", collapsed=True, width=SIDEBAR_WIDTH - 20,
+                   css_classes=["upload-card"])
 
 
 def settings_card(setup: Setup):
     s = setup.param
     widget = pn.widgets
     return pn.Card(
-        pn.Row(widget.Select.from_param(s.optimizer, width=150),
-               widget.FloatInput.from_param(s.lr, name="learning rate", width=150)),
-        pn.Row(widget.IntInput.from_param(s.batch_size, name="batch size", width=150),
-               widget.IntInput.from_param(s.epochs, name="max epochs", css_classes=["epochs"], width=150),
-               widget.IntInput.from_param(s.patience, css_classes=["patience"], width=150)),
-        pn.Row(widget.TextInput.from_param(s.hidden, name="hidden layers", width=150),
-               widget.Select.from_param(s.activation, width=150), widget.FloatInput.from_param(s.dropout, width=150)),
-        pn.Row(widget.Select.from_param(s.loss, width=150), widget.Select.from_param(s.weighting, width=150),
-               widget.Select.from_param(s.split, width=150), widget.IntInput.from_param(s.seed, width=150)),
-        title="Training settings", collapsed=False)
+        pn.Row(widget.Select.from_param(s.optimizer, width=130),
+               widget.FloatInput.from_param(s.lr, name="learning rate", width=130)),
+        pn.Row(widget.IntInput.from_param(s.batch_size, name="batch size", width=130),
+               widget.IntInput.from_param(s.epochs, name="max epochs", css_classes=["epochs"], width=130),
+               widget.IntInput.from_param(s.patience, css_classes=["patience"], width=130)),
+        pn.Row(widget.TextInput.from_param(s.hidden, name="hidden layers", width=130),
+               widget.Select.from_param(s.activation, width=130), widget.FloatInput.from_param(s.dropout, width=130)),
+        pn.Row(widget.Select.from_param(s.loss, width=130), widget.Select.from_param(s.weighting, width=130),
+               widget.Select.from_param(s.split, width=130), widget.IntInput.from_param(s.seed, width=130)),
+        title="Training settings", collapsed=False, width=SIDEBAR_WIDTH - 20, css_classes=["training-settings"])
 
 
 def sidebar(setup: Setup):
@@ -140,8 +144,8 @@ def sidebar(setup: Setup):
                      upload_form(setup))
     model = pn.widgets.Select.from_param(setup.param.model_name, name="model (nn = pure neural network)",
                                          css_classes=["model-select"])
-    table = pn.Column(presets(setup), parameter_table(setup), width=690)
+    table = pn.Column(presets(setup), parameter_table(setup), width=SIDEBAR_WIDTH - 10)
     # a new model brings new rows and presets
     setup.param.watch(lambda _: setattr(table, "objects", [presets(setup), parameter_table(setup)]), "rows")
     return pn.Column("## Set-up", data, model, "### Parameters: role, bounds, fixed value", table,
-                     settings_card(setup), width=700)
+                     settings_card(setup), width=SIDEBAR_WIDTH)

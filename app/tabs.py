@@ -14,12 +14,14 @@ from .views import ViewState, views_for
 from .views.compare import compare_overlay
 
 VIEW_TABS = ("Parameters", "Model")
+MAX_COLUMNS = 2
 
 
 def grid(items, columns: int = 4):
-    """A list of HoloViews elements as a grid of separate panes (a single element or text as is)."""
+    """A list of HoloViews elements as a grid of separate panes (a single element or text as is).
+    At most MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px."""
     if isinstance(items, list):
-        return pn.GridBox(*(pn.pane.HoloViews(e) for e in items), ncols=columns)
+        return pn.GridBox(*(pn.pane.HoloViews(e) for e in items), ncols=min(columns, MAX_COLUMNS))
     return pn.pane.HoloViews(items)
 
 
@@ -33,7 +35,8 @@ def kge_text(snapshot) -> str:
 
 
 def training_tab(session, live):
-    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container)
+    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container,
+                     sizing_mode="stretch_width")
 
 
 def view_tab(tab: str, setup: Setup, state: ViewState):
@@ -45,9 +48,9 @@ def view_tab(tab: str, setup: Setup, state: ViewState):
         parts = []
         for view in views:
             draw = pn.bind(lambda *_, v=view: grid(v.draw(state), v.columns), *(state.param[d] for d in view.depends))
-            parts += [f"### {view.title}", pn.panel(draw)]
-        return pn.Column(*parts)
-    return pn.panel(pn.bind(build, setup.param.model_name))
+            parts += [f"### {view.title}", pn.panel(draw, sizing_mode="stretch_width")]
+        return pn.Column(*parts, sizing_mode="stretch_width")
+    return pn.panel(pn.bind(build, setup.param.model_name), sizing_mode="stretch_width")
 
 
 def compare_tab(runs: RunTable):

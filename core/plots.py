@@ -79,7 +79,7 @@ def parameter_histogram(values: np.ndarray, parameter) -> hv.Overlay:
     histogram = hv.Histogram((edges, counts), kdims=[parameter.name], vdims=["samples"]).opts(logx=log, color="#2ca02c")
     bounds = hv.VLine(parameter.lower).opts(color="red") * hv.VLine(parameter.upper).opts(color="red")
     share = share_at_bound(values, parameter)
-    return (histogram * bounds).opts(title=f"{parameter.name} ({parameter.unit}): {number(100 * share, 0)} % at a bound",
+    return (histogram * bounds).opts(title=f"{parameter.name} ({parameter.unit})\n{number(100 * share, 0)} % at a bound",
                                      fontsize={"title": 9}, width=260, height=200)
 
 
@@ -90,7 +90,7 @@ def learned_vs_true(learned: np.ndarray, true: np.ndarray, name: str, role: str)
     dims = [f"true {name}", f"learned {name}"]
     points = hv.Points((true, learned), kdims=dims).opts(size=2, alpha=0.4)
     line = hv.Curve([(low, low), (high, high)], kdims=dims[:1], vdims=dims[1:]).opts(color="black")
-    return (points * line).opts(title=f"{name} ({role}): r {number(correlation(true, learned), 2)}",
+    return (points * line).opts(title=f"{name} ({role})\nr {number(correlation(true, learned), 2)}",
                                 fontsize={"title": 9}, width=260, height=240)
 
 
@@ -107,7 +107,7 @@ def saturation_histograms(predictions, capacity_values: np.ndarray, target: str,
         share = float(np.mean(ratio > 1))
         plots.append((hv.Histogram((edges, counts), kdims=[f"{what} {ratio_name}"], vdims=["sites"]).opts(color=color)
                       * hv.VLine(1.0).opts(color="black")).opts(
-            title=f"{what} {ratio_name}: {number(100 * share, 1)} % above 1", width=380, height=240))
+            title=f"{what} {ratio_name}\n{number(100 * share, 1)} % above 1", width=340, height=240))
     return plots
 
 

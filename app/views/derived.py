@@ -26,12 +26,12 @@ class DerivedQuantities(View):
         name = label(derived.quantity)
         counts, edges = np.histogram(derived.values, bins=40)
         histogram = hv.Histogram((edges, counts), kdims=[name], vdims=["samples"]).opts(
-            title=f"{name}: median {np.median(derived.values):.3f}", width=380, height=260)
+            title=f"{name}: median {np.median(derived.values):.3f}", width=360, height=260)
         explanation, feature = derived.explanation, derived.feature
         j = list(explanation.feature_names).index(feature)
         dependence = (hv.Scatter((explanation.data[:, j], explanation.values[:, j]), kdims=[feature],
                                  vdims=[f"SHAP value of {feature} for {name}"]).opts(size=4)
                       * hv.HLine(0).opts(color="black")).opts(
             title=f"Shapley dependence of {name} on {feature}: mean |SHAP| {np.mean(np.abs(explanation.values[:, j])):.4f}",
-            width=420, height=300)
+            width=360, height=300)
         return [histogram, dependence]

@@ -27,6 +27,6 @@ class ParameterMaps(View):
             table = pd.DataFrame({"lon": frame["lon"].to_numpy(), "lat": frame["lat"].to_numpy(),
                                   name: state.snapshot.parameters[name].to_numpy()})
             plots.append(hv.Points(table, ["lon", "lat"], name).opts(
-                color=name, cmap="viridis", colorbar=True, size=2, title=f"{name} per site", width=420, height=340,
+                color=name, cmap="viridis", colorbar=True, size=2, title=f"{name} per site", width=360, height=300,
                 tools=["hover"]))
         return plots

@@ -28,6 +28,6 @@ class TrackedOutputs(View):
         for name in names:
             column = HistoryColumns.tracked_mean(name)
             plots.append(hv.Curve(history, "epoch", (column, f"mean {name}")).opts(
-                title=f"validation mean of {name}: {history[column].iloc[-1]:.3f}", width=380, height=240,
+                title=f"validation mean of {name}: {history[column].iloc[-1]:.3f}", width=360, height=240,
                 color="#d62728"))
         return plots
