@@ -54,7 +54,8 @@ class LiveObserver(core.RunObserver):
         self.post(**({"data": context.data} if self.send_data else {}), message="training")
 
     def on_epoch(self, row: dict, context: core.RunContext) -> None:
-        self.post(row=row)
+        # when the epoch ended (s since the epoch, this machine's clock): how far behind the page is
+        self.post(row={**row, "produced_at": time.time()})
         if self.stop_event is not None and self.stop_event.is_set():
             self.post(stopped=True)  # the training ends after this epoch's batch
             return

@@ -18,7 +18,8 @@ from .runs import RunTable
 from .session import TrainingSession
 from .setup import Setup
 from .sidebar import sidebar
-from .tabs import VIEW_TABS, compare_tab, export_tab, training_tab, view_tab
+from .tabs import VIEW_TABS, compare_tab, export_tab, training_tab
+from .view_tabs import ViewTab
 from .views import ViewState
 
 # the renderer only: hv.extension would also write notebook output on import
@@ -43,14 +44,19 @@ def queue_text(position) -> str:
     return text
 
 
-def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message, position=None) -> str:
+def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message, position=None,
+                produced=None) -> str:
+    """The status line. ``produced``: when the training finished the epoch shown (``time.time()``),
+    kept in the epoch's ``data-produced`` attribute, from which ``hybridlab bench`` reads how far
+    the page is behind the training."""
     parts = [f"<span class='status'>{status}</span>"]
     if status == "queued" and position is not None:
         parts.append(queue_text(position))
     if epoch and status == "finished" and epoch < session.max_epochs:
         parts.append(f"stopped early at epoch <span class='epoch'>{epoch}</span> of {session.max_epochs}")
     elif epoch:
-        parts.append(f"epoch <span class='epoch'>{epoch}</span> / {session.max_epochs}")
+        stamp = f" data-produced='{produced:.3f}'" if produced is not None else ""
+        parts.append(f"epoch <span class='epoch'{stamp}>{epoch}</span> / {session.max_epochs}")
     if best is not None:
         parts.append(f"best validation loss {best:.3f} (epoch {best_epoch})")
     if left and status == "training":
@@ -71,23 +77,24 @@ class Dashboard:
         self.session = TrainingSession(pool=pool, **({"owner": owner} if owner else {}))
         self.runs = RunTable(keep=pool.limits.runs_kept)
         self.live = LivePlots()
-        self.view_states = {tab: ViewState() for tab in VIEW_TABS}
+        self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState()) for tab in VIEW_TABS}
         self.tabs = None
 
     # -- callbacks: thin, they call state methods ---------------------------------------------------
     def tick(self):
-        if not self.session.sync():
-            return
-        self.live.update(self.session)
+        if self.session.sync():
+            self.live.update(self.session)
+            if self.session.status == "finished":
+                self.runs.add(self.session.run, self.session.label)
         self.refresh_visible_tab()
-        if self.session.status == "finished":
-            self.runs.add(self.session.run, self.session.label)
 
-    def refresh_visible_tab(self):
-        if self.tabs is not None:
-            state = self.view_states.get(self.TABS[self.tabs.active])
-            if state is not None:
-                state.refresh(self.session, self.setup.rows)
+    def refresh_visible_tab(self, paced: bool | None = None):
+        """Bring the visible view tab's state up to date and redraw one of its stale views (paced
+        while a training runs: the event loop stays free for clicks such as Stop)."""
+        view_tab = self.tabs is not None and self.view_tabs.get(self.TABS[self.tabs.active])
+        if view_tab:
+            view_tab.state.refresh(self.session, self.setup.rows)
+            view_tab.refresh(paced=self.session.running if paced is None else paced)
 
     def close(self, *_):
         """The session ended: stop its training, remove its upload and let go of its runs."""
@@ -114,15 +121,16 @@ class Dashboard:
                                           max=pn.bind(lambda m: max(m, 1), session.param.max_epochs), width=300)
         p = session.param
         status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
-                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message, p.queue_position))
+                                      p.best_val_loss, p.best_epoch, p.seconds_left, p.message, p.queue_position,
+                                      p.produced_at))
         return pn.Column(pn.Row(train, stop, progress), status, blockers)
 
     def _tabs(self):
         self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
-                            *((tab, view_tab(tab, self.setup, self.view_states[tab])) for tab in VIEW_TABS),
+                            *((tab, self.view_tabs[tab].layout) for tab in VIEW_TABS),
                             ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
                             dynamic=True, sizing_mode="stretch_width")
-        self.tabs.param.watch(lambda event: self.refresh_visible_tab(), "active")
+        self.tabs.param.watch(lambda event: self.refresh_visible_tab(paced=False), "active")
         return self.tabs
 
     def layout(self):

@@ -29,6 +29,8 @@ class TrainingSession(param.Parameterized):
     best_val_loss = param.Number(default=None, allow_None=True)
     best_epoch = param.Integer(default=0)
     seconds_left = param.Number(default=None, allow_None=True)
+    produced_at = param.Number(default=None, allow_None=True,
+                               doc="when the training finished the epoch shown (time.time() of the training's machine)")
     history = param.List(default=[])
     snapshot = param.Parameter(default=None, doc="latest core.Snapshot")
     run = param.Parameter(default=None, doc="the finished core.Run")
@@ -70,7 +72,7 @@ class TrainingSession(param.Parameterized):
             return False
         self.label = setup.model_name + (f" {setup.preset_name()}" if setup.rows else "")
         self.param.update(status="queued", message="", epoch=0, max_epochs=plan.train.epochs, queue_position=None,
-                          best_val_loss=None, best_epoch=0, seconds_left=None, history=[], snapshot=None, run=None,
+                          best_val_loss=None, best_epoch=0, seconds_left=None, produced_at=None, history=[], snapshot=None, run=None,
                           derived=None, spec=plan.spec)
         return True
 
@@ -101,7 +103,7 @@ class TrainingSession(param.Parameterized):
         per_epoch = last["elapsed_seconds"] / max(last["epoch"], 1)
         return {"history": self.history + rows, "epoch": last["epoch"], "best_epoch": last["best_epoch"],
                 "best_val_loss": last["best_val_loss"] if math.isfinite(last["best_val_loss"]) else None,
-                "seconds_left": per_epoch * (self.max_epochs - last["epoch"])}
+                "seconds_left": per_epoch * (self.max_epochs - last["epoch"]), "produced_at": last.get("produced_at")}
 
     def sync(self) -> bool:
         """Move what the training thread posted into the parameters; True when something changed."""

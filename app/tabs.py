@@ -1,5 +1,5 @@
-"""The dashboard's tabs: live training plots, the registered views of the chosen model
-(Parameters, Model), the comparison of finished runs, and the downloads."""
+"""The dashboard's tabs: live training plots, the comparison of finished runs, and the downloads
+(the registered views of the Parameters and Model tabs are in :mod:`app.view_tabs`)."""
 from __future__ import annotations
 
 import html
@@ -10,21 +10,9 @@ import core
 
 from .runs import RunTable, export_bytes
 from .setup import Setup
-from .views import ViewState, views_for
 from .views.compare import compare_overlay
 
 VIEW_TABS = ("Parameters", "Model")
-MAX_COLUMNS = 2
-
-
-def grid(items, columns: int = 4):
-    """A list of HoloViews elements as a grid of separate panes (a single element or text as is).
-    At most MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px."""
-    if isinstance(items, list):
-        return pn.GridBox(*(pn.pane.HoloViews(e) for e in items), ncols=min(columns, MAX_COLUMNS))
-    return pn.pane.HoloViews(items)
-
-
 def kge_text(snapshot) -> str:
     if snapshot is None:
         return ""
@@ -37,20 +25,6 @@ def kge_text(snapshot) -> str:
 def training_tab(session, live):
     return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container,
                      sizing_mode="stretch_width")
-
-
-def view_tab(tab: str, setup: Setup, state: ViewState):
-    """The registered views of ``tab`` that the chosen model offers; rebuilt when the model changes."""
-    def build(model_name):
-        views = views_for(tab, core.get_model(model_name))
-        if not views:
-            return pn.pane.Markdown(f"No {tab.lower()} views for model `{model_name}`.")
-        parts = []
-        for view in views:
-            draw = pn.bind(lambda *_, v=view: grid(v.draw(state), v.columns), *(state.param[d] for d in view.depends))
-            parts += [f"### {view.title}", pn.panel(draw, sizing_mode="stretch_width")]
-        return pn.Column(*parts, sizing_mode="stretch_width")
-    return pn.panel(pn.bind(build, setup.param.model_name), sizing_mode="stretch_width")
 
 
 def compare_tab(runs: RunTable):
