@@ -4,6 +4,7 @@
 the final items once the job is over; only the pool's dispatcher thread calls a runner."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -63,11 +64,26 @@ class ThreadRunner:
             thread.join(10)
 
 
+#: scheduling priority of a worker process that trains for the dashboard (``nice``): on a server
+#: whose cores all train, the web server still answers clicks and opens pages first
+WORKER_NICENESS = 10
+
+
+def lower_priority(niceness: int = WORKER_NICENESS) -> None:
+    """Make this process at least ``niceness`` nice (a no-op where it already is, or on Windows)."""
+    if hasattr(os, "nice"):
+        current = os.nice(0)
+        if current < niceness:
+            os.nice(niceness - current)
+
+
 def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> dict:
     """Runs on a Dask worker: reports go to the Dask queue ``queue_name`` (rows batched every
-    :data:`SEND_INTERVAL`); the Dask event ``stop_name`` stops the training after its current batch."""
+    :data:`SEND_INTERVAL`); the Dask event ``stop_name`` stops the training after its current batch.
+    The worker process runs at a lower priority than the web server (:func:`lower_priority`)."""
     from distributed import Event, Queue
 
+    lower_priority()
     queue, remote_stop, stop = Queue(queue_name), Event(stop_name), threading.Event()
     rows: list[dict] = []
     last_sent = [0.0]

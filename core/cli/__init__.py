@@ -10,7 +10,7 @@ from importlib.metadata import entry_points
 
 from ..errors import HybridlabError
 from .arguments import add_plan_arguments
-from .commands import cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
+from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
 from .sweep import add_command as add_sweep_command
 from .sweep import add_executor_arguments
 
@@ -63,6 +63,9 @@ def _add_builtin_commands(sub) -> None:
     p = sub.add_parser("bench", help="measure training speed against plain PyTorch and the matmul peak")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--quick", action="store_true", help="a few epochs, no full experiment (under a minute)")
+    # other packages add benchmarks of their own that a flag selects (the dashboard: --dashboard-sessions)
+    for entry in entry_points(group=BENCH_MODE_GROUP):
+        entry.load().add_arguments(p)
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)

@@ -149,8 +149,22 @@ def cmd_experiment(a: argparse.Namespace) -> int:
     return 1 if results["failed"] else 0
 
 
+#: benchmarks run instead of the standard one when their flag is given: objects with
+#: ``add_arguments(parser)``, ``requested(args) -> bool`` and ``run(args, log) -> dict``
+BENCH_MODE_GROUP = "hybridlab.bench_modes"
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
+    from importlib.metadata import entry_points
+
     from ..bench import run
 
+    for entry in entry_points(group=BENCH_MODE_GROUP):
+        mode = entry.load()
+        if mode.requested(a):
+            result = mode.run(a, log=print)
+            Path(a.out).write_text(json.dumps(result, indent=2))
+            print(json.dumps(result, indent=2))
+            return 0
     print(json.dumps(run(a.out, quick=a.quick), indent=2))
     return 0
