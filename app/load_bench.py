@@ -122,6 +122,8 @@ def _summary(n: int, alone: BrowserSession, sessions: list[BrowserSession], memo
         "pages_not_ready": sum(not s.ready for s in sessions),
         "open_errors": sorted({s.open_error for s in sessions if s.open_error}),
         "page_ready_s": _spread([s.ready_seconds for s in sessions]), "page_ready_alone_s": alone.ready_seconds,
+        "server_response_s": _spread([s.response_seconds for s in sessions]),
+        "server_response_alone_s": alone.response_seconds,
         "page_ready_each_s": [None if s.ready_seconds is None else round(s.ready_seconds, 2) for s in sessions],
         "train_to_first_kge_s": _spread([s.first_kge_seconds for s in running]),
         "seconds_per_epoch": {"alone": alone_epoch, "under_load": _spread(under_load)},
@@ -211,10 +213,10 @@ class DashboardSessions:
         parser.add_argument("--arrival-seconds", type=float, default=1.0,
                             help="with --dashboard-sessions: seconds between two participants opening the page "
                                  "(default 1; 0 opens all at once)")
-        parser.add_argument("--browser-niceness", type=int, default=19,
-                            help="with --dashboard-sessions: Chromium's nice value (default 19: the pages "
-                                 "take only CPU the server leaves, standing in for participants' own machines; "
-                                 "0: the browser competes with the server)")
+        parser.add_argument("--browser-niceness", type=int, default=0,
+                            help="with --dashboard-sessions: Chromium's nice value (default 0: the browser takes "
+                                 "CPU from the server like any process; 19: only what the trainings leave, which "
+                                 "starves it while every core trains)")
 
     @staticmethod
     def requested(args) -> bool:

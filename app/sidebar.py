@@ -15,6 +15,11 @@ NONE = "(none)"
 SIDEBAR_WIDTH = 600
 
 
+def _row_label(name: str, description: str, unit: str, error: str) -> str:
+    text = f"<b>{html.escape(name)}</b><br><small>{html.escape(description)} [{html.escape(unit)}]</small>"
+    return text + (f'<br><span class="row-error" style="color:#c00">{html.escape(error)}</span>' if error else "")
+
+
 def parameter_table(setup: Setup):
     if not setup.rows:
         return pn.pane.Markdown(f"Model `{setup.model_name}` has no mechanistic parameters.")
@@ -29,12 +34,11 @@ def parameter_table(setup: Setup):
         upper = pn.widgets.FloatInput.from_param(r.param.upper, width=70, name="", css_classes=["upper"])
         value = pn.widgets.FloatInput.from_param(r.param.value, width=70, name="",
                                                  disabled=pn.bind(lambda role: role != "fixed", r.param.role))
-        label = pn.pane.HTML(f"<b>{html.escape(r.pname)}</b><br><small>{html.escape(r.description)} "
-                             f"[{html.escape(r.unit)}]</small>", width=130, css_classes=["param-name"])
-        error = pn.pane.HTML(pn.bind(lambda e: f'<span class="row-error" style="color:#c00">{html.escape(e)}</span>'
-                                     if e else "", r.param.error), margin=(0, 5))
-        rows.append(pn.Column(pn.Row(label, role, lower, upper, value, margin=0), error, margin=(2, 0),
-                              css_classes=[f"param-row-{r.pname}"]))
+        # name, description and the row's problem in one pane: every Panel object costs the server
+        # about 2-3 ms of each page's build, and 19 rows made this table most of it
+        label = pn.pane.HTML(pn.bind(_row_label, r.pname, r.description, r.unit, r.param.error), width=130,
+                             css_classes=["param-name"])
+        rows.append(pn.Row(label, role, lower, upper, value, margin=(2, 0), css_classes=[f"param-row-{r.pname}"]))
     # no fixed height: a scroll box of fixed height let the next card overlay its rows
     return pn.Column(*rows, width=SIDEBAR_WIDTH - 20, css_classes=["parameter-list"])
 
@@ -144,8 +148,14 @@ def sidebar(setup: Setup):
                      upload_form(setup))
     model = pn.widgets.Select.from_param(setup.param.model_name, name="model (nn = pure neural network)",
                                          css_classes=["model-select"])
-    table = pn.Column(presets(setup), parameter_table(setup), width=SIDEBAR_WIDTH - 10)
-    # a new model brings new rows and presets
-    setup.param.watch(lambda _: setattr(table, "objects", [presets(setup), parameter_table(setup)]), "rows")
+    table = pn.Column(width=SIDEBAR_WIDTH - 10, min_height=200)
+
+    def fill(*_):
+        table.objects = [presets(setup), parameter_table(setup)]
+
+    # a new model brings new rows and presets; on a server the table is built once the page shows
+    # (it is most of a page's build), so Train can be pressed while it arrives
+    setup.param.watch(fill, "rows")
+    pn.state.onload(fill)
     return pn.Column("## Set-up", data, model, "### Parameters: role, bounds, fixed value", table,
                      settings_card(setup), width=SIDEBAR_WIDTH)

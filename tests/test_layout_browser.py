@@ -62,6 +62,7 @@ def test_nothing_clipped_or_overlapping(server, browser, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(server)
     page.get_by_role("button", name="Train", exact=True).wait_for(timeout=90_000)
+    page.locator(".parameter-list").wait_for(timeout=30_000)  # built once the page shows
     # the training settings card sits below the parameter list, not over it
     parameters, settings = box(page, ".parameter-list"), box(page, ".training-settings")
     assert settings["y"] >= parameters["y"] + parameters["height"] - 1, (parameters, settings)
