@@ -65,20 +65,17 @@ class ViewPane:
         self.redraw()
 
     def _inputs(self) -> tuple:
-        values = []
-        for name in self.view.depends:
-            value = getattr(self.state, name)
-            if name == "history":
-                values.append(len(value))
-            elif name == "rows":
-                values.append(tuple((r.pname, r.role, r.lower, r.upper) for r in value))
-            else:
-                values.append(id(value))
-        return tuple(values)
+        """What the view draws from: the state's objects themselves (held, so that a later object
+        cannot take a freed one's id) and the rows' roles and bounds, which change in place."""
+        return tuple(tuple((r.pname, r.role, r.lower, r.upper) for r in self.state.rows) if name == "rows"
+                     else getattr(self.state, name) for name in self.view.depends)
 
     @property
     def stale(self) -> bool:
-        return self._inputs() != self.drawn
+        if self.drawn is None:
+            return True
+        return any(now is not then and not (isinstance(now, tuple) and now == then)
+                   for now, then in zip(self._inputs(), self.drawn))
 
     def redraw(self) -> None:
         self.drawn = self._inputs()
