@@ -85,6 +85,10 @@ class TrainableModel(nn.Module):
         """Fit input (and output) transforms on the training split."""
         raise NotImplementedError
 
+    def start_globals_at_random(self, generator: torch.Generator) -> None:
+        """Move every global parameter to a random point within its bounds (uniform on its scale);
+        a model without global parameters has nothing to move."""
+
     def global_values(self) -> dict[str, float]:
         """Current value of every global parameter (in its units); none for the pure network."""
         return {}
@@ -180,6 +184,11 @@ class HybridModel(TrainableModel):
                 term = val.mean()
                 penalty = term if penalty is None else penalty + term
         return ModelOutput(preds, params, outputs, penalty)
+
+    @torch.no_grad()
+    def start_globals_at_random(self, generator: torch.Generator) -> None:
+        units = torch.rand(len(self.global_), generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
+        self.global_logits.copy_(torch.logit(units).to(self.global_logits))
 
     @torch.no_grad()
     def global_values(self) -> dict[str, float]:

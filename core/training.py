@@ -23,6 +23,9 @@ from .metrics import kge_parts, masked_moments
 from .network import Dropout
 from .validation import check_choice, check_integer, check_number, settings_from_dict
 
+GLOBAL_STARTS = ("default", "random")
+#: added to the run's seed for the generator of random global starts (shuffling keeps its own stream)
+GLOBAL_START_OFFSET = 7919
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 DEVICES = ("cpu", "cuda")
 
@@ -41,11 +44,15 @@ class TrainConfig:
     device: str = "cpu"
     loss: str = "kge"
     weighting: str = "mean"
+    #: where global parameters start: their defaults, or a seeded random point within the bounds
+    #: (an ensemble's members then start apart, so that their agreement means something)
+    global_start: str = "default"
 
     def __post_init__(self):
         check_choice(self.optimizer, OPTIMIZERS, "optimizer")
         check_choice(self.loss, LOSS_KINDS, "loss")
         check_choice(self.weighting, WEIGHTINGS, "loss weighting")
+        check_choice(self.global_start, GLOBAL_STARTS, "global start")
         self.lr = check_number(self.lr, "learning rate", 0.0, include_low=False)
         self.batch_size = check_integer(self.batch_size, "batch size")
         self.epochs = check_integer(self.epochs, "epochs")
@@ -56,7 +63,10 @@ class TrainConfig:
             raise HybridlabError(f"device {self.device!r} requested but no CUDA device is available")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        if values["global_start"] == "default":  # plans written before the setting existed stay equal
+            del values["global_start"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "TrainConfig":
@@ -258,6 +268,8 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
     model.to(device)
     train_data, val_data = train_data.to(device), val_data.to(device)
     generator = _reseed(model, config.seed)
+    if config.global_start == "random":
+        model.start_globals_at_random(torch.Generator().manual_seed(config.seed + GLOBAL_START_OFFSET))
     loss_fn = MultiTaskLoss(len(model.targets), config.loss, config.weighting).to(device)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(loss_fn.parameters())
     # foreach: one multi-tensor update instead of a Python loop over parameters (torch enables it

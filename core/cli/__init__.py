@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from ..errors import HybridlabError
 from .arguments import add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
+from .identify import add_command as add_identify_command
 from .sweep import add_command as add_sweep_command
 from .sweep import add_executor_arguments
 
@@ -34,6 +35,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
     add_sweep_command(sub)
+    add_identify_command(sub)
     p = sub.add_parser("predict", help="predict with a saved run on new data")
     p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
     p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")

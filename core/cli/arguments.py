@@ -41,6 +41,9 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", help="rmsprop | adam | adamw (report: rmsprop)")
     p.add_argument("--loss", default=None, help="kge | nse | mse, per target (default kge)")
     p.add_argument("--weighting", default=None, help="mean | uncertainty: how target losses combine")
+    p.add_argument("--global-start", default=None,
+                   help="default | random: global parameters start at their defaults or at a seeded random point "
+                        "within their bounds (random for ensembles whose agreement you read)")
     p.add_argument("--hidden", help="hidden layer sizes, comma-separated (report: 256,128,64,32)")
     p.add_argument("--activation", help="sigmoid | tanh | relu | gelu | silu (report: sigmoid)")
     p.add_argument("--dropout", type=float, help="dropout after all but the last hidden layer (report: 0.3)")
@@ -54,7 +57,8 @@ SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": 
                "fold": "fold"}
 NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
 TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
-               "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting"}
+               "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting",
+               "global_start": "global_start"}
 
 
 def _key_values(item: str, flag: str, count: int):

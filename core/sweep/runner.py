@@ -4,6 +4,8 @@
     OUT/runs/<name>/    one ordinary run folder per run
     OUT/sweep.parquet   one row per run (rewritten as rows arrive, so an interrupted sweep keeps its rows)
     OUT/summary.*       mean ± sd per configuration and target
+    OUT/identifiability.json, .md   with 2 or more seeds (or folds): which learned parameters the
+                        members agree on (:mod:`core.identify`)
 
 Resume: a run whose folder is complete and holds the same plan is not trained again; its row
 comes from the previous ``sweep.parquet`` or, failing that, from its ``metrics.json``.
@@ -130,4 +132,8 @@ def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None
     interrupted = bool(stop_event is not None and stop_event.is_set())
     table = write_table(rows, out, order)
     summary = write_summary(table, out, title)
+    if len(sweep.seeds) > 1 or sweep.folds:
+        from ..identify import write_identifiability
+
+        write_identifiability(out, f"{title}: identifiability")
     return SweepOutcome(table, summary, skipped, interrupted, rows)

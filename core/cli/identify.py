@@ -1,0 +1,46 @@
+"""``hybridlab identify``: identifiability of the configurations of existing sweeps.
+
+    hybridlab identify runs/soc-sweep
+    hybridlab identify runs/respiration runs/swrc runs/soc --validation validation.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import HybridlabError
+
+
+def add_command(sub) -> None:
+    p = sub.add_parser("identify", help="which learned parameters an ensemble (a sweep with >= 2 seeds) agrees on")
+    p.add_argument("folders", nargs="+", metavar="SWEEP_DIR",
+                   help="sweep folder(s); identifiability.json and .md are written into each")
+    p.add_argument("--validation", default=None, metavar="FILE",
+                   help="write the pooled check (Spearman of agreement vs recovery r over all folders) as JSON")
+    p.set_defaults(func=cmd_identify)
+
+
+def cmd_identify(a: argparse.Namespace) -> int:
+    from ..evaluation import json_safe
+    from ..identify import write_identifiability
+    from ..identify.report import markdown, validation
+
+    pooled = {}
+    for folder in a.folders:
+        result = write_identifiability(folder)
+        if result is None:
+            raise HybridlabError(f"{folder}: no configuration has 2 finished members with learned parameters; "
+                                 f"run the sweep with --seeds 2 or more")
+        print(markdown(result, f"Identifiability: {folder}"))
+        pooled.update({f"{folder}:{name}": entry for name, entry in result["configurations"].items()})
+    if len(a.folders) > 1 or a.validation:
+        check = validation(pooled)
+        spearman = "–" if check["spearman"] is None else f"{check['spearman']:.2f}"
+        per_model = ", ".join(f"{m} {v['spearman']:.2f} (n={v['n']})" if v["spearman"] is not None
+                              else f"{m} – (n={v['n']})" for m, v in check["per_model"].items())
+        print(f"All folders: Spearman of agreement vs recovery r {spearman} over {check['n']} parameters "
+              f"and combinations with truth; per model: {per_model}")
+        if a.validation:
+            with open(a.validation, "w") as handle:
+                json.dump(json_safe(check), handle, indent=2)
+    return 0

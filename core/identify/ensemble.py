@@ -1,0 +1,118 @@
+"""An ensemble: the finished members (seeds, folds) of one sweep configuration, read back from
+their run folders as one (members, sites) array per parameter."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import HybridlabError
+from ..parameters import ParameterSet
+from ..plan import RunPlan
+from ..store import is_run_folder
+from ..sweep.plan import SWEEP_FILE
+from ..sweep.results import read_table
+from ..sweep.runner import RUNS
+from ..sweep.task import FINISHED
+from .scores import fitting_members
+
+
+@dataclass
+class Ensemble:
+    """configuration: its label in the sweep; plan: the first member's plan; parameter_set: roles
+    and bounds; members: run names; values: parameter -> (members, rows) learned values in the
+    parameter's units; recovery: parameter -> per-member r of learned vs true (NaN where the
+    data carry no truth); fits: per-member mean validation KGE."""
+
+    configuration: str
+    plan: RunPlan
+    parameter_set: ParameterSet
+    members: list[str]
+    values: dict[str, np.ndarray]
+    ids: np.ndarray
+    recovery: dict[str, list[float]] = field(default_factory=dict)
+    fits: list[float] = field(default_factory=list)
+
+    def fitting(self) -> np.ndarray:
+        """Mask (members,) of the members that fit as well as the others (:func:`fitting_members`)."""
+        return fitting_members(self.fits) if self.fits else np.ones(len(self.members), dtype=bool)
+
+    @classmethod
+    def from_runs(cls, configuration: str, runs: list) -> "Ensemble":
+        """An ensemble of finished runs in memory (:class:`core.evaluation.Run`, one per seed), e.g.
+        from :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
+        members = [(f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics)
+                   for run in runs]
+        return _from_members(configuration, members)
+
+    def learned(self) -> list:
+        """The learned (global and neural) parameters."""
+        return [p for p in self.parameter_set if p.role in ("global", "neural")]
+
+    def truth(self) -> pd.DataFrame | None:
+        """The data's ``true_<parameter>`` columns in the members' row order, None if there are none."""
+        from ..execute import load_plan_data
+
+        data = load_plan_data(self.plan)
+        columns = data.truth_columns()
+        if not columns or len(data.frame) != self.ids.shape[0]:
+            return None
+        return pd.DataFrame({name: data.frame[column].to_numpy(dtype=float) for name, column in columns.items()})
+
+
+def _member(folder: Path) -> tuple[RunPlan, pd.DataFrame, dict]:
+    plan = RunPlan.read(folder / "plan.yaml")
+    parameters = pd.read_parquet(folder / "parameters.parquet")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    return plan, parameters, metrics
+
+
+def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
+    """members: (name, plan, parameters table, metrics) each; None for the pure network."""
+    if len(members) < 2:
+        raise HybridlabError(f"configuration {configuration!r}: an ensemble needs at least 2 members, got "
+                             f"{len(members)}")
+    plan = members[0][1]
+    if not plan.spec.has_parameters:
+        return None
+    parameter_set = plan.parameter_set()
+    ids = members[0][2]["id"].to_numpy()
+    for name, _, parameters, _ in members[1:]:
+        if len(parameters) != len(ids) or not np.array_equal(parameters["id"].to_numpy(), ids):
+            raise HybridlabError(f"configuration {configuration!r}: run {name} was trained on other rows than "
+                                 f"{members[0][0]}; an ensemble compares members on the same sites")
+    values = {p.name: np.stack([m[2][p.name].to_numpy(dtype=float) for m in members])
+              for p in parameter_set if p.role in ("global", "neural")}
+    truth = [metrics.get("parameter_recovery") or {} for _, _, _, metrics in members]
+    recovery = {name: [float((entry.get(name) or {}).get("r") or np.nan) for entry in truth]
+                for name in dict.fromkeys(n for entry in truth for n, e in entry.items() if "r" in e)}
+    fits = [float(metrics.get("mean_val_kge") or np.nan) for _, _, _, metrics in members]
+    return Ensemble(configuration, plan, parameter_set, [m[0] for m in members], values, ids, recovery, fits)
+
+
+def _ensemble(configuration: str, folders: list[Path]) -> Ensemble | None:
+    return _from_members(configuration, [(folder.name, *_member(folder)) for folder in folders])
+
+
+def sweep_ensembles(out: str | Path) -> list[Ensemble]:
+    """One ensemble per configuration of the sweep in ``out`` with at least 2 finished members
+    (seeds x folds); configurations of the pure network are left out (no parameters)."""
+    out = Path(out)
+    table = read_table(out)
+    if not (out / SWEEP_FILE).is_file() or table is None:
+        if is_run_folder(out):
+            raise HybridlabError(f"{out}: is one run; identifiability needs an ensemble, so give the folder of a "
+                                 f"sweep with at least 2 seeds (hybridlab sweep --seeds 5 ...)")
+        raise HybridlabError(f"{out}: not a hybridlab sweep folder (no {SWEEP_FILE} and sweep.parquet)")
+    ensembles = []
+    finished = table[table["status"] == FINISHED]
+    for configuration, group in finished.groupby("configuration", sort=False):
+        folders = [out / RUNS / name for name in group["name"] if is_run_folder(out / RUNS / name)]
+        if len(folders) >= 2:
+            ensemble = _ensemble(str(configuration), folders)
+            if ensemble is not None:
+                ensembles.append(ensemble)
+    return ensembles

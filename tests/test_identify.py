@@ -1,0 +1,111 @@
+"""Identifiability from ensembles: the scores, the respiration example, a product of two parameters
+that only the product identifies, and the files a sweep writes."""
+import json
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from core.execute import execute
+from core.identify import Ensemble, analyse, global_agreement, pairwise_correlation, site_agreement, verdict
+from core.identify.combinations import label
+from core.identify.scores import fitting_members
+from core.models import ModelSpec, register_model
+from core.parameters import Parameter, ParameterSet
+
+
+def test_scores_are_one_for_identical_members_and_near_zero_for_independent_ones():
+    rng = np.random.default_rng(0)
+    pattern = rng.uniform(size=500)
+    same = np.stack([pattern] * 4)
+    assert pairwise_correlation(same) == pytest.approx(1.0)
+    assert site_agreement(same) == pytest.approx(1.0)
+    independent = rng.uniform(size=(4, 500))
+    assert abs(pairwise_correlation(independent)) < 0.1
+    assert site_agreement(independent) < 0.1
+    assert global_agreement(np.full(5, 0.3)) == pytest.approx(1.0)
+    assert global_agreement(rng.uniform(size=2000)) < 0.05
+
+
+def test_level_offsets_lower_the_variance_score_but_not_the_correlation():
+    pattern = np.linspace(0.2, 0.4, 300)
+    shifted = np.stack([pattern, pattern + 0.3])
+    assert pairwise_correlation(shifted) == pytest.approx(1.0)
+    assert site_agreement(shifted) < 0.5
+
+
+def test_verdict_thresholds_and_failed_fits():
+    assert [verdict(s) for s in (0.9, 0.75, 0.6, 0.2, float("nan"))] == [
+        "identified", "identified", "weak", "not identified", "not identified"]
+    assert fitting_members([0.56, 0.65, 0.09, 0.61, 0.66]).tolist() == [True, True, False, True, True]
+    assert fitting_members([0.53, 0.56, 0.66, 0.62, 0.63]).all()
+
+
+def test_combination_labels():
+    assert label((("v_max0", -1), ("f_poc", 1), ("k_m0", 1))) == "f_poc*k_m0/v_max0"
+    assert label((("a", -1), ("b", -1))) == "1/a/b"
+
+
+def _members(model: str, seeds, **plan) -> list:
+    return [execute({"model": model, "data": {"name": "respiration-synthetic", "n": 80},
+                     "train": {"seed": seed, "epochs": 60, "patience": 60, "global_start": "random"}, **plan})
+            for seed in seeds]
+
+
+def test_respiration_rb_and_q10_are_identified():
+    result = analyse(Ensemble.from_runs("default", _members("respiration", range(3))))
+    rb, q10 = result["parameters"]["rb"], result["parameters"]["q10"]
+    assert (rb["verdict"], q10["verdict"]) == ("identified", "identified"), result["parameters"]
+    assert rb["recovery_r"] > 0.9
+    assert "same_start" not in q10
+
+
+def product(temp, a, b, q10):
+    """reco = a * b * q10 ** ((temp - 15) / 10): a and b enter only as their product."""
+    return {"reco": a * b * q10 ** ((temp - 15.0) / 10.0)}
+
+
+def _product_parameters() -> ParameterSet:
+    return ParameterSet([Parameter("a", "first factor", "-", 1.5, 0.2, 5.0, role="neural"),
+                         Parameter("b", "second factor", "-", 1.5, 0.2, 5.0, role="neural"),
+                         Parameter("q10", "temperature sensitivity", "-", 2.0, 1.0, 4.0, role="global")],
+                        presets={"default": {"a": "neural", "b": "neural", "q10": "global"}})
+
+
+def test_parameters_that_enter_only_as_a_product_are_not_identified_but_their_product_is():
+    register_model(ModelSpec(name="product-test", description="respiration with rb split into a * b",
+                             function=product, parameters=_product_parameters, forcing=("temp",), targets=("reco",),
+                             default_data="respiration-synthetic",
+                             defaults={"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "batch_size": 256,
+                                       "optimizer": "adam", "lr": 0.005}), replace=True)
+    result = analyse(Ensemble.from_runs("product", _members("product-test", range(4))), with_truth=False)
+    assert result["parameters"]["a"]["verdict"] == "not identified", result["parameters"]
+    assert result["parameters"]["b"]["verdict"] == "not identified", result["parameters"]
+    assert "a*b" in result["combinations"], result["combinations"]
+    assert result["combinations"]["a*b"]["verdict"] == "identified"
+    assert result["parameters"]["q10"]["verdict"] == "identified"
+
+
+def test_identify_refuses_one_run_and_a_folder_that_is_not_a_sweep(tmp_path, capsys):
+    execute({"model": "respiration", "data": {"name": "respiration-synthetic", "n": 30},
+             "train": {"epochs": 2}}).save(tmp_path / "run")
+    assert main(["identify", str(tmp_path / "run")]) == 2
+    assert "is one run; identifiability needs an ensemble" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    assert main(["identify", str(tmp_path / "other")]) == 2
+    assert "not a hybridlab sweep folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sweep_with_seeds_writes_identifiability(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    code = main(["sweep", "--model", "respiration", "--n-sites", "80", "--epochs", "60", "--seeds", "3",
+                 "--global-start", "random", "--workers", "2", "--out", str(out), "--quiet"])
+    assert code == 0
+    result = json.loads((out / "identifiability.json").read_text())
+    entry = result["configurations"]["default"]["parameters"]
+    assert entry["rb"]["verdict"] == "identified" and entry["rb"]["recovery_r"] > 0.9
+    assert entry["q10"]["role"] == "global" and entry["q10"]["verdict"] == "identified"
+    assert "| rb | neural |" in (out / "identifiability.md").read_text()
+    assert main(["identify", str(out)]) == 0
+    assert "## default (respiration, 3 members)" in capsys.readouterr().out
