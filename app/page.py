@@ -79,6 +79,9 @@ class Dashboard:
         self.live = LivePlots()
         self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState()) for tab in VIEW_TABS}
         self.tabs = None
+        # an ensemble's verdicts go onto the parameter rows (a new training clears them)
+        self.session.param.watch(lambda event: self.setup.show_identifiability((event.new or {}).get("identifiability")),
+                                 "ensemble")
 
     # -- callbacks: thin, they call state methods ---------------------------------------------------
     def tick(self):

@@ -33,6 +33,8 @@ class Job:
     owner: str
     plan: dict
     post: Callable[..., None]
+    #: an extra member of an ensemble: counted with its first member against the per-user limit
+    member: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     state: str = "queued"  # queued | running | done
     submitted: float = field(default_factory=time.monotonic)
@@ -56,14 +58,15 @@ class TrainingPool:
         self._thread.start()
 
     # -- called by sessions (any thread) -----------------------------------------------------------
-    def submit(self, owner: str, plan: dict, post: Callable[..., None]) -> Job:
-        """Queue a training; HybridlabError when ``owner`` already has its share running or waiting."""
+    def submit(self, owner: str, plan: dict, post: Callable[..., None], member: bool = False) -> Job:
+        """Queue a training; HybridlabError when ``owner`` already has its share running or waiting.
+        ``member``: another seed of the owner's ensemble (queued behind, not counted again)."""
         with self._lock:
-            mine = sum(job.owner == owner for job in [*self._queue, *self._running])
-            if mine >= self.limits.trainings_per_session:
+            mine = sum(job.owner == owner and not job.member for job in [*self._queue, *self._running])
+            if not member and mine >= self.limits.trainings_per_session:
                 raise core.HybridlabError(f"you already have {mine} training(s) running or queued, this server's "
                                           "limit per user; stop one first")
-            job = Job(owner, plan, post)
+            job = Job(owner, plan, post, member)
             self._queue.append(job)
             self._announce()
             self._lock.notify()

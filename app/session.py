@@ -17,6 +17,17 @@ import core
 
 from .pool import Job, TrainingPool, server_pool
 
+def ensemble_result(label: str, runs: list) -> dict:
+    """Identifiability of finished runs (one per seed) and the across-member sd per row of each
+    neural parameter (in its units)."""
+    from core.identify import Ensemble, analyse
+    from core.identify.analysis import site_spread
+
+    ensemble = Ensemble.from_runs(label or "dashboard", runs)
+    neural = [p.name for p in ensemble.parameter_set if p.role == "neural"]
+    return {"identifiability": analyse(ensemble), "spread": {name: site_spread(ensemble, name) for name in neural}}
+
+
 class TrainingSession(param.Parameterized):
     """One training at a time, queued in the server's pool and followed through :meth:`sync`."""
 
@@ -38,6 +49,10 @@ class TrainingSession(param.Parameterized):
     spec = param.Parameter(default=None, doc="the core.ModelSpec being trained")
     label = param.String(default="")
     derived = param.Parameter(default=None, doc="DerivedResults of a finished run whose model derives quantities")
+    members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run)")
+    member_runs = param.List(default=[], doc="finished runs of the ensemble's other members")
+    ensemble = param.Parameter(default=None, doc="the finished ensemble: {'identifiability': core.identify.analyse "
+                                                 "result, 'spread': parameter -> across-member sd per row}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
     pool = param.ClassSelector(class_=TrainingPool, doc="the server's training pool (one per process)")
     owner = param.String(default="", doc="whose share of the pool a training takes: the signed-in user, else this session")
@@ -50,12 +65,13 @@ class TrainingSession(param.Parameterized):
         self._lock = threading.Lock()
         self._inbox: dict = {}
         self._job: Job | None = None
+        self._members: list[Job] = []
         self._token = None  # the current training's; news carrying another are dropped
 
     @property
     def running(self) -> bool:
         """A training of this session is queued or running."""
-        return self._job is not None and self._job.state != "done"
+        return any(job.state != "done" for job in [self._job, *self._members] if job is not None)
 
     def start(self, setup) -> bool:
         """Validate the set-up and queue the training; returns False (with a message) when it cannot."""
@@ -63,24 +79,29 @@ class TrainingSession(param.Parameterized):
             self.message = "a run is already training; stop it first"
             return False
         try:
-            plan = setup.plan()
+            plan, *others = setup.member_plans()
             with self._lock:
                 self._inbox, self._token = {}, object()
             self._job = self.pool.submit(self.owner, plan.to_dict(), functools.partial(self._post, self._token))
+            self._members = [self.pool.submit(self.owner, other.to_dict(), functools.partial(self._post_member,
+                                                                                              self._token), member=True)
+                             for other in others]
         except core.HybridlabError as e:
             self.status, self.message = "error", f"cannot train: {e}"
             return False
         self.label = setup.model_name + (f" {setup.preset_name()}" if setup.rows else "")
         self.param.update(status="queued", message="", epoch=0, max_epochs=plan.train.epochs, queue_position=None,
                           best_val_loss=None, best_epoch=0, seconds_left=None, produced_at=None, history=[], snapshot=None, run=None,
-                          derived=None, spec=plan.spec)
+                          derived=None, spec=plan.spec, members=1 + len(others), member_runs=[], ensemble=None)
         return True
 
     def stop(self) -> None:
         """Cancel a queued training at once; a running one stops after its current batch and keeps
         the best weights."""
         if self.running:
-            self.pool.cancel(self._job)
+            for job in [self._job, *self._members]:
+                if job.state != "done":
+                    self.pool.cancel(job)
             if self.status == "training":
                 self.status = "stopping"
 
@@ -95,7 +116,14 @@ class TrainingSession(param.Parameterized):
                 return  # news of an earlier training
             if "row" in items:
                 self._inbox.setdefault("rows", []).append(items.pop("row"))
+            if "member" in items:
+                self._inbox.setdefault("members", []).append(items.pop("member"))
             self._inbox.update(items)
+
+    def _post_member(self, token, **items) -> None:
+        """News of another member: only its end counts (its run, or that it did not finish)."""
+        if "done" in items:
+            self._post(token, member=items.get("run"))
 
     # -- session thread ----------------------------------------------------------------------------
     def _progress(self, rows: list[dict]) -> dict:
@@ -127,6 +155,21 @@ class TrainingSession(param.Parameterized):
                 update.update(run=inbox["run"], derived=inbox.get("derived"), seconds_left=0.0,
                               message=f"{metrics['stopped']} after {metrics['epochs_run']} epochs (best "
                                       f"{metrics['best_epoch']}); mean validation KGE {metrics['mean_val_kge']:.3f}")
+        if "members" in inbox:
+            update["member_runs"] = self.member_runs + [run for run in inbox["members"] if run is not None]
         update["syncs"] = self.syncs + 1
         self.param.update(**update)
+        self._close_ensemble()
         return True
+
+    def _close_ensemble(self) -> None:
+        """Once the first run and every other member are in: the identifiability of the ensemble."""
+        if self.members < 2 or self.ensemble is not None or self.run is None or self.running:
+            return
+        runs = [self.run, *self.member_runs]
+        if len(runs) < 2:
+            self.message += "; the other members did not finish, so no agreement"
+            self.ensemble = {}
+            return
+        self.ensemble = ensemble_result(self.label, runs)
+        self.message += f"; ensemble of {len(runs)} members: agreement on the parameter rows"

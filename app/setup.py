@@ -34,6 +34,7 @@ class ParameterRow(param.Parameterized):
     allowed_roles = param.List(default=list(core.ROLES))
     choices = param.Parameter(default=None)
     error = param.String(default="", doc="why the row is invalid; empty when valid")
+    agreement = param.String(default="", doc="the last ensemble's verdict, e.g. 'identified (0.93)'; empty if none")
 
     @classmethod
     def from_parameter(cls, p: core.Parameter) -> "ParameterRow":
@@ -80,6 +81,9 @@ class Setup(param.Parameterized):
     weighting = param.Selector(default="mean", objects=core.CHOICES["weighting"])
     split = param.Selector(default="site", objects=core.CHOICES["split"])
     seed = param.Integer(default=0, bounds=(0, None))
+    ensemble = param.Integer(default=1, bounds=(1, 10),
+                             doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
+                                 "parameter an agreement (docs/identifiability.md)")
     errors = param.List(default=[], doc="messages that block training")
     upload = param.ClassSelector(class_=Upload, doc="the user's uploaded file and its mapping")
     limits = param.ClassSelector(class_=ServerLimits, doc="what the server allows (epochs, network, data size)")
@@ -190,6 +194,27 @@ class Setup(param.Parameterized):
         if self.validate():
             raise core.HybridlabError("; ".join(self.errors))
         return self._plan()
+
+    def member_plans(self) -> list[core.RunPlan]:
+        """The plans of an ensemble's members: the plan, then the same with seeds SEED+1..SEED+N-1."""
+        plan = self.plan()
+        values = plan.to_dict()
+        return [plan] + [core.RunPlan.from_dict({**values, "train": {**values["train"], "seed": plan.train.seed + k}})
+                         for k in range(1, self.ensemble)]
+
+    def show_identifiability(self, result: dict | None) -> None:
+        """Put each learned parameter's verdict and agreement on its row (``core.identify.analyse``
+        output); None clears them."""
+        entries = (result or {}).get("parameters", {})
+        for row in self.rows:
+            entry = entries.get(row.pname)
+            if entry is None:
+                row.agreement = ""
+            elif entry.get("same_start"):
+                row.agreement = "not tested (members started alike)"
+            else:
+                score = entry["agreement"]
+                row.agreement = f"{entry['verdict']} ({score:.2f})" if score == score else entry["verdict"]
 
     def load_plan(self, plan: core.RunPlan) -> None:
         """Fill the form from a plan (e.g. a run's saved config.json): all of it, or nothing."""

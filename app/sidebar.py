@@ -15,8 +15,22 @@ NONE = "(none)"
 SIDEBAR_WIDTH = 600
 
 
-def _row_label(name: str, description: str, unit: str, error: str) -> str:
+#: badge colours of the ensemble verdicts
+BADGE_COLOURS = {"identified": "#1a7f37", "weak": "#9a6700", "not identified": "#c00", "not tested": "#666"}
+
+
+def _badge(agreement: str) -> str:
+    if not agreement:
+        return ""
+    colour = next((c for verdict, c in sorted(BADGE_COLOURS.items(), key=lambda item: -len(item[0]))
+                   if agreement.startswith(verdict)), "#666")
+    return (f'<br><span class="agreement" style="color:#fff;background:{colour};border-radius:3px;padding:0 3px;'
+            f'font-size:11px">{html.escape(agreement)}</span>')
+
+
+def _row_label(name: str, description: str, unit: str, error: str, agreement: str = "") -> str:
     text = f"<b>{html.escape(name)}</b><br><small>{html.escape(description)} [{html.escape(unit)}]</small>"
+    text += _badge(agreement)
     return text + (f'<br><span class="row-error" style="color:#c00">{html.escape(error)}</span>' if error else "")
 
 
@@ -36,7 +50,8 @@ def parameter_table(setup: Setup):
                                                  disabled=pn.bind(lambda role: role != "fixed", r.param.role))
         # name, description and the row's problem in one pane: every Panel object costs the server
         # about 2-3 ms of each page's build, and 19 rows made this table most of it
-        label = pn.pane.HTML(pn.bind(_row_label, r.pname, r.description, r.unit, r.param.error), width=130,
+        label = pn.pane.HTML(pn.bind(_row_label, r.pname, r.description, r.unit, r.param.error, r.param.agreement),
+                             width=130,
                              css_classes=["param-name"])
         rows.append(pn.Row(label, role, lower, upper, value, margin=(2, 0), css_classes=[f"param-row-{r.pname}"]))
     # no fixed height: a scroll box of fixed height let the next card overlay its rows
@@ -138,6 +153,8 @@ def settings_card(setup: Setup):
                widget.Select.from_param(s.activation, width=130), widget.FloatInput.from_param(s.dropout, width=130)),
         pn.Row(widget.Select.from_param(s.loss, width=130), widget.Select.from_param(s.weighting, width=130),
                widget.Select.from_param(s.split, width=130), widget.IntInput.from_param(s.seed, width=130)),
+        pn.Row(widget.IntInput.from_param(s.ensemble, name="ensemble (seeds, 1-10)", width=130,
+                                          css_classes=["ensemble"])),
         title="Training settings", collapsed=False, width=SIDEBAR_WIDTH - 20, css_classes=["training-settings"])
 
 

@@ -85,6 +85,10 @@ class TrainableModel(nn.Module):
         """Fit input (and output) transforms on the training split."""
         raise NotImplementedError
 
+    def observation_penalty(self, parameters: dict, y: torch.Tensor) -> torch.Tensor | None:
+        """A loss term from the observations y (n, T) and the parameters, or None (the default)."""
+        return None
+
     def start_globals_at_random(self, generator: torch.Generator) -> None:
         """Move every global parameter to a random point within its bounds (uniform on its scale);
         a model without global parameters has nothing to move."""
@@ -108,6 +112,11 @@ def _check_signature(function: Callable, names: Sequence[str]) -> None:
             f"mechanistic function {function.__name__!r} has no argument for {', '.join(map(repr, missing))}")
 
 
+def _accepts(function: Callable, name: str) -> bool:
+    parameters = inspect.signature(function).parameters
+    return name in parameters or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+
+
 class HybridModel(TrainableModel):
     """A neural network feeding the parameters of a mechanistic function.
 
@@ -121,15 +130,23 @@ class HybridModel(TrainableModel):
 
     def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
                  function: Callable, parameters: ParameterSet, network: NetworkConfig | None = None,
-                 options: dict | None = None, tracked: Sequence[str] = ()):
+                 options: dict | None = None, tracked: Sequence[str] = (), constraint: Callable | None = None):
         super().__init__()
         self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
         self.function = function
+        self.constraint = constraint
         self.options = dict(options or {})
         self.tracked = tuple(tracked)
         self.parameter_set = parameters.copy()
         self.network_config = network or NetworkConfig()
-        _check_signature(function, self.forcing + self.parameter_set.names + list(self.options))
+        _check_signature(function, self.forcing + self.parameter_set.names)
+        # options go to the function that takes them: the mechanistic function or the constraint
+        self.function_options = {k: v for k, v in self.options.items() if _accepts(function, k)}
+        self.constraint_options = {k: v for k, v in self.options.items() if constraint and _accepts(constraint, k)}
+        unused = [k for k in self.options if k not in self.function_options and k not in self.constraint_options]
+        if unused:
+            raise HybridlabError(f"mechanistic function {function.__name__!r} has no argument for "
+                                 f"{', '.join(map(repr, unused))}")
 
         self.neural = [p for p in self.parameter_set if p.role == "neural"]
         self.global_ = [p for p in self.parameter_set if p.role == "global"]
@@ -169,7 +186,7 @@ class HybridModel(TrainableModel):
         params = self.parameter_values(x)
         kwargs = {name: forcing[:, j] for j, name in enumerate(self.forcing)}
         kwargs.update(params)
-        outputs = self.function(**kwargs, **self.options)
+        outputs = self.function(**kwargs, **self.function_options)
         if not isinstance(outputs, dict):
             raise HybridlabError(f"mechanistic function {self.function.__name__!r} must return a dict of tensors")
         missing = [t for t in self.targets if t not in outputs]
@@ -184,6 +201,14 @@ class HybridModel(TrainableModel):
                 term = val.mean()
                 penalty = term if penalty is None else penalty + term
         return ModelOutput(preds, params, outputs, penalty)
+
+    def observation_penalty(self, parameters: dict, y: torch.Tensor) -> torch.Tensor | None:
+        """The model's constraint (if it declares one) on the parameters given the observations
+        y (n, T, NaN = missing), as a scalar added to the training loss."""
+        if self.constraint is None:
+            return None
+        observed = {target: y[:, j] for j, target in enumerate(self.targets)}
+        return self.constraint(parameters, observed, **self.constraint_options)
 
     @torch.no_grad()
     def start_globals_at_random(self, generator: torch.Generator) -> None:

@@ -178,6 +178,9 @@ def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, opt
         loss, per_target, valid = loss_fn(batch.y, out.predictions)
         if out.penalty is not None:
             loss = loss + out.penalty
+        constraint = model.observation_penalty(out.parameters, batch.y)
+        if constraint is not None:
+            loss = loss + constraint
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

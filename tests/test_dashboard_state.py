@@ -248,3 +248,44 @@ def test_one_slow_snapshot_does_not_freeze_the_live_views():
         pacer.record(100.0, 100.0 + cost)
     # waiting 9x the slow one's cost would be 2.7 s; the median of recent costs keeps the pace
     assert pacer.next_at - 100.3 < 1.0 and not pacer.due(100.2) and pacer.due(pacer.next_at)
+
+
+def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
+    import importlib
+
+    importlib.import_module("holoviews.plotting.bokeh")  # the plotting backend the views draw with
+    from app.views.base import ViewState
+    from app.views.ensemble_spread import EnsembleSpread
+
+    setup = Setup(model_name="respiration", n_sites=60, epochs=40, ensemble=3)
+    assert [p.train.seed for p in setup.member_plans()] == [0, 1, 2]
+    session = TrainingSession()
+    assert session.start(setup) and session.members == 3
+    _wait(session)
+    assert session.status == "finished" and len(session.member_runs) == 2
+    result = session.ensemble["identifiability"]
+    assert result["parameters"]["rb"]["verdict"] in ("identified", "weak", "not identified")
+    assert session.ensemble["spread"]["rb"].shape == (len(session.run.data.frame),)
+    setup.show_identifiability(result)
+    assert setup.row("rb").agreement.startswith(result["parameters"]["rb"]["verdict"])
+    # the members started their global q10 at its default: no verdict is claimed for it
+    assert setup.row("q10").agreement == "not tested (members started alike)"
+    assert "ensemble of 3 members" in session.message
+    state = ViewState()
+    state.refresh(session, setup.rows)
+    plots = EnsembleSpread(setup.spec).draw(state)
+    assert isinstance(plots, list) and len(plots) == 1  # a histogram; these data have no coordinates
+    setup.show_identifiability(None)
+    assert setup.row("rb").agreement == ""
+
+
+def test_the_moc_capacity_constraint_penalises_only_observed_moc_above_q_max():
+    import torch
+
+    from core.models.soc import moc_capacity
+
+    q_max = torch.tensor([10.0, 10.0, 10.0])
+    observed = {"moc": torch.tensor([5.0, 15.0, float("nan")])}
+    assert moc_capacity({"q_max": q_max}, observed) is None  # off unless a weight is given
+    penalty = moc_capacity({"q_max": q_max}, observed, moc_capacity_weight=2.0)
+    assert float(penalty) == pytest.approx(2.0 * (0.0 + 0.5) / 2)

@@ -109,3 +109,24 @@ def test_a_sweep_with_seeds_writes_identifiability(tmp_path, capsys):
     assert "| rb | neural |" in (out / "identifiability.md").read_text()
     assert main(["identify", str(out)]) == 0
     assert "## default (respiration, 3 members)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_role_search_on_respiration_makes_rb_neural_and_writes_its_path(tmp_path, capsys):
+    out = tmp_path / "roles"
+    assert main(["roles", "search", "--model", "respiration", "--n-sites", "100", "--epochs", "60", "--seeds", "3",
+                 "--workers", "2", "--out", str(out)]) == 0
+    result = json.loads((out / "role_search.json").read_text())
+    assert result["neural"][:1] == ["rb"]
+    first = result["path"][1]
+    assert first["parameter"] == "rb" and first["accepted"] and first["mean_val_kge"] > result["path"][0]["mean_val_kge"]
+    assert {"parameter", "mean_val_kge", "sd_val_kge"} <= set(first)
+    assert (out / "role_search.md").is_file() and (out / "role_search.png").is_file()
+    assert "step 1: rb" in capsys.readouterr().out
+
+
+def test_role_search_refuses_one_seed_and_unknown_candidates(capsys):
+    assert main(["roles", "search", "--model", "respiration", "--seeds", "1", "--out", "unused"]) == 2
+    assert "at least 2 seeds" in capsys.readouterr().err
+    assert main(["roles", "search", "--model", "respiration", "--candidates", "t_ref,zz", "--out", "unused"]) == 2
+    assert "t_ref, zz cannot be made neural" in capsys.readouterr().err

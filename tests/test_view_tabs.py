@@ -23,7 +23,7 @@ class FakeSession:
     """The fields ViewState.refresh reads from a TrainingSession."""
 
     def __init__(self, **fields):
-        self.snapshot = self.data = self.run = self.derived = self.spec = None
+        self.snapshot = self.data = self.run = self.derived = self.spec = self.ensemble = None
         self.history = []
         self.__dict__.update(fields)
 

@@ -19,9 +19,10 @@ class ViewState(param.Parameterized):
     derived = param.Parameter(default=None, doc="app.analysis.DerivedResults of the finished run")
     spec = param.Parameter(default=None, doc="core.ModelSpec of the run")
     rows = param.List(default=[], doc="the set-up's parameter rows (roles, bounds, units)")
+    ensemble = param.Parameter(default=None, doc="the finished ensemble (app.session.ensemble_result)")
 
     def refresh(self, session, rows) -> None:
-        changed = {k: getattr(session, k) for k in ("snapshot", "data", "run", "derived", "spec")
+        changed = {k: getattr(session, k) for k in ("snapshot", "data", "run", "derived", "spec", "ensemble")
                    if getattr(self, k) is not getattr(session, k)}
         if len(self.history) != len(session.history):
             changed["history"] = list(session.history)

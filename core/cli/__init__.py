@@ -12,6 +12,7 @@ from ..errors import HybridlabError
 from .arguments import add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
 from .identify import add_command as add_identify_command
+from .roles import add_command as add_roles_command
 from .sweep import add_command as add_sweep_command
 from .sweep import add_executor_arguments
 
@@ -36,6 +37,7 @@ def _add_builtin_commands(sub) -> None:
     p.set_defaults(func=cmd_train)
     add_sweep_command(sub)
     add_identify_command(sub)
+    add_roles_command(sub)
     p = sub.add_parser("predict", help="predict with a saved run on new data")
     p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
     p.add_argument("--input", required=True, help="CSV/Parquet file, or JSON (object or list of objects)")

@@ -95,6 +95,21 @@ def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, 
     }
 
 
+def moc_capacity(parameters: dict, observed: dict, moc_capacity_weight: float = 0.0, **_) -> torch.Tensor | None:
+    """Observed MOC cannot exceed the Langmuir capacity q_max at a site: the loss term
+    moc_capacity_weight * mean(relu(observed MOC / q_max - 1)) over the rows with observed MOC,
+    i.e. relu(observed MOC - q_max) in units of the site's q_max (so the weight is unitless).
+    None when the weight is 0 (the default) or MOC is not a target."""
+    moc = observed.get("moc")
+    if not moc_capacity_weight or moc is None:
+        return None
+    known = torch.isfinite(moc)
+    if not bool(known.any()):
+        return None
+    excess = torch.relu(moc[known] / parameters["q_max"][known] - 1.0)
+    return moc_capacity_weight * excess.mean()
+
+
 def parameters() -> ParameterSet:
     params = [Parameter(n, d, u, dv, lo, hi, scale=s, role=_ROLE[r[1]]) for n, d, u, dv, lo, hi, s, r in _TABLE]
     params.append(Parameter("beta", "microbial turnover exponent (2: density dependent, 1: linear)", "-",
@@ -140,7 +155,8 @@ MODEL = ModelSpec(
     positive=frozenset({"npp", "soil_mass"}),
     diagnostics=diagnostics,
     tracked=("feasible",),
-    options={"x_cap": 0.99, "x_soft": 0.9, "feasibility_weight": 10.0},
+    options={"x_cap": 0.99, "x_soft": 0.9, "feasibility_weight": 10.0, "moc_capacity_weight": 0.0},
+    constraint=moc_capacity,
     saturation=("moc", "q_max"),
     # for small x_p, POC ≈ k_m0 · f_poc · I / (v_max0 · MBC): POC pins down only this ratio
     combinations={"f_poc*k_m0/v_max0": (("f_poc", 1), ("k_m0", 1), ("v_max0", -1))},

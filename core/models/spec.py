@@ -73,6 +73,9 @@ class ModelSpec:
     explain_feature: str | None = None
     #: label -> ((parameter, power), ...): products of powers the targets pin down
     combinations: dict = field(default_factory=dict)
+    #: optional ``f(parameters, observed, **options) -> scalar tensor or None``: a loss term that uses
+    #: the observations (target -> (n,) with NaN = missing) as information about the parameters
+    constraint: Callable | None = None
 
     @property
     def has_parameters(self) -> bool:
@@ -121,7 +124,7 @@ class ModelSpec:
               parameters: ParameterSet, network: NetworkConfig, options: dict) -> TrainableModel:
         """An untrained model for these variables and settings."""
         return HybridModel(predictors, forcing, targets, self.function, parameters, network,
-                           options=self.check_options(options), tracked=self.tracked)
+                           options=self.check_options(options), tracked=self.tracked, constraint=self.constraint)
 
 
 def _no_parameters() -> ParameterSet:

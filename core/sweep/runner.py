@@ -92,10 +92,11 @@ def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
 def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None = None,
               on_row: Callable[[dict], None] | None = None, on_plan: Callable[[int, int], None] | None = None,
               stop_event: threading.Event | None = None, analysis: Callable[[SweepTask], dict] | None = None,
-              title: str = "Sweep") -> SweepOutcome:
+              title: str = "Sweep", executor: Executor | None = None) -> SweepOutcome:
     """Run every task of ``sweep`` not finished before, write the table and summary; returns them.
     on_plan(to_run, skipped) is called once before anything runs; analysis(task) -> the task's
-    ``analysis`` entry (an experiment's analyse step)."""
+    ``analysis`` entry (an experiment's analyse step); executor: one that is open already (it stays
+    open; default: a new one from ``options``)."""
     out = Path(out)
     check_sweep_out(out)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
@@ -126,9 +127,11 @@ def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None
         if on_row is not None:
             on_row(row)
 
-    if todo:
-        with (options or ExecutorOptions()).executor() as executor:
-            executor.map(todo, on_row=arrived, stop_event=stop_event)
+    if todo and executor is not None:
+        executor.map(todo, on_row=arrived, stop_event=stop_event)
+    elif todo:
+        with (options or ExecutorOptions()).executor() as own:
+            own.map(todo, on_row=arrived, stop_event=stop_event)
     interrupted = bool(stop_event is not None and stop_event.is_set())
     table = write_table(rows, out, order)
     summary = write_summary(table, out, title)
