@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import types
 
 import param
 
@@ -50,7 +51,7 @@ class TrainingSession(param.Parameterized):
     label = param.String(default="")
     derived = param.Parameter(default=None, doc="DerivedResults of a finished run whose model derives quantities")
     members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run)")
-    member_runs = param.List(default=[], doc="finished runs of the ensemble's other members")
+    member_runs = param.List(default=[], doc="the other members, finished: plan, parameters table and metrics each")
     ensemble = param.Parameter(default=None, doc="the finished ensemble: {'identifiability': core.identify.analyse "
                                                  "result, 'spread': parameter -> across-member sd per row}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
@@ -121,9 +122,12 @@ class TrainingSession(param.Parameterized):
             self._inbox.update(items)
 
     def _post_member(self, token, **items) -> None:
-        """News of another member: only its end counts (its run, or that it did not finish)."""
+        """News of another member: only its end counts. Of its run only what the ensemble reads is
+        kept (plan, parameters table, metrics): a whole run holds its data and model."""
         if "done" in items:
-            self._post(token, member=items.get("run"))
+            run = items.get("run")
+            self._post(token, member=None if run is None else
+                       types.SimpleNamespace(plan=run.plan, parameters=run.parameters, metrics=run.metrics))
 
     # -- session thread ----------------------------------------------------------------------------
     def _progress(self, rows: list[dict]) -> dict:
