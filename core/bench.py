@@ -171,7 +171,8 @@ def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     forcing = list(spec.forcing) + list(spec.optional_forcing)
     tr_h, va_h = data.tensors(train_rows, forcing), data.tensors(val_rows, forcing)
     torch.manual_seed(0)
-    hybrid = HybridModel(data.predictors, forcing, list(spec.targets), spec.function, ps, options=spec.options)
+    hybrid = HybridModel(data.predictors, forcing, list(spec.targets), spec.function, ps, options=spec.options,
+                         constraint=spec.constraint)
     hybrid.set_normalization(tr_h.x, tr_h.forcing, tr_h.y)
     s_h = _epoch_seconds(train(hybrid, tr_h, va_h, cfg, callbacks=on_epoch).history, warmup)
     log(f"hybrid_soc (five_neural): {s_h:.3f} s/epoch")
