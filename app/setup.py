@@ -211,7 +211,7 @@ class Setup(param.Parameterized):
             if entry is None:
                 row.agreement = ""
             elif entry.get("same_start"):
-                row.agreement = "not tested (members started alike)"
+                row.agreement = "not tested (same start)"
             else:
                 score = entry["agreement"]
                 row.agreement = f"{entry['verdict']} ({score:.2f})" if score == score else entry["verdict"]

@@ -154,9 +154,15 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and np.std(a) > 0 and np.std(b) > 0 else math.nan
 
 
+#: the smallest positive value taken before a log (a parameter bounded at 0 may sit on its bound)
+TINY = 1e-12
+
+
 def log_combination(columns, parts, prefix: str = "") -> np.ndarray:
-    """log of a product of powers of parameters: sum of power * log(column ``prefix + name``)."""
-    return sum(power * np.log(np.asarray(columns[f"{prefix}{name}"], dtype=float)) for name, power in parts)
+    """log of a product of powers of parameters: sum of power * log(column ``prefix + name``);
+    columns: a table or name -> array (any shape, all alike)."""
+    return sum(power * np.log(np.maximum(np.asarray(columns[f"{prefix}{name}"], dtype=float), TINY))
+               for name, power in parts)
 
 
 def combination_recovery(combinations: dict, values: dict, neural: list[str], data: HybridData) -> dict:

@@ -269,7 +269,7 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     setup.show_identifiability(result)
     assert setup.row("rb").agreement.startswith(result["parameters"]["rb"]["verdict"])
     # the members started their global q10 at its default: no verdict is claimed for it
-    assert setup.row("q10").agreement == "not tested (members started alike)"
+    assert setup.row("q10").agreement == "not tested (same start)"
     assert "ensemble of 3 members" in session.message
     state = ViewState()
     state.refresh(session, setup.rows)

@@ -27,13 +27,13 @@ class EnsembleSpread(View):
         plots = []
         for name, values in spread.items():
             entry = verdicts.get(name, {})
-            title = f"{name}: sd across members ({entry.get('verdict', '')}, {entry.get('agreement', np.nan):.2f})"
+            title = f"{name}: {entry.get('verdict', '')} ({entry.get('agreement', np.nan):.2f})"
             counts, edges = np.histogram(values[np.isfinite(values)], bins=30)
             plots.append(hv.Histogram((edges, counts), kdims=[f"sd of {name}"], vdims=["sites"]).opts(
                 title=title, width=360, height=260, tools=["hover"]))
             if mapped:
                 table = pd.DataFrame({"lon": frame["lon"].to_numpy(), "lat": frame["lat"].to_numpy(), "sd": values})
                 plots.append(hv.Points(table, ["lon", "lat"], "sd").opts(
-                    color="sd", cmap="magma", colorbar=True, size=2, title=f"{name}: sd across members per site",
+                    color="sd", cmap="magma", colorbar=True, size=2, title=f"{name}: sd across members",
                     width=360, height=300, tools=["hover"]))
         return plots

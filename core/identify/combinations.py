@@ -14,13 +14,11 @@ import math
 
 import numpy as np
 
-from ..evaluation import correlation
+from ..evaluation import correlation, log_combination
 from .scores import IDENTIFIED, pairwise_correlation, verdict
 
 #: how much a combination's agreement must exceed the best of its parts
 MIN_GAIN = 0.25
-#: the smallest positive value taken before a log (a parameter bounded at 0 may sit on it)
-TINY = 1e-12
 
 
 def label(parts: tuple[tuple[str, int], ...]) -> str:
@@ -29,11 +27,6 @@ def label(parts: tuple[tuple[str, int], ...]) -> str:
     under = sorted(name for name, power in parts if power < 0)
     text = "*".join(over) if over else "1"
     return text + "".join(f"/{name}" for name in under)
-
-
-def log_combination(values: dict[str, np.ndarray], parts) -> np.ndarray:
-    """sum of power * log(value) over the parts; values: name -> array (any shape, all alike)."""
-    return sum(power * np.log(np.maximum(np.asarray(values[name], dtype=float), TINY)) for name, power in parts)
 
 
 def _candidates(names: list[str], size: int):
@@ -75,7 +68,7 @@ def _recovery(values, parts, truth) -> dict:
     """Mean and sd over members of r(log learned, log true) of the combination, where truth exists."""
     if truth is None or any(name not in truth for name, _ in parts):
         return {}
-    true = log_combination({name: truth[name].to_numpy() for name, _ in parts}, parts)
+    true = log_combination(truth, parts)
     learned = log_combination(values, parts)
     known = np.isfinite(true)
     rs = [correlation(member[known], true[known]) for member in learned]

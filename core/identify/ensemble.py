@@ -35,6 +35,8 @@ class Ensemble:
     ids: np.ndarray
     recovery: dict[str, list[float]] = field(default_factory=dict)
     fits: list[float] = field(default_factory=list)
+    #: the data the members were trained on, when at hand (else :meth:`truth` loads them by plan)
+    data: object = None
 
     def fitting(self) -> np.ndarray:
         """Mask (members,) of the members that fit as well as the others (:func:`fitting_members`)."""
@@ -42,11 +44,14 @@ class Ensemble:
 
     @classmethod
     def from_runs(cls, configuration: str, runs: list) -> "Ensemble":
-        """An ensemble of finished runs in memory (:class:`core.evaluation.Run`, one per seed), e.g.
-        from :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
+        """An ensemble of finished runs in memory, one per seed: :class:`core.evaluation.Run` (or
+        anything with its ``plan``, ``parameters`` and ``metrics``), e.g. from
+        :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
         members = [(f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics)
                    for run in runs]
-        return _from_members(configuration, members)
+        ensemble = _from_members(configuration, members)
+        ensemble.data = getattr(runs[0], "data", None)
+        return ensemble
 
     def learned(self) -> list:
         """The learned (global and neural) parameters."""
@@ -56,7 +61,7 @@ class Ensemble:
         """The data's ``true_<parameter>`` columns in the members' row order, None if there are none."""
         from ..execute import load_plan_data
 
-        data = load_plan_data(self.plan)
+        data = self.data if self.data is not None else load_plan_data(self.plan)
         columns = data.truth_columns()
         if not columns or len(data.frame) != self.ids.shape[0]:
             return None

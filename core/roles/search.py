@@ -19,12 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from ..errors import HybridlabError
 from ..evaluation import json_safe
 from ..plan import RunPlan
 from ..sweep import ExecutorOptions, SweepPlan, run_sweep
+from ..sweep.results import _spread as spread_of
 from ..sweep.task import FINISHED
 
 PATH_FILE = "role_search.json"
@@ -93,10 +92,9 @@ def _per_seed(table, configuration: str) -> dict[int, float]:
 
 
 def _spread(values) -> tuple[float, float]:
-    values = list(values)
-    if not values:
-        return math.nan, math.nan
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    """(mean, sample sd) as the sweep summary computes them; NaN for no values."""
+    spread = spread_of(list(values))
+    return (math.nan, math.nan) if not spread["n"] else (spread["mean"], spread["sd"])
 
 
 def _identifiability(out: Path, configuration: str, neural: list[str]) -> dict:
