@@ -35,6 +35,9 @@ class ServerLimits(param.Parameterized):
     runs_kept = param.Integer(default=20, bounds=(1, None), doc="finished runs a session keeps (older ones drop out)")
     trainings_per_session = param.Integer(default=1, bounds=(1, None),
                                           doc="trainings running or queued per signed-in user (per browser session without sign-in)")
+    role_search_runs = param.Integer(default=48, bounds=(1, None),
+                                     doc="runs in one step of a role search from the page (candidates x seeds); "
+                                         "1 turns the search off")
     trainings = param.Integer(default=max(1, os.cpu_count() or 1), bounds=(1, None),
                               doc="trainings running at once on the server (more wait in a queue)")
 

@@ -14,6 +14,8 @@ import panel as pn
 
 from .pool import server_pool
 from .live import LivePlots
+from .role_search import RoleSearchSession
+from .role_search_tab import role_search_tab
 from .runs import RunTable
 from .session import TrainingSession
 from .setup import Setup
@@ -69,12 +71,13 @@ def status_text(session: TrainingSession, status, epoch, best, best_epoch, left,
 class Dashboard:
     """Widgets and layout for one browser session, wired to the state objects."""
 
-    TABS = ("Training", *VIEW_TABS, "Compare runs", "Export")
+    TABS = ("Training", *VIEW_TABS, "Role search", "Compare runs", "Export")
 
     def __init__(self, owner: str | None = None):
         pool = server_pool()
         self.setup = Setup(limits=pool.limits)
         self.session = TrainingSession(pool=pool, **({"owner": owner} if owner else {}))
+        self.search = RoleSearchSession(pool=pool, owner=self.session.owner)
         self.runs = RunTable(keep=pool.limits.runs_kept)
         self.live = LivePlots()
         self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState()) for tab in VIEW_TABS}
@@ -89,6 +92,7 @@ class Dashboard:
             self.live.update(self.session)
             if self.session.status == "finished":
                 self.runs.add(self.session.run, self.session.label)
+        self.search.sync()
         self.refresh_visible_tab()
 
     def refresh_visible_tab(self, paced: bool | None = None):
@@ -102,14 +106,16 @@ class Dashboard:
     def close(self, *_):
         """The session ended: stop its training, remove its upload and let go of its runs."""
         self.session.stop()
+        self.search.discard()
         self.setup.upload.discard()
         self.runs.clear()
 
     def controls(self):
         setup, session = self.setup, self.session
         train = pn.widgets.Button(name="Train", button_type="primary", width=120,
-                                  disabled=pn.bind(lambda errors, status: bool(errors) or status in BUSY,
-                                                   setup.param.errors, session.param.status))
+                                  disabled=pn.bind(lambda errors, status, search: bool(errors) or status in BUSY
+                                                   or search in ("running", "stopping"),
+                                                   setup.param.errors, session.param.status, self.search.param.status))
         stop = pn.widgets.Button(name="Stop", button_type="warning", width=120,
                                  disabled=pn.bind(lambda status: status not in ("queued", "training"), session.param.status))
         train.on_click(lambda event: session.start(setup))
@@ -131,6 +137,7 @@ class Dashboard:
     def _tabs(self):
         self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
                             *((tab, self.view_tabs[tab].layout) for tab in VIEW_TABS),
+                            ("Role search", role_search_tab(self.search, self.setup, self.session.param.status)),
                             ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
                             dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(lambda event: self.refresh_visible_tab(paced=False), "active")

@@ -5,7 +5,9 @@ serve``) or in threads of this process (a notebook, ``--workers 0``).
 A :class:`Job` reports to its session through ``post(**items)`` (the session's inbox): ``queued``
 (position, length, seconds until it starts), ``started``, history ``row``s, ``snapshot``s, ``data``,
 ``stopped`` (the training saw Stop) and finally ``done`` ("finished", "cancelled" or "error") with
-the ``run``. One dispatcher thread makes every call to Dask, so sessions never wait on the cluster.
+the ``run``. A job may carry a sweep ``task`` instead (:mod:`core.sweep.task`, as the role search
+sends through :class:`app.pool_executor.PoolExecutor`): it ends with ``done`` and the ``task_row``.
+One dispatcher thread makes every call to Dask, so sessions never wait on the cluster.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
+
+import param
 
 import core
 from core.executor import SCHEDULER_ENV
@@ -33,9 +37,11 @@ class Job:
     owner: str
     plan: dict
     post: Callable[..., None]
-    #: an extra member of an ensemble: counted with its first member against the per-user limit
-    member: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    #: jobs of one group (an ensemble's members, a role search's runs) count once against the per-user limit
+    group: str = ""
+    #: a sweep task (name, axes, plan, out) run into its folder, instead of a live training of ``plan``
+    task: dict | None = None
     state: str = "queued"  # queued | running | done
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
@@ -58,15 +64,18 @@ class TrainingPool:
         self._thread.start()
 
     # -- called by sessions (any thread) -----------------------------------------------------------
-    def submit(self, owner: str, plan: dict, post: Callable[..., None], member: bool = False) -> Job:
+    def submit(self, owner: str, plan: dict, post: Callable[..., None], group: str | None = None,
+               task: dict | None = None) -> Job:
         """Queue a training; HybridlabError when ``owner`` already has its share running or waiting.
-        ``member``: another seed of the owner's ensemble (queued behind, not counted again)."""
+        ``group``: jobs that count as one against that share (another seed of an ensemble, the next
+        run of a role search): a job of a group that has jobs queued or running is always taken."""
         with self._lock:
-            mine = sum(job.owner == owner and not job.member for job in [*self._queue, *self._running])
-            if not member and mine >= self.limits.trainings_per_session:
-                raise core.HybridlabError(f"you already have {mine} training(s) running or queued, this server's "
-                                          "limit per user; stop one first")
-            job = Job(owner, plan, post, member)
+            groups = {job.group for job in [*self._queue, *self._running] if job.owner == owner}
+            if group not in groups and len(groups) >= self.limits.trainings_per_session:
+                raise core.HybridlabError(f"you already have {len(groups)} training(s) running or queued, this "
+                                          "server's limit per user; stop one first")
+            job = Job(owner, plan, post, task=task)
+            job.group = group or job.id
             self._queue.append(job)
             self._announce()
             self._lock.notify()
@@ -150,6 +159,22 @@ class TrainingPool:
             rounds = index // self.capacity + 1
             wait = None if typical is None else rounds * typical
             job.post(queued=(index + 1, len(self._queue), wait))
+
+
+class PoolUser(param.Parameterized):
+    """What a page's state object that sends work to the pool shares: the pool, whose share it
+    takes, and an inbox that the pool's threads post into under a lock (read by the page's ``sync``)."""
+
+    pool = param.ClassSelector(class_=TrainingPool, doc="the server's training pool (one per process)")
+    owner = param.String(default="", doc="whose share of the pool a training takes: the signed-in user, else this session")
+
+    def __init__(self, **params):
+        params.setdefault("owner", f"session-{id(self)}")
+        if params.get("pool") is None:
+            params["pool"] = server_pool()
+        super().__init__(**params)
+        self._lock = threading.Lock()
+        self._inbox: dict = {}
 
 
 _server: dict = {}

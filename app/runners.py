@@ -32,6 +32,13 @@ def train(plan: dict, post, stop_event: threading.Event, send_data: bool = True)
         return {"done": "error", "message": f"training failed: {type(e).__name__}: {e}"}
 
 
+def run_sweep_task(task: dict, stop_event: threading.Event) -> dict:
+    """A pool job that carries a sweep task: run it into its folder; the final items hold its row."""
+    from core.sweep.task import run_task
+
+    return {"done": "finished", "task_row": run_task(task, stop_event)}
+
+
 class ThreadRunner:
     """Each training in a thread of this process (one person, a notebook, or ``--workers 0``)."""
 
@@ -46,7 +53,7 @@ class ThreadRunner:
             import torch
 
             torch.set_num_threads(training_threads())
-            outcome.update(train(job.plan, job.post, job.stop))
+            outcome.update(run_sweep_task(job.task, job.stop) if job.task else train(job.plan, job.post, job.stop))
 
         thread = threading.Thread(target=work, daemon=True, name=f"hybridlab-train-{job.id}")
         self._threads[job.id] = (thread, outcome)
@@ -77,6 +84,26 @@ def lower_priority(niceness: int = WORKER_NICENESS) -> None:
             os.nice(niceness - current)
 
 
+def _watch(remote_stop, stop: threading.Event) -> None:
+    """Set ``stop`` once the Dask event ``remote_stop`` is set (checked every SEND_INTERVAL)."""
+    while not stop.is_set():
+        if remote_stop.wait(SEND_INTERVAL):
+            stop.set()
+
+
+def task_on_worker(task: dict, stop_name: str) -> dict:
+    """Runs on a Dask worker: a sweep task (at lower priority); the Dask event ``stop_name`` ends it."""
+    from distributed import Event
+
+    lower_priority()
+    stop = threading.Event()
+    threading.Thread(target=_watch, args=(Event(stop_name), stop), daemon=True).start()
+    try:
+        return run_sweep_task(task, stop)
+    finally:
+        stop.set()
+
+
 def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> dict:
     """Runs on a Dask worker: reports go to the Dask queue ``queue_name`` (rows batched every
     :data:`SEND_INTERVAL`); the Dask event ``stop_name`` stops the training after its current batch.
@@ -96,13 +123,7 @@ def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> dict:
             rows.clear()
             last_sent[0] = time.monotonic()
 
-    def watch_stop():
-        while not stop.is_set():
-            if remote_stop.wait(SEND_INTERVAL):
-                stop.set()
-
-    watcher = threading.Thread(target=watch_stop, daemon=True)
-    watcher.start()
+    threading.Thread(target=_watch, args=(remote_stop, stop), daemon=True).start()
     try:
         outcome = train(plan, post, stop, send_data=False)
         if rows:  # the last rows, not yet sent
@@ -127,13 +148,22 @@ class DaskRunner:
         from distributed import Event, Queue
 
         names = f"hybridlab-live-{job.id}", f"hybridlab-stop-{job.id}"
-        future = self.client.submit(train_on_worker, job.plan, *names, key=f"hybridlab-train-{job.id}", pure=False)
-        self._jobs[job.id] = {"future": future, "queue": Queue(names[0], client=self.client),
-                              "stop": Event(names[1], client=self.client), "stop_sent": False}
+        entry = {"stop": Event(names[1], client=self.client), "stop_sent": False, "queue": None}
+        if job.task:
+            entry["future"] = self.client.submit(task_on_worker, job.task, names[1], key=f"hybridlab-task-{job.id}",
+                                                 pure=False)
+            self._jobs[job.id] = entry
+            return
+        entry["future"] = self.client.submit(train_on_worker, job.plan, *names, key=f"hybridlab-train-{job.id}",
+                                             pure=False)
+        entry["queue"] = Queue(names[0], client=self.client)
+        self._jobs[job.id] = entry
         # the page's views need the data: load them here (built-in sets are cached per process)
         job.post(data=load_plan_data(core.RunPlan.from_dict(job.plan)))
 
     def _forward(self, job, queue) -> None:
+        if queue is None:  # a sweep task sends no news on the way
+            return
         for items in queue.get(batch=True):
             for row in items.pop("rows", []):
                 job.post(row=row)
@@ -155,7 +185,8 @@ class DaskRunner:
             outcome = future.result()
         except Exception as e:  # a lost worker or an error outside train(): one line
             outcome = {"done": "error", "message": f"training failed: {type(e).__name__}: {e}"}
-        entry["queue"].close()
+        if entry["queue"] is not None:
+            entry["queue"].close()
         entry["stop"].clear()
         return outcome
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 import types
 
 import param
 
 import core
 
-from .pool import Job, TrainingPool, server_pool
+from .pool import Job, PoolUser
 
 def ensemble_result(label: str, runs: list) -> dict:
     """Identifiability of finished runs (one per seed) and the across-member sd per row of each
@@ -29,7 +28,7 @@ def ensemble_result(label: str, runs: list) -> dict:
     return {"identifiability": analyse(ensemble), "spread": {name: site_spread(ensemble, name) for name in neural}}
 
 
-class TrainingSession(param.Parameterized):
+class TrainingSession(PoolUser):
     """One training at a time, queued in the server's pool and followed through :meth:`sync`."""
 
     status = param.Selector(default="idle", objects=["idle", "queued", "training", "stopping", "stopped",
@@ -55,16 +54,8 @@ class TrainingSession(param.Parameterized):
     ensemble = param.Parameter(default=None, doc="the finished ensemble: {'identifiability': core.identify.analyse "
                                                  "result, 'spread': parameter -> across-member sd per row}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
-    pool = param.ClassSelector(class_=TrainingPool, doc="the server's training pool (one per process)")
-    owner = param.String(default="", doc="whose share of the pool a training takes: the signed-in user, else this session")
-
     def __init__(self, **params):
-        params.setdefault("owner", f"session-{id(self)}")
-        if params.get("pool") is None:
-            params["pool"] = server_pool()
         super().__init__(**params)
-        self._lock = threading.Lock()
-        self._inbox: dict = {}
         self._job: Job | None = None
         self._members: list[Job] = []
         self._token = None  # the current training's; news carrying another are dropped
@@ -84,8 +75,8 @@ class TrainingSession(param.Parameterized):
             with self._lock:
                 self._inbox, self._token = {}, object()
             self._job = self.pool.submit(self.owner, plan.to_dict(), functools.partial(self._post, self._token))
-            self._members = [self.pool.submit(self.owner, other.to_dict(), functools.partial(self._post_member,
-                                                                                              self._token), member=True)
+            member_post = functools.partial(self._post_member, self._token)
+            self._members = [self.pool.submit(self.owner, other.to_dict(), member_post, group=self._job.group)
                              for other in others]
         except core.HybridlabError as e:
             self.status, self.message = "error", f"cannot train: {e}"

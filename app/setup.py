@@ -131,6 +131,11 @@ class Setup(param.Parameterized):
             if row.pname in roles:
                 row.role = roles[row.pname]
 
+    def apply_roles(self, roles: dict[str, str]) -> None:
+        """Set the named rows' roles (e.g. those a role search found); other rows keep theirs."""
+        for name, role in roles.items():
+            self.row(name).role = role
+
     def row(self, name: str) -> ParameterRow:
         for r in self.rows:
             if r.pname == name:

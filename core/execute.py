@@ -26,7 +26,7 @@ from .network import NetworkConfig
 from .parameters import ParameterSet
 from .plan import RunPlan
 from .splits import split_rows
-from .training import HistoryColumns, Tensors, train
+from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
 
 
 @dataclass
@@ -146,8 +146,9 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
                     "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
                     "options": spec.check_options(plan.options)}
-    torch.manual_seed(plan.train.seed)
-    model = build_model(model_config)
+    with GLOBAL_GENERATOR:  # initial weights from the seed, also with runs in other threads
+        torch.manual_seed(plan.train.seed)
+        model = build_model(model_config)
     model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
 
     context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets))

@@ -24,6 +24,9 @@ from .network import Dropout
 from .validation import check_choice, check_integer, check_number, settings_from_dict
 
 GLOBAL_STARTS = ("default", "random")
+#: held while seeding torch's one random generator per process and drawing from it: runs trained
+#: in threads at once (the dashboard without workers) would otherwise reseed each other's draws
+GLOBAL_GENERATOR = threading.Lock()
 #: added to the run's seed for the generator of random global starts (shuffling keeps its own stream)
 GLOBAL_START_OFFSET = 7919
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -253,7 +256,8 @@ def history_row(model: TrainableModel, epoch: int, losses: EpochLosses, validati
 
 def _reseed(model: nn.Module, seed: int) -> torch.Generator:
     """Seed torch, every dropout layer and the shuffling generator from the run's seed."""
-    torch.manual_seed(seed)
+    with GLOBAL_GENERATOR:
+        torch.manual_seed(seed)
     for i, module in enumerate(model.modules()):
         if isinstance(module, Dropout):
             module.reseed((seed, i))

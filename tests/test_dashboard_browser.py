@@ -97,3 +97,32 @@ def test_two_sessions_train_at_once_with_separate_state(server, browser):
     assert "respiration" not in a.locator(".model-select select").input_value()
     a.close()
     b.close()
+
+
+def test_role_search_from_the_page_shows_its_path_as_it_grows(server, browser):
+    page = _open(browser, server)
+    page.locator(".model-select select").select_option("respiration")
+    page.locator(".param-row-rb").wait_for(timeout=30_000)  # the model's settings are in the form
+    _wait_until(lambda: page.locator(".epochs input").first.input_value() == "300", 30)
+    _set_number(page, ".n-sites", 60)
+    _set_number(page, ".epochs", 40)
+    page.get_by_text("Role search", exact=True).click()
+    _set_number(page, ".search-seeds", 2)
+    page.locator(".search-start button").click()
+    page.locator(".search-status", has_text="running").wait_for(timeout=30_000)
+    seen_running = set()  # how many steps the table showed while the search still ran
+    end = time.time() + 180
+    while time.time() < end and page.locator(".search-status").inner_text() != "finished":
+        if page.locator(".search-status").inner_text() == "running":
+            seen_running.add(page.locator(".path-step").count())
+        time.sleep(0.2)
+    steps = page.locator(".path-step")
+    assert page.locator(".search-status").inner_text() == "finished"
+    assert any(0 < count < steps.count() for count in seen_running), seen_running  # the path grew live
+    assert steps.count() >= 2 and "rb" in steps.nth(1).inner_text() and "yes" in steps.nth(1).inner_text()
+    assert "gain" in page.locator(".search-message").inner_text() or "every candidate" in page.locator(".search-message").inner_text()
+    page.locator(".path-current").wait_for(state="detached", timeout=10_000)  # no step left in training
+    page.screenshot(path=str(SHOTS / "role_search.png"), full_page=True)
+    page.locator(".search-use button").click()
+    page.locator(".search-message", has_text="roles put on the form").wait_for(timeout=10_000)
+    page.close()

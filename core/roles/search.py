@@ -12,6 +12,7 @@ identifiability); the path goes to ``OUT/role_search.json``, ``.md`` and ``.png`
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -169,15 +170,18 @@ class _Search:
 
 def run_role_search(search: RoleSearch, out: str | Path, options: ExecutorOptions | None = None,
                     on_step: Callable[[RoleStep], None] | None = None, stop_event: threading.Event | None = None,
-                    on_row: Callable[[dict], None] | None = None) -> list[RoleStep]:
+                    on_row: Callable[[dict], None] | None = None, executor=None) -> list[RoleStep]:
     """Run the search into ``out`` (resumable: finished runs of each step are reused); returns the
-    path. on_step(step) is called as each step is decided; on_row(row) as each run finishes."""
+    path. on_step(step) is called as each step is decided; on_row(row) as each run finishes.
+    executor: one that is open already (anything with :meth:`core.executor.Executor.map`, such as
+    the dashboard's training pool); it stays open. Default: a new one from ``options``."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / PATH_FILE).is_file():
         raise HybridlabError(f"{out}: the folder holds files that are not a role search; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    with (options or ExecutorOptions()).executor() as executor:
-        state = _Search(search, out, executor, stop_event, on_step, on_row)
+    opened = executor if executor is not None else (options or ExecutorOptions()).executor()
+    with contextlib.nullcontext() if executor is not None else opened:
+        state = _Search(search, out, opened, stop_event, on_step, on_row)
         if state.start():
             remaining = list(search.candidates)
             k = 1

@@ -63,9 +63,11 @@ def _one_line(error: BaseException) -> str:
     return text if isinstance(error, HybridlabError) else f"{type(error).__name__}: {text}"
 
 
-def run_task(task: dict) -> dict:
+def run_task(task: dict, stop_event=None) -> dict:
     """Execute one task on this process (a Dask worker, or the caller) and return its row.
-    A run that fails is a row with status ``failed`` and the error in one line, not an exception."""
+    A run that fails is a row with status ``failed`` and the error in one line, not an exception.
+    ``stop_event`` (a ``threading.Event``) set: the training ends after its current batch and the
+    run counts as failed ("stopped"), with no folder written, so that a resume trains it again."""
     import torch
 
     from ..execute import execute
@@ -75,7 +77,9 @@ def run_task(task: dict) -> dict:
     row = {"name": task["name"], **task["axes"], "status": FAILED, "error": "", "worker": _worker_name(),
            "out": task["out"]}
     try:
-        run = execute(task["plan"])
+        run = execute(task["plan"], stop_event=stop_event)
+        if stop_event is not None and stop_event.is_set():
+            raise InterruptedError("stopped before the end of training; no run folder written")
         if run.result.stopped == "diverged":
             raise FloatingPointError(f"training diverged: the loss was not finite at epoch {run.result.epochs_run}; "
                                      f"no model saved")
