@@ -19,13 +19,15 @@ from .pool import Job, PoolUser
 
 def ensemble_result(label: str, runs: list) -> dict:
     """Identifiability of finished runs (one per seed) and the across-member sd per row of each
-    neural parameter (in its units)."""
+    neural parameter (``spread``; of log10 values for a log-scale parameter, as ``spread_label`` says)."""
     from core.identify import Ensemble, analyse
     from core.identify.analysis import site_spread
 
     ensemble = Ensemble.from_runs(label or "dashboard", runs)
     neural = [p.name for p in ensemble.parameter_set if p.role == "neural"]
-    return {"identifiability": analyse(ensemble), "spread": {name: site_spread(ensemble, name) for name in neural}}
+    spread = {name: site_spread(ensemble, name) for name in neural}
+    return {"identifiability": analyse(ensemble), "spread": {name: values for name, (values, _) in spread.items()},
+            "spread_label": {name: label for name, (_, label) in spread.items()}}
 
 
 class TrainingSession(PoolUser):

@@ -155,9 +155,12 @@ class Setup(param.Parameterized):
 
     # -- validation and the plan -------------------------------------------------------------------
     @param.depends("optimizer", "lr", "batch_size", "epochs", "patience", "hidden", "activation", "dropout",
-                   "loss", "weighting", "split", "data_name", "n_sites", watch=True)
+                   "loss", "weighting", "split", "data_name", "n_sites", "ensemble", watch=True)
     def validate(self) -> list[str]:
         errors = [f"{r.pname}: {r.error}" for r in self.rows if r.error]
+        if self.ensemble > self.limits.ensemble_members:
+            errors.append(f"an ensemble of {self.ensemble} members is over this server's limit of "
+                          f"{self.limits.ensemble_members}")
         if self.data_name == UPLOADED and self.upload.data is None:
             errors.append("upload a CSV or Parquet file and load it with a column mapping, or choose built-in data")
         if not errors:

@@ -279,6 +279,17 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     assert setup.row("rb").agreement == ""
 
 
+def test_an_ensemble_over_the_server_limit_blocks_training_with_the_reason():
+    from app.limits import ServerLimits
+
+    setup = Setup(model_name="respiration", limits=ServerLimits(ensemble_members=3))
+    assert setup.can_train
+    setup.ensemble = 4
+    assert setup.errors == ["an ensemble of 4 members is over this server's limit of 3"]
+    setup.ensemble = 3
+    assert setup.can_train
+
+
 def test_the_moc_capacity_constraint_penalises_only_observed_moc_above_q_max():
     import torch
 

@@ -41,6 +41,19 @@ def test_verdict_thresholds_and_failed_fits():
     assert fitting_members([0.53, 0.56, 0.66, 0.62, 0.63]).all()
 
 
+def test_site_spread_is_on_log10_for_a_log_scale_parameter_and_in_units_otherwise():
+    import core
+    from core.identify.analysis import site_spread
+
+    plan = core.RunPlan.from_dict({"model": "soc", "roles": "all_neural"})
+    values = {"k_b": np.array([[1e-3, 1e-1], [1e-2, 1e-1]]), "cue": np.array([[0.2, 0.4], [0.4, 0.4]])}
+    ensemble = Ensemble("test", plan, plan.parameter_set(), ["a", "b"], values, np.array([1, 2]))
+    spread, what = site_spread(ensemble, "k_b")
+    assert what == "sd of log10 k_b" and np.allclose(spread, [np.std([-3, -2], ddof=1), 0.0])
+    spread, what = site_spread(ensemble, "cue")
+    assert what.startswith("sd of cue") and np.allclose(spread, [np.std([0.2, 0.4], ddof=1), 0.0])
+
+
 def test_combination_labels():
     assert label((("v_max0", -1), ("f_poc", 1), ("k_m0", 1))) == "f_poc*k_m0/v_max0"
     assert label((("a", -1), ("b", -1))) == "1/a/b"

@@ -1,5 +1,6 @@
 """How far an ensemble's members disagree at each site, per neural parameter: a histogram of the
-across-member sd and, where the data have coordinates, a map of it."""
+across-member sd (of log10 values for a log-scale parameter) and, where the data have
+coordinates, a map of it."""
 from __future__ import annotations
 
 import holoviews as hv
@@ -28,8 +29,9 @@ class EnsembleSpread(View):
         for name, values in spread.items():
             entry = verdicts.get(name, {})
             title = f"{name}: {entry.get('verdict', '')} ({entry.get('agreement', np.nan):.2f})"
+            label = state.ensemble.get("spread_label", {}).get(name, f"sd of {name}")
             counts, edges = np.histogram(values[np.isfinite(values)], bins=30)
-            plots.append(hv.Histogram((edges, counts), kdims=[f"sd of {name}"], vdims=["sites"]).opts(
+            plots.append(hv.Histogram((edges, counts), kdims=[label], vdims=["sites"]).opts(
                 title=title, width=360, height=260, tools=["hover"]))
             if mapped:
                 table = pd.DataFrame({"lon": frame["lon"].to_numpy(), "lat": frame["lat"].to_numpy(), "sd": values})

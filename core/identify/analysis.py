@@ -58,6 +58,12 @@ def analyse(ensemble: Ensemble, with_truth: bool = True) -> dict:
             "left_out": left_out, "parameters": parameters, "combinations": found}
 
 
-def site_spread(ensemble: Ensemble, name: str) -> np.ndarray:
-    """Across-member sd per row of a neural parameter, in its units, over the fitting members, (rows,)."""
-    return member_spread(ensemble.values[name][ensemble.fitting()])
+def site_spread(ensemble: Ensemble, name: str) -> tuple[np.ndarray, str]:
+    """Across-member sd per row of a neural parameter over the fitting members, (rows,), and what
+    it is: the sd of log10 values for a parameter on a log scale (rates spanning decades), else
+    the sd in its units."""
+    values = ensemble.values[name][ensemble.fitting()]
+    parameter = ensemble.parameter_set[name]
+    if parameter.scale == "log":
+        return member_spread(np.log10(np.clip(values, 1e-12, None))), f"sd of log10 {name}"
+    return member_spread(values), f"sd of {name}" + (f" [{parameter.unit}]" if parameter.unit not in ("", "-") else "")

@@ -87,8 +87,8 @@ def markdown(result: dict, title: str = "Identifiability") -> str:
     check = result["validation"]
     if check["n"]:
         lines += ["## Does agreement predict recovery?", "",
-                  f"Spearman correlation between agreement and recovery r over {check['n']} parameters and "
-                  f"combinations with truth: {number(check['spearman'], 2) if check['spearman'] is not None else '–'}.",
+                  f"Spearman correlation between agreement and recovery r over {check['n']} "
+                  f"{'point' if check['n'] == 1 else 'points'} (parameters and combinations with truth): {number(check['spearman'], 2) if check['spearman'] is not None else '–'}.",
                   ""]
     return "\n".join(lines)
 
