@@ -54,8 +54,10 @@ class TrainingSession(PoolUser):
     members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run)")
     member_runs = param.List(default=[], doc="the other members, finished: plan, parameters table and metrics each")
     ensemble = param.Parameter(default=None, doc="the finished ensemble: {'identifiability': core.identify.analyse "
-                                                 "result, 'spread': parameter -> across-member sd per row}")
+                                                 "result, 'spread': parameter -> across-member sd per row, "
+                                                 "'spread_label': parameter -> what that sd is of}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
+
     def __init__(self, **params):
         super().__init__(**params)
         self._job: Job | None = None

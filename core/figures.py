@@ -1,17 +1,25 @@
-"""PNG figures of runs and experiments (matplotlib, no display needed)."""
+"""PNG figures of runs and experiments (matplotlib, no display needed).
+
+Figures are :class:`matplotlib.figure.Figure` objects made without pyplot, so writing them
+neither touches pyplot's global list of figures (the dashboard writes them from threads of its
+server) nor changes the backend of a notebook that imports hybridlab.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from .formatting import label as _label
+from .formatting import number
 
-from .formatting import label as _label  # noqa: E402
-from .formatting import number  # noqa: E402
+
+def subplots(nrows: int = 1, ncols: int = 1, figsize=None, **kwargs):
+    """(figure, axes) as ``pyplot.subplots`` gives them, without pyplot."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def _save(fig, path: Path, title: str = "") -> Path:
@@ -19,7 +27,6 @@ def _save(fig, path: Path, title: str = "") -> Path:
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path
 
 
@@ -31,7 +38,7 @@ def _title(t, split, m):
 def observed_vs_predicted(predictions: pd.DataFrame, metrics: dict, path: Path, title: str = "") -> Path:
     """Train (top) and validation (bottom) scatter per target with the 1:1 line."""
     targets = list(metrics["targets"])
-    fig, axes = plt.subplots(2, len(targets), figsize=(3.4 * len(targets), 6.6), squeeze=False)
+    fig, axes = subplots(2, len(targets), figsize=(3.4 * len(targets), 6.6), squeeze=False)
     for j, t in enumerate(targets):
         for i, split in enumerate(("train", "val")):
             ax = axes[i, j]
@@ -60,7 +67,7 @@ def kge_bars(configurations: dict[str, dict], path: Path, split: str = "val",
     (a sweep summary's configurations)."""
     names = list(configurations)
     targets = list(dict.fromkeys(t for c in configurations.values() for t in c["targets"]))
-    fig, axes = plt.subplots(1, len(parts), figsize=(4 * len(parts), 3.8), squeeze=False)
+    fig, axes = subplots(1, len(parts), figsize=(4 * len(parts), 3.8), squeeze=False)
     width = 0.8 / max(len(names), 1)
     for ax, part in zip(axes[0], parts):
         for k, name in enumerate(names):
@@ -82,7 +89,7 @@ def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Pa
     q = parameters["q_max"].to_numpy()
     pred = predictions["moc_pred"].to_numpy() / q
     obs = predictions["moc_obs"].to_numpy() / q
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = subplots(1, 2, figsize=(10, 3.6))
     for ax, r, what in ((axes[0], pred, "predicted MOC / q_max"), (axes[1], obs, "observed MOC / q_max")):
         r = r[np.isfinite(r)]
         ax.hist(r, bins=60, color="tab:green" if "pred" in what else "tab:purple")
@@ -96,7 +103,7 @@ def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Pa
 def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: list[str], path: Path,
                        title: str = "") -> Path:
     """Learned vs true per parameter (validation sites in orange)."""
-    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.4), squeeze=False)
+    fig, axes = subplots(1, len(names), figsize=(3.3 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
         val = parameters["split"].to_numpy() == "val"
         t, v = truth[f"true_{name}"].to_numpy(), parameters[name].to_numpy()
@@ -114,7 +121,7 @@ def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: lis
 
 def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Path, title: str = "") -> Path:
     """One learned-vs-true scatter (e.g. of a parameter combination) with r and the 1:1 line."""
-    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    fig, ax = subplots(figsize=(4.2, 4.0))
     ax.scatter(true, learned, s=3, alpha=0.3)
     lo, hi = min(true.min(), learned.min()), max(true.max(), learned.max())
     ax.plot([lo, hi], [lo, hi], color="k", lw=1)
@@ -133,7 +140,7 @@ def retention_curves(frame: pd.DataFrame, run, path: Path, n: int = 6, seed: int
     val_ids = set(run.data.frame[run.data.id].iloc[run.val_rows])
     hz = frame[frame[run.data.id].isin(val_ids)].drop_duplicates("sample_id")
     pick = hz.sample(min(n, len(hz)), random_state=seed)
-    fig, axes = plt.subplots(1, len(pick), figsize=(3.2 * len(pick), 3.3), squeeze=False)
+    fig, axes = subplots(1, len(pick), figsize=(3.2 * len(pick), 3.3), squeeze=False)
     preds = run.model.predictors
     h_grid = np.logspace(0, 6.5, 200)
     for ax, (_, row) in zip(axes[0], pick.iterrows()):
@@ -155,7 +162,7 @@ def retention_curves(frame: pd.DataFrame, run, path: Path, n: int = 6, seed: int
 
 def awc_distribution(table: pd.DataFrame, names: list[str], path: Path) -> Path:
     """Histograms of AWC per horizon: truth and each run."""
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = subplots(figsize=(6, 3.6))
     bins = np.linspace(table[["awc_true", *[f"awc_{n}" for n in names]]].min().min(),
                        table[["awc_true", *[f"awc_{n}" for n in names]]].max().max(), 40)
     ax.hist(table["awc_true"], bins=bins, histtype="step", lw=2, color="k", label="true")
@@ -169,7 +176,7 @@ def awc_distribution(table: pd.DataFrame, names: list[str], path: Path) -> Path:
 
 def shap_dependence(explanations: dict, path: Path) -> Path:
     """Shapley dependence plots side by side: SHAP value of one feature vs its value, per run."""
-    fig, axes = plt.subplots(1, len(explanations), figsize=(4.4 * len(explanations), 3.6), sharey=True, squeeze=False)
+    fig, axes = subplots(1, len(explanations), figsize=(4.4 * len(explanations), 3.6), sharey=True, squeeze=False)
     for ax, (name, (expl, feature)) in zip(axes[0], explanations.items()):
         j = list(expl.feature_names).index(feature)
         ax.scatter(expl.data[:, j], expl.values[:, j], s=8, alpha=0.6)

@@ -45,9 +45,9 @@ def markdown(search, path: list) -> str:
 
 def figure(path: list, file: Path) -> Path:
     """Mean validation KGE ± 1 sd per step; a step that was not kept in grey."""
-    from ..figures import _save, plt
+    from ..figures import _save, subplots
 
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(path), 3.6))
+    fig, ax = subplots(figsize=(1.2 + 1.1 * len(path), 3.6))
     for i, step in enumerate(path):
         colour = "tab:blue" if step.accepted else "0.6"
         ax.errorbar([i], [step.mean_val_kge], yerr=[step.sd_val_kge], fmt="o", color=colour, capsize=4)
