@@ -51,7 +51,7 @@ class LiveObserver(core.RunObserver):
         self.send_data, self.stop_event = send_data, stop_event
 
     def on_start(self, context: core.RunContext) -> None:
-        self.post(**({"data": context.data} if self.send_data else {}), message="training")
+        self.post(**({"data": context.data} if self.send_data else {}), message="")  # data loaded: the status says the rest
 
     def on_epoch(self, row: dict, context: core.RunContext) -> None:
         # when the epoch ended (s since the epoch, this machine's clock): how far behind the page is
