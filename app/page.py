@@ -135,13 +135,19 @@ class Dashboard:
         return pn.Column(pn.Row(train, stop, progress), status, blockers)
 
     def _tabs(self):
+        self.role_search = pn.Column(sizing_mode="stretch_width")  # its widgets are made when first opened
         self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
                             *((tab, self.view_tabs[tab].layout) for tab in VIEW_TABS),
-                            ("Role search", role_search_tab(self.search, self.setup, self.session.param.status)),
+                            ("Role search", self.role_search),
                             ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
                             dynamic=True, sizing_mode="stretch_width")
-        self.tabs.param.watch(lambda event: self.refresh_visible_tab(paced=False), "active")
+        self.tabs.param.watch(self._tab_opened, "active")
         return self.tabs
+
+    def _tab_opened(self, event) -> None:
+        if self.TABS[event.new] == "Role search" and not self.role_search.objects:
+            self.role_search.objects = [role_search_tab(self.search, self.setup, self.session.param.status)]
+        self.refresh_visible_tab(paced=False)
 
     def layout(self):
         intro = pn.pane.Markdown("# hybridlab: hybrid modelling dashboard\nA network predicts the *neural* parameters "
