@@ -54,7 +54,10 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
 def cmd_serve(a: argparse.Namespace) -> int:
     environment = server_environment(a)
     print(f"dashboard at http://{a.address if a.address != '0.0.0.0' else 'localhost'}:{a.port}/app", flush=True)
-    return subprocess.call(panel_command(a), env=environment)
+    command = panel_command(a)
+    if os.name == "posix":  # become the server, so that a signal to `hybridlab serve` (Ctrl+C, kill) reaches it
+        os.execve(command[0], command, environment)
+    return subprocess.call(command, env=environment)
 
 
 def add_command(subparsers) -> None:
