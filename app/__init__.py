@@ -15,7 +15,7 @@ def dashboard():
     """
     import panel as pn
 
-    from .page import EXTENSIONS, create
+    from app.ui.page import EXTENSIONS, create
 
     pn.extension(*EXTENSIONS, inline=True, notifications=False)
     return create()

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import panel as pn  # noqa: E402
 
-from app.page import EXTENSIONS, create  # noqa: E402
+from app.ui.page import EXTENSIONS, create  # noqa: E402
 
 pn.extension(*EXTENSIONS, notifications=False)
 create().servable(title="hybridlab")

@@ -18,7 +18,7 @@ import core
 
 from core.executor import SCHEDULER_ENV, default_workers
 
-from .limits import ENV_PREFIX, ServerLimits, websocket_bytes
+from app.limits import ENV_PREFIX, ServerLimits, websocket_bytes
 
 
 def panel_command(a: argparse.Namespace) -> list[str]:

@@ -14,8 +14,11 @@ Public API (the dashboard uses nothing else):
 """
 from .datasets import HybridData, builtin_names, load_data
 from .errors import DataError, HybridlabError, ParameterError
-from .evaluation import Run, Snapshot, json_safe, share_at_bound
-from .execute import RunContext, RunObserver, execute
+from .evaluation import Snapshot
+from .json_files import json_safe, write_json
+from .metrics import share_at_bound
+from .run import Run
+from .execute import RunContext, RunObserver, execute, load_plan_data
 from .hybrid import HybridModel, ModelOutput, NeuralNetwork, TrainableModel
 from .losses import LOSS_KINDS, WEIGHTINGS
 from .models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_names, register_model
@@ -37,6 +40,6 @@ __all__ = [
     "LoadedRun", "ModelOutput", "ModelSpec", "NEURAL_NETWORK", "NetworkConfig", "NeuralNetwork", "Parameter",
     "ParameterError", "ParameterSet", "ROLES", "ResponseCurve", "Run", "RunContext", "RunObserver", "RunPlan",
     "SPLIT_KINDS", "Snapshot", "SplitConfig", "Tensors", "TrainConfig", "TrainableModel", "builtin_names",
-    "default_settings", "execute", "get_model", "json_safe", "list_runs", "load_data", "load_run", "model_names",
+    "default_settings", "execute", "load_plan_data", "write_json", "get_model", "json_safe", "list_runs", "load_data", "load_run", "model_names",
     "predict", "register_model", "run_config", "share_at_bound", "train", "write_run",
 ]

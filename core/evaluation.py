@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .datasets import HybridData
-from .metrics import all_metrics
-from .parameters import Parameter, ParameterSet
+from .metrics import all_metrics, correlation, log_combination, share_at_bound
+from .parameters import ParameterSet
 from .training import Tensors, TrainResult, predict
-
-#: a neural parameter counts as "at a bound" within this share of its range from either end
-AT_BOUND = 0.01
-
 
 @dataclass
 class Snapshot:
@@ -35,67 +30,8 @@ class Snapshot:
     seconds: float = 0.0
 
 
-@dataclass
-class Run:
-    """A finished run: its plan, the resolved model description, data, model, split rows, training
-    result, metrics and result tables. Written to a folder by :func:`core.store.write_run`."""
-
-    plan: "object"
-    model_config: dict
-    model: torch.nn.Module
-    data: HybridData
-    train_rows: np.ndarray
-    val_rows: np.ndarray
-    result: TrainResult
-    metrics: dict
-    predictions: pd.DataFrame
-    parameters: pd.DataFrame
-    outputs: dict
-    #: results of analyses after training (e.g. an experiment's Shapley explanation); not saved
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def history(self) -> pd.DataFrame:
-        return pd.DataFrame(self.result.history)
-
-    def final_snapshot(self) -> Snapshot:
-        """The evaluation of the kept weights as a :class:`Snapshot` (for live views)."""
-        return Snapshot(self.result.best_epoch, self.predictions, self.parameters, self.metrics["targets"],
-                        self.outputs)
-
-    @property
-    def plots(self):
-        """HoloViews figures of this run (:class:`core.plots.RunPlots`): ``scatter()``, ``kge()``,
-        ``loss()``, ``parameters()``, ``saturation()``."""
-        from .plots import RunPlots
-
-        return RunPlots(self)
-
-    def save(self, out, overwrite: bool = False) -> "object":
-        """Write the run folder (see :func:`core.store.write_run`); returns its path."""
-        from .store import write_run
-
-        return write_run(self, out, overwrite)
-
-
-def unit_position(values: np.ndarray, parameter: Parameter | object) -> np.ndarray:
-    """Where values sit between a parameter's bounds, 0 at the lower and 1 at the upper bound,
-    on the parameter's scale (``lower``, ``upper`` and ``scale`` attributes)."""
-    values = np.asarray(values, dtype=float)
-    if parameter.scale == "log":
-        low, high = math.log(parameter.lower), math.log(parameter.upper)
-        return (np.log(values) - low) / (high - low)
-    return (values - parameter.lower) / (parameter.upper - parameter.lower)
-
-
-def share_at_bound(values: np.ndarray, parameter) -> float:
-    """Share of values within 1 % of the range from either bound."""
-    position = unit_position(values, parameter)
-    return float(np.mean((position < AT_BOUND) | (position > 1 - AT_BOUND))) if len(position) else math.nan
-
-
-def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], val_rows: np.ndarray,
-             train_rows: np.ndarray, epoch: int = 0) -> Snapshot:
+def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], *, train_rows: np.ndarray,
+             val_rows: np.ndarray, epoch: int = 0) -> Snapshot:
     """Predict on all rows (``everything``, the tensors of every row of ``data``) and build the
     predictions / parameters tables and the metrics of each target on both splits."""
     start = time.perf_counter()
@@ -120,7 +56,7 @@ def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], v
     return Snapshot(epoch, pd.DataFrame(columns), parameters, target_metrics, outputs, time.perf_counter() - start)
 
 
-def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridData, val_rows) -> dict:
+def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridData, *, val_rows) -> dict:
     """Learned vs true for every learned parameter whose truth the data carry (``true_<name>``).
 
     Neural: Pearson r and RMSE over all rows, and over validation rows (``r_val``, ``rmse_val``).
@@ -149,22 +85,6 @@ def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridDa
     return recovery
 
 
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson r, NaN when either side has fewer than 2 values or no spread."""
-    return float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and np.std(a) > 0 and np.std(b) > 0 else math.nan
-
-
-#: the smallest positive value taken before a log (a parameter bounded at 0 may sit on its bound)
-TINY = 1e-12
-
-
-def log_combination(columns, parts, prefix: str = "") -> np.ndarray:
-    """log of a product of powers of parameters: sum of power * log(column ``prefix + name``);
-    columns: a table or name -> array (any shape, all alike)."""
-    return sum(power * np.log(np.maximum(np.asarray(columns[f"{prefix}{name}"], dtype=float), TINY))
-               for name, power in parts)
-
-
 def combination_recovery(combinations: dict, values: dict, neural: list[str], data: HybridData) -> dict:
     """r of learned vs true log-combinations (a model's ``combinations``) whose parts are all
     neural and known in the data."""
@@ -180,7 +100,7 @@ def combination_recovery(combinations: dict, values: dict, neural: list[str], da
 
 
 def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: HybridData, plan, result: TrainResult,
-                train_rows, val_rows) -> dict:
+                *, train_rows: np.ndarray, val_rows: np.ndarray) -> dict:
     """metrics.json of a run: settings, training summary, metrics per target and split, mean
     validation KGE, diagnostics and parameter recovery."""
     targets = list(snapshot.targets)
@@ -202,21 +122,10 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         observed = {t: snapshot.predictions[f"{t}_obs"].to_numpy() for t in targets}
         diagnostics.update(spec.diagnostics(snapshot.outputs, values, observed))
     metrics["diagnostics"] = diagnostics
-    recovery = parameter_recovery(parameter_set, values, data, val_rows)
+    recovery = parameter_recovery(parameter_set, values, data, val_rows=val_rows)
     if recovery:
         metrics["parameter_recovery"] = recovery
         combinations = combination_recovery(spec.combinations, values, neural, data)
         if combinations:
             metrics["parameter_recovery_combinations"] = combinations
     return metrics
-
-
-def json_safe(obj):
-    """The object with non-finite floats replaced by None, so that it is valid JSON."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -19,12 +19,11 @@ import torch
 
 from .datasets import HybridData, load_source
 from .errors import DataError, DivergenceError
-from .evaluation import Run, Snapshot, evaluate, run_metrics
+from .evaluation import Snapshot, evaluate, run_metrics
 from .hybrid import TrainableModel
-from .models import get_model
-from .network import NetworkConfig
-from .parameters import ParameterSet
+from .models import build_model
 from .plan import RunPlan
+from .run import Run
 from .splits import split_rows
 from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
 
@@ -47,7 +46,8 @@ class RunContext:
         device = next(self.model.parameters()).device
         if self.everything.x.device != device:
             self.everything = self.everything.to(device)
-        return evaluate(self.model, self.data, self.everything, self.targets, self.val_rows, self.train_rows, epoch)
+        return evaluate(self.model, self.data, self.everything, self.targets, train_rows=self.train_rows,
+                        val_rows=self.val_rows, epoch=epoch)
 
 
 class RunObserver:
@@ -63,15 +63,6 @@ class RunObserver:
 
     def on_finish(self, run: Run, context: RunContext) -> None:
         pass
-
-
-def build_model(model_config: dict) -> TrainableModel:
-    """An untrained model from the ``model`` block of a run's config.json (resolved by name
-    through the model registry; no code is named in a run folder)."""
-    spec = get_model(model_config["name"])
-    return spec.build(model_config["predictors"], model_config["forcing"], model_config["targets"],
-                      ParameterSet.from_dict(model_config["parameters"]),
-                      NetworkConfig.from_dict(model_config["network"]), model_config.get("options") or {})
 
 
 def load_plan_data(plan: RunPlan) -> HybridData:
@@ -160,9 +151,10 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     model.to("cpu")
     context.everything = context.everything.to("cpu")
     final = context.snapshot(result.best_epoch)
-    metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows, val_rows)
-    run = Run(plan, model_config, model, data, train_rows, val_rows, result, metrics, final.predictions,
-              final.parameters, final.outputs)
+    metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
+    run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
+              result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
+              outputs=final.outputs)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

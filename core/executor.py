@@ -1,10 +1,12 @@
 """The one executor for anything that runs more than one training: Dask distributed.
 
-By default it starts an embedded ``LocalCluster`` of process workers, one run at a time per
+By default it starts an embedded ``LocalCluster`` of process workers, one call at a time per
 worker with ``torch_threads`` torch threads each (default 1); with a scheduler address (or the
-``HYBRIDLAB_SCHEDULER`` environment variable) it submits to an existing cluster instead. A task is
-plain data in (:mod:`core.sweep.task`) and a small row out; the run folder is written by the
-worker, so the workers of a cluster need storage they share with the client.
+``HYBRIDLAB_SCHEDULER`` environment variable) it submits to an existing cluster instead.
+:meth:`Executor.map` calls a function on every item and knows nothing of what the items are; the
+sweep (:mod:`core.sweep.task`) gives it its tasks, plain data in and a small row out. What a call
+writes (a run folder) is written by the worker, so the workers of a cluster need storage they
+share with the client.
 
 Workers that die take their running task with them; the scheduler gives it to another worker
 (up to ``distributed.scheduler.allowed-failures`` times, default 3) before it counts as failed.
@@ -15,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from .errors import HybridlabError
 
@@ -32,23 +34,45 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _warm_up() -> str:
-    """Import the engine on a worker before its first task (torch takes a second or two)."""
+def _warm_up(modules: Sequence[str]) -> str:
+    """Import ``modules`` on a worker before its first call (torch takes a second or two)."""
     import importlib
 
-    for module in ("torch", "core.execute", "core.sweep.task"):
+    for module in modules:
         importlib.import_module(module)
     return "ready"
+
+
+def _call(function: Callable, item, torch_threads: int):
+    """Runs on a worker: ``function(item)`` with ``torch_threads`` torch threads."""
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    return function(item)
 
 
 class Executor:
     """A Dask client: ``Executor(workers=N)`` (embedded LocalCluster) or ``Executor(scheduler=ADDRESS)``.
 
-    Use as a context manager; :meth:`map` runs tasks and reports each row as it arrives.
+    Use as a context manager; :meth:`map` calls a function on items and reports each result as it
+    arrives.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes of the embedded cluster (default: the cores).
+    torch_threads : int
+        Torch threads of each call (default 1).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (default: ``HYBRIDLAB_SCHEDULER``, else embedded).
+    retries : int
+        How often a call lost with its worker is started again.
+    warm : sequence of str
+        Modules every worker imports before its first call.
     """
 
-    def __init__(self, workers: int | None = None, torch_threads: int = 1, scheduler: str | None = None,
-                 retries: int = 1):
+    def __init__(self, workers: int | None = None, *, torch_threads: int = 1, scheduler: str | None = None,
+                 retries: int = 1, warm: Sequence[str] = ("torch",)):
         from distributed import Client, LocalCluster
 
         self.torch_threads = int(torch_threads)
@@ -65,7 +89,7 @@ class Executor:
             self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                                         dashboard_address=None, silence_logs=logging.ERROR, env=env)
             self.client = Client(self.cluster)
-        self.client.run(_warm_up)
+        self.client.run(_warm_up, list(warm))
 
     @property
     def address(self) -> str:
@@ -74,23 +98,41 @@ class Executor:
     def worker_count(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
-    def map(self, tasks: Iterable[dict], on_row: Callable[[dict], None] | None = None,
-            stop_event: threading.Event | None = None) -> list[dict]:
-        """Run every task (see :func:`core.sweep.task.run_task`); call ``on_row`` with each row as it
-        finishes, in the calling thread. ``stop_event`` set: cancel what has not finished and return
-        the rows so far."""
+    def map(self, function: Callable, items: Iterable, *, on_result: Callable | None = None,
+            on_error: Callable | None = None, stop_event: threading.Event | None = None,
+            name: Callable[[object], str] = lambda item: "call") -> list:
+        """Call ``function(item)`` on the cluster for every item.
+
+        Parameters
+        ----------
+        function : callable
+            A module-level function (it is sent to the workers by reference).
+        items : iterable
+            Its arguments, one call each.
+        on_result : callable, optional
+            ``on_result(item, result)``, in the calling thread as each call finishes (also with
+            ``on_error``'s value for a call that failed).
+        on_error : callable, optional
+            ``on_error(item, error)`` for a call that raised or was lost with its worker; what it
+            returns takes the result's place (default: the error is raised).
+        stop_event : threading.Event, optional
+            Once set, what has not finished is cancelled and the results so far are returned.
+        name : callable
+            ``name(item)``: a label in the Dask task key.
+
+        Returns
+        -------
+        list
+            The results (and ``on_error``'s values) in the order the calls finished.
+        """
         from distributed import as_completed
 
-        from .sweep.task import run_task
-
-        tasks = list(tasks)
         futures = {}
-        for task in tasks:
-            task = {**task, "torch_threads": task.get("torch_threads") or self.torch_threads}
-            future = self.client.submit(run_task, task, key=f"hybridlab-run-{task['name']}-{time.time_ns()}",
-                                        pure=False, retries=self.retries)
-            futures[future] = task
-        rows: list[dict] = []
+        for item in items:
+            future = self.client.submit(_call, function, item, self.torch_threads, pure=False, retries=self.retries,
+                                        key=f"hybridlab-{name(item)}-{time.time_ns()}")
+            futures[future] = item
+        results: list = []
         finished = threading.Event()
         if stop_event is not None:
             threading.Thread(target=self._cancel_on_stop, args=(stop_event, finished, list(futures)),
@@ -98,31 +140,30 @@ class Executor:
         try:
             for future in as_completed(list(futures)):
                 if future.status != "cancelled":
-                    self._collect(future, futures[future], rows, on_row)
+                    results.append(self._collect(future, futures[future], on_result, on_error))
         finally:
             finished.set()
-        return rows
+        return results
 
     def _cancel_on_stop(self, stop_event: threading.Event, finished: threading.Event, futures: list) -> None:
-        """Cancel every run not finished once ``stop_event`` is set. A run already on a worker of an
-        external cluster may still finish and write its (complete) folder; a resume picks it up."""
+        """Cancel every call not finished once ``stop_event`` is set. A call already on a worker of
+        an external cluster may still finish (a run folder it writes is complete; a resume picks it up)."""
         while not finished.is_set():
             if stop_event.wait(0.1):
                 self.client.cancel([f for f in futures if f.status != "finished"])
                 return
 
     @staticmethod
-    def _collect(future, task: dict, rows: list[dict], on_row) -> None:
-        from .sweep.task import FAILED
-
+    def _collect(future, item, on_result, on_error):
         try:
-            row = future.result()
-        except Exception as error:  # noqa: BLE001 - a lost worker or task: record it
-            row = {"name": task["name"], **task["axes"], "status": FAILED, "out": task["out"],
-                   "error": f"{type(error).__name__}: {' '.join(str(error).split())}"}
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 - a failed or lost call: the caller decides
+            if on_error is None:
+                raise
+            result = on_error(item, error)
+        if on_result is not None:
+            on_result(item, result)
+        return result
 
     def close(self) -> None:
         self.client.close()

@@ -24,3 +24,12 @@ def number(value, digits: int = 3) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return f"{value:.{digits}f}"
+
+
+def plus_minus(spread: dict | None, digits: int = 3) -> str:
+    """"mean ± sd" of a spread dict (``mean``, ``sd``, ``n``); the mean alone for one value, "–" for none."""
+    if not spread or not spread.get("n"):
+        return "–"
+    if spread["n"] == 1:
+        return number(spread["mean"], digits)
+    return f"{number(spread['mean'], digits)} ± {number(spread['sd'], digits)}"

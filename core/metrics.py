@@ -8,6 +8,7 @@ Shapes: ``obs`` and ``pred`` are (n,) or (n, T) for T targets; masked statistics
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -115,3 +116,83 @@ def nse(obs, pred) -> float:
 def rmse(obs, pred) -> float:
     """Root mean squared error of one series, NaN pairs ignored (units of obs)."""
     return all_metrics(obs, pred)[0]["rmse"]
+
+
+# --- helpers on plain arrays (evaluation, identifiability, figures and reports share them) ---
+
+#: a neural parameter counts as "at a bound" within this share of its range from either end
+AT_BOUND = 0.01
+#: the smallest positive value taken before a log (a parameter bounded at 0 may sit on its bound)
+TINY = 1e-12
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two (n,) arrays; NaN when either has fewer than 2 values or no spread."""
+    return float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 and np.std(a) > 0 and np.std(b) > 0 else math.nan
+
+
+def unit_position(values: np.ndarray, parameter) -> np.ndarray:
+    """Where values sit between a parameter's bounds: 0 at the lower and 1 at the upper bound, on
+    the parameter's scale. parameter: anything with ``lower``, ``upper`` and ``scale`` ("log" or
+    "linear"). Same shape as ``values``."""
+    values = np.asarray(values, dtype=float)
+    if parameter.scale == "log":
+        low, high = math.log(parameter.lower), math.log(parameter.upper)
+        return (np.log(values) - low) / (high - low)
+    return (values - parameter.lower) / (parameter.upper - parameter.lower)
+
+
+def share_at_bound(values: np.ndarray, parameter) -> float:
+    """Share of values within :data:`AT_BOUND` of the range from either bound (NaN for none).
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+        A parameter's values in its units.
+    parameter : Parameter
+        Anything with ``lower``, ``upper`` and ``scale``.
+
+    Returns
+    -------
+    float
+        The share in [0, 1].
+    """
+    position = unit_position(values, parameter)
+    return float(np.mean((position < AT_BOUND) | (position > 1 - AT_BOUND))) if len(position) else math.nan
+
+
+def log_combination(columns, parts, prefix: str = "") -> np.ndarray:
+    """log of a product of powers of parameters: sum of power * log(column ``prefix + name``).
+    columns: a table or name -> array (any shape, all alike); parts: (name, power) pairs."""
+    return sum(power * np.log(np.maximum(np.asarray(columns[f"{prefix}{name}"], dtype=float), TINY))
+               for name, power in parts)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How a set of repeated values spreads (seeds, folds, sessions): count, mean, sample sd
+    (ddof=1; 0 for one value), median, 95th percentile (nearest rank) and maximum; None where
+    there are no values."""
+
+    n: int
+    mean: float | None = None
+    sd: float | None = None
+    median: float | None = None
+    p95: float | None = None
+    max: float | None = None
+
+    def as_dict(self, *names: str) -> dict:
+        """The named fields (all if none) as a dict."""
+        return {name: getattr(self, name) for name in (names or ("n", "mean", "sd", "median", "p95", "max"))}
+
+
+def spread(values) -> Spread:
+    """The :class:`Spread` of the finite values among ``values`` (None and NaN are left out)."""
+    finite = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+    if not len(finite):
+        return Spread(0)
+    ordered = np.sort(finite)
+    return Spread(n=int(len(finite)), mean=float(finite.mean()),
+                  sd=float(finite.std(ddof=1)) if len(finite) > 1 else 0.0, median=float(np.median(finite)),
+                  p95=float(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]),
+                  max=float(ordered[-1]))

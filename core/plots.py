@@ -11,14 +11,23 @@ import holoviews as hv
 import numpy as np
 
 from .errors import HybridlabError
-from .evaluation import correlation, share_at_bound
 from .formatting import label, number
+from .metrics import correlation, share_at_bound
+from .models import get_model, model_names
 
-if hv.Store.current_backend not in hv.Store.renderers:
-    # Bokeh's renderer, unless the user loaded another; hv.extension would also write notebook output
-    import holoviews.plotting.bokeh  # noqa: E402,F401
 
-    hv.Store.set_current_backend("bokeh")
+
+def use_bokeh(replace: bool = False) -> None:
+    """Make Bokeh HoloViews' current renderer: always with ``replace`` (the dashboard), else only
+    when no renderer is loaded yet (a notebook's choice stays). Loads the renderer alone, since
+    ``hv.extension`` would also write notebook output. The one place hybridlab sets a backend."""
+    if replace or hv.Store.current_backend not in hv.Store.renderers:
+        import holoviews.plotting.bokeh  # noqa: F401
+
+        hv.Store.set_current_backend("bokeh")
+
+
+use_bokeh()
 
 MAX_POINTS = 4000  # above this, point clouds are thinned to this many evenly spaced points
 PARTS = ("kge", "r", "alpha", "beta")
@@ -147,8 +156,6 @@ class RunPlots:
 
     def saturation(self) -> hv.Layout:
         """The model's pool over its capacity (SOC: MOC / q_max), predicted and observed."""
-        from .models import get_model, model_names
-
         spec = get_model(self.run.plan.model)
         if not spec.saturation:
             offering = [name for name in model_names() if get_model(name).saturation]

@@ -10,10 +10,8 @@ renamed into place when every file is there, so a reader never sees half a run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -22,11 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from filelock import FileLock, Timeout
 
 from .errors import HybridlabError
-from .evaluation import Run, json_safe
-from .execute import build_model
+from .json_files import write_json
+from .models import build_model
 from .plan import PLAN_FILE, RunPlan
+from .prediction import predict_table
 
 FORMAT_VERSION = 2
 COMPLETE = ".complete"
@@ -55,36 +55,21 @@ def check_out(out: str | Path, overwrite: bool = False) -> Path:
 _HELD: set[Path] = set()
 
 
-def _lock(path: Path):
-    """An open file holding an exclusive lock on ``path``; None if another process holds it. The
-    file is re-checked after locking, since a releasing holder unlinks it."""
-    while True:
-        handle = open(path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            return None
-        try:
-            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
-                return handle
-        except FileNotFoundError:
-            pass
-        handle.close()
-
-
 @contextlib.contextmanager
 def claim(out: str | Path):
-    """Hold the writer's lock of run folder ``out`` (a lock file ``.NAME.lock`` beside it, removed
-    when done and released by the system if the process dies). A second writer fails at once."""
+    """Hold the writer's lock of run folder ``out``: the lock file ``.NAME.lock`` beside it, locked
+    through :mod:`filelock` (on every OS; released by the system if the process dies). A second
+    writer fails at once."""
     out = Path(out).resolve()
     if out in _HELD:
         yield out
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     path = out.parent / f".{out.name}.lock"
-    handle = _lock(path)
-    if handle is None:
+    lock = FileLock(path, is_singleton=False, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
         raise HybridlabError(f"{out}: another hybridlab process is writing this run folder; wait for it to "
                              f"finish or choose another --out")
     _HELD.add(out)
@@ -92,8 +77,8 @@ def claim(out: str | Path):
         yield out
     finally:
         _HELD.discard(out)
-        path.unlink(missing_ok=True)
-        handle.close()
+        path.unlink(missing_ok=True)  # while still held, so no folder is left with a stale lock file
+        lock.release()
 
 
 def _sha256(path: Path) -> str:
@@ -104,7 +89,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def run_config(run: Run) -> dict:
+def run_config(run) -> dict:
     """config.json of a run: the plan and what it resolved to."""
     data = run.data
     return {"format_version": FORMAT_VERSION, "plan": run.plan.to_dict(), "model": run.model_config,
@@ -112,7 +97,7 @@ def run_config(run: Run) -> dict:
                                               "targets": data.targets}}
 
 
-def write_run(run: Run, out: str | Path, overwrite: bool = False) -> Path:
+def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
     """Write the run folder ``out`` (replacing an earlier run there) and return its path. The
     marker ``.complete`` holds the SHA-256 of model.pt, checked before it is loaded."""
     out = check_out(out, overwrite)
@@ -120,13 +105,13 @@ def write_run(run: Run, out: str | Path, overwrite: bool = False) -> Path:
         return _write(run, out)
 
 
-def _write(run: Run, out: Path) -> Path:
+def _write(run, out: Path) -> Path:
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         run.plan.write(partial / PLAN_FILE)
-        (partial / "config.json").write_text(json.dumps(run_config(run), indent=2))
+        write_json(partial / "config.json", run_config(run))
         run.history.to_csv(partial / "history.csv", index=False)
-        (partial / "metrics.json").write_text(json.dumps(json_safe(run.metrics), indent=2))
+        write_json(partial / "metrics.json", run.metrics)
         run.predictions.to_parquet(partial / "predictions.parquet", index=False)
         run.parameters.to_parquet(partial / "parameters.parquet", index=False)
         torch.save(run.model.state_dict(), partial / "model.pt")
@@ -156,8 +141,6 @@ class LoadedRun:
 
     def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
         """Parameters, derived quantities and predictions for new rows (see :func:`core.prediction.predict_table`)."""
-        from .prediction import predict_table
-
         return predict_table(self.model, self.config, frame, at)
 
 

@@ -11,13 +11,13 @@ import panel as pn
 import pytest
 
 from app.limits import ServerLimits
-from app.pool import TrainingPool
-from app.runners import ThreadRunner
-from app.runs import RunTable
-from app.session import TrainingSession
-from app.setup import Setup
-from app.sidebar import BoundedFileDropper
-from app.tabs import kge_text
+from app.training.pool import TrainingPool
+from app.training.runners import ThreadRunner
+from app.state.runs import RunTable
+from app.state.session import TrainingSession
+from app.state.setup import Setup
+from app.ui.sidebar import BoundedFileDropper
+from app.ui.tabs import kge_text
 from core import HybridlabError, load_data
 
 RESP_MAP = {"id": "site_id", "targets": {"reco": "reco"}, "forcing": {"temp": "temp"},
@@ -164,7 +164,7 @@ def test_a_refused_import_leaves_the_whole_form_as_it_was(filename, content, mes
 def test_user_text_reaches_html_panes_escaped():
     from types import SimpleNamespace
 
-    from app.page import status_text
+    from app.ui.page import status_text
 
     snapshot = SimpleNamespace(epoch=3, targets={"<img src=x onerror=alert(1)>": {"val": {"kge": 0.5}}})
     assert "<img" not in kge_text(snapshot) and "&lt;img" in kge_text(snapshot)

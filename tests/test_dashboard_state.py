@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from app.runs import RunTable, export_bytes
-from app.session import TrainingSession
-from app.setup import UPLOADED, Setup
+from app.state.runs import RunTable, export_bytes
+from app.state.session import TrainingSession
+from app.state.setup import UPLOADED, Setup
 
 
 def _wait(session, timeout=120):
@@ -142,7 +142,7 @@ def test_upload_with_mapping_and_clear_errors(tmp_path):
 
 
 def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():
-    from app.live import LossFigure
+    from app.ui.live import LossFigure
 
     fig = LossFigure(["soc"])
     rows = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 0.0 if e == 2 else 2.0 / e, "val_loss_soc": 0.5}
@@ -161,7 +161,7 @@ def test_a_model_defined_here_appears_in_the_dashboard_and_trains():
     import torch
 
     import core
-    from app.views import views_for
+    from app.ui.views import views_for
 
     def exponential_decay(temp, k, c0):
         return {"reco": c0 * torch.exp(-k * (temp - temp.min()) / 10.0)}
@@ -213,7 +213,7 @@ def _slow_post(delay):
 
 def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
     import core
-    from app.observer import LiveObserver, SnapshotPacer
+    from app.training.observer import LiveObserver, SnapshotPacer
 
     snapshots = []
     observer = LiveObserver(lambda **items: snapshots.append(items["snapshot"]) if "snapshot" in items else None,
@@ -229,7 +229,7 @@ def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
 
 def test_snapshots_keep_within_their_time_budget():
     import core
-    from app.observer import LiveObserver, SnapshotPacer
+    from app.training.observer import LiveObserver, SnapshotPacer
 
     post, spent = _slow_post(0.02)  # a live view that takes 20 ms per snapshot
     plan = core.RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1},
@@ -241,7 +241,7 @@ def test_snapshots_keep_within_their_time_budget():
 
 
 def test_one_slow_snapshot_does_not_freeze_the_live_views():
-    from app.observer import SnapshotPacer
+    from app.training.observer import SnapshotPacer
 
     pacer = SnapshotPacer(interval=0.0, budget=0.1)
     for cost in (0.01, 0.01, 0.3):  # the third update is slowed down, e.g. by the page's server thread
@@ -254,8 +254,8 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     import importlib
 
     importlib.import_module("holoviews.plotting.bokeh")  # the plotting backend the views draw with
-    from app.views.base import ViewState
-    from app.views.ensemble_spread import EnsembleSpread
+    from app.ui.views.base import ViewState
+    from app.ui.views.ensemble_spread import EnsembleSpread
 
     setup = Setup(model_name="respiration", n_sites=60, epochs=40, ensemble=3)
     assert [p.train.seed for p in setup.member_plans()] == [0, 1, 2]

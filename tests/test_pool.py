@@ -5,10 +5,10 @@ import time
 import pytest
 
 from app.limits import ServerLimits
-from app.pool import TrainingPool
-from app.runners import DaskRunner, ThreadRunner
-from app.session import TrainingSession
-from app.setup import Setup
+from app.training.pool import TrainingPool
+from app.training.runners import DaskRunner, ThreadRunner
+from app.state.session import TrainingSession
+from app.state.setup import Setup
 
 
 def _setup(epochs=3, patience=None):

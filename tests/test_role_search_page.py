@@ -1,5 +1,5 @@
 """The role search started from the page: the training pool as a core executor, one group per
-user's share, Stop, and the path growing in :class:`app.role_search.RoleSearchSession`."""
+user's share, Stop, and the path growing in :class:`app.state.role_search.RoleSearchSession`."""
 import threading
 import time
 
@@ -7,14 +7,14 @@ import pytest
 
 import core
 from app.limits import ServerLimits
-from app.pool import TrainingPool
-from app.pool_executor import PoolExecutor
-from app.role_search import RoleSearchSession, step_of
-from app.runners import ThreadRunner
-from app.session import TrainingSession
-from app.setup import Setup
+from app.training.pool import TrainingPool
+from app.training.pool_executor import PoolExecutor
+from app.state.role_search import RoleSearchSession, step_of
+from app.training.runners import ThreadRunner
+from app.state.session import TrainingSession
+from app.state.setup import Setup
 from core.store import is_run_folder
-from core.sweep import SweepPlan, run_sweep
+from core.sweep import SweepPlan, run_sweep, run_tasks
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_stop_cancels_queued_runs_at_once_and_ends_running_ones_without_a_folder
     tasks = [{"name": f"run-{k}", "axes": {"seed": k}, "plan": plan, "out": str(tmp_path / f"run-{k}")}
              for k in range(4)]
     executor, stop, rows = PoolExecutor(pool, "alice"), threading.Event(), []
-    worker = threading.Thread(target=lambda: rows.extend(executor.map(tasks, stop_event=stop)))
+    worker = threading.Thread(target=lambda: rows.extend(run_tasks(executor, tasks, stop_event=stop)))
     worker.start()
     _until(lambda: executor.counts().get("running") == 2)
     stop.set()
@@ -114,7 +114,7 @@ def test_the_search_from_the_page_grows_its_path_and_makes_rb_neural(pool):
     import holoviews as hv
 
     importlib.import_module("holoviews.plotting.bokeh")
-    from app.role_search_tab import path_figure, path_table, search_status
+    from app.ui.role_search_tab import path_figure, path_table, search_status
 
     search = RoleSearchSession(pool=pool, seeds=3)
     assert search.start(_respiration(epochs=60))

@@ -5,9 +5,9 @@ import time
 import pytest
 
 import core
-from app.setup import Setup
-from app.view_tabs import RedrawPacer, ViewTab
-from app.views import ViewState
+from app.state.setup import Setup
+from app.ui.view_tabs import RedrawPacer, ViewTab
+from app.ui.views import ViewState
 
 
 def test_pacer_keeps_redraws_to_its_share_of_the_loop():

@@ -9,22 +9,14 @@ import sys
 from importlib.metadata import entry_points
 
 from ..errors import HybridlabError
-from .arguments import add_plan_arguments
+from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
 from .identify import add_command as add_identify_command
 from .roles import add_command as add_roles_command
 from .sweep import add_command as add_sweep_command
 from .sweep import add_executor_arguments
 
-EXIT_USAGE = 2
 COMMAND_GROUP = "hybridlab.commands"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad input as one line and exit code 2."""
-
-    def error(self, message):  # noqa: D401 - argparse API
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _add_builtin_commands(sub) -> None:
@@ -80,9 +72,9 @@ def _add_builtin_commands(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
+    parser = OneLineParser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
                                                    "process-based soil models.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_builtin_commands(sub)
     for entry in entry_points(group=COMMAND_GROUP):
         entry.load()(sub)

@@ -9,6 +9,15 @@ from ..datasets import builtin_names, read_mapping
 from ..errors import HybridlabError
 from ..plan import RunPlan
 
+EXIT_USAGE = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad input as one line and exit code 2 (every command's parser)."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     """Flags for every field of a plan; a flag left out keeps the plan's (or the model's) value."""

@@ -21,7 +21,7 @@ def add_command(sub) -> None:
 
 
 def cmd_identify(a: argparse.Namespace) -> int:
-    from ..evaluation import json_safe
+    from ..json_files import json_safe
     from ..identify import write_identifiability
     from ..identify.report import markdown, validation
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import add_plan_arguments, plan_from_args
+from .arguments import OneLineParser, add_plan_arguments, plan_from_args
 from .sweep import add_executor_arguments
 
 
 def add_command(sub) -> None:
-    from . import _Parser  # one-line errors, as for every command
-
     roles = sub.add_parser("roles", help="role tools: search for the parameters that should be neural")
-    inner = roles.add_subparsers(dest="roles_command", required=True, parser_class=_Parser)
+    inner = roles.add_subparsers(dest="roles_command", required=True, parser_class=OneLineParser)
     p = inner.add_parser("search", help="greedy forward search from all global, N seeds per candidate, on the executor")
     add_plan_arguments(p)
     p.add_argument("--seeds", type=int, default=3, help="seeds per configuration, SEED..SEED+N-1 (default 3, at least 2)")

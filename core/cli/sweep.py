@@ -135,8 +135,8 @@ def sweep_from_args(a: argparse.Namespace):
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..sweep import ExecutorOptions, run_sweep
-    from ..sweep.results import SUMMARY_MD
+    from ..identify import after_sweep
+    from ..sweep import SUMMARY_MD, ExecutorOptions, run_sweep
     from .progress import SweepProgress, stop_on_signals
 
     options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
@@ -146,8 +146,8 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     progress = SweepProgress(a.quiet)
     try:
         with stop_on_signals() as stop:
-            outcome = run_sweep(sweep, a.out, options, on_row=progress.finished, on_plan=progress.start,
-                                stop_event=stop)
+            outcome = run_sweep(sweep, a.out, options=options, on_row=progress.finished, on_plan=progress.start,
+                                stop_event=stop, after=[after_sweep])
     finally:
         progress.close()
     summary = outcome.summary

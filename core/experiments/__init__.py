@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..errors import HybridlabError
 from .base import Experiment, ExperimentOptions, run_experiment
+from .reference import VALIDATION_KGE
 from .soc import EXPERIMENT as SOC
 from .swrc import EXPERIMENT as SWRC
 
@@ -23,4 +24,12 @@ def get_experiment(name: str) -> Experiment:
         raise HybridlabError(f"unknown experiment {name!r}; use one of {', '.join(EXPERIMENTS)}") from None
 
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentOptions", "get_experiment", "run_experiment"]
+def analyse_run(run, *, experiment: str, configuration: str, options: dict) -> None:
+    """The sweep task's analysis hook (``base.ANALYSE_HOOK``): experiment ``experiment``'s analyse
+    step on a finished run of ``configuration``, on the worker, before the run is written."""
+    found = get_experiment(experiment)
+    if found.analyse is not None:
+        found.analyse(configuration, run, ExperimentOptions(**options))
+
+
+__all__ = ["analyse_run", "VALIDATION_KGE", "EXPERIMENTS", "Experiment", "ExperimentOptions", "get_experiment", "run_experiment"]

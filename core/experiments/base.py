@@ -17,9 +17,13 @@ import pandas as pd
 
 from ..errors import HybridlabError
 from ..execute import load_plan_data
+from ..identify import after_sweep
 from ..plan import RunPlan
-from ..sweep import ExecutorOptions, SweepPlan, SweepTask, run_sweep
-from ..sweep.task import FINISHED
+from ..store import load_run
+from ..sweep import FINISHED, ExecutorOptions, SweepPlan, SweepTask, run_sweep
+
+#: the sweep task's analysis hook (:mod:`core.sweep.task`): an experiment's analyse step on a worker
+ANALYSE_HOOK = "core.experiments:analyse_run"
 
 
 @dataclass
@@ -44,8 +48,6 @@ class Member:
     model and data (loaded when first asked for; built-in data are cached per process)."""
 
     def __init__(self, configuration: str, row: dict):
-        from ..store import load_run
-
         self.configuration, self.seed, self.fold = configuration, int(row["seed"]), row.get("fold")
         self.path = Path(row["out"])
         self._loaded = load_run(self.path)
@@ -117,8 +119,9 @@ def run_experiment(experiment: Experiment, out: str | Path, options: ExperimentO
     start = time.perf_counter()
 
     def analysis(task: SweepTask) -> dict:
-        return {"experiment": experiment.name, "configuration": task.axes["configuration"],
-                "options": {**asdict(options), "seed": task.axes["seed"]}}
+        return {"hook": ANALYSE_HOOK, "arguments": {"experiment": experiment.name,
+                                                    "configuration": task.axes["configuration"],
+                                                    "options": {**asdict(options), "seed": task.axes["seed"]}}}
 
     def planned(to_run: int, skipped: int) -> None:
         log(f"{experiment.name}: {len(sweep.configurations)} configurations × {len(sweep.seeds)} seeds"
@@ -126,8 +129,9 @@ def run_experiment(experiment: Experiment, out: str | Path, options: ExperimentO
         if on_plan is not None:
             on_plan(to_run, skipped)
 
-    outcome = run_sweep(sweep, out, executor, on_row=on_row, on_plan=planned, stop_event=stop_event,
-                        analysis=analysis if experiment.analyse else None, title=f"{experiment.name} experiment")
+    outcome = run_sweep(sweep, out, options=executor, on_row=on_row, on_plan=planned, stop_event=stop_event,
+                        analysis=analysis if experiment.analyse else None, after=[after_sweep],
+                        title=f"{experiment.name} experiment")
     members: dict[str, list[Member]] = {}
     for row in outcome.table.to_dict("records"):
         if row["status"] == FINISHED:

@@ -11,15 +11,15 @@ import json
 from pathlib import Path
 
 from .. import figures
-from ..evaluation import json_safe, log_combination
-from ..formatting import number
+from ..json_files import json_safe
+from ..metrics import log_combination
+from ..formatting import number, plus_minus
 from ..models import get_model
 from ..network import NetworkConfig
 from ..plan import DataSource, RunPlan
 from ..splits import SplitConfig
 from ..training import TrainConfig
 from . import reference
-from ..sweep.results import plus_minus
 from .base import Experiment, ExperimentOptions
 
 #: configuration name -> (model, role preset)

@@ -17,12 +17,11 @@ import torch
 
 from .. import figures
 from ..datasets import HybridData
-from ..evaluation import json_safe
+from ..json_files import json_safe
 from ..explain import parameter_function, shapley_values
-from ..formatting import number
+from ..formatting import number, plus_minus
 from ..models.swrc import awc, derived
 from ..plan import DataSource, RunPlan
-from ..sweep.results import plus_minus
 from .base import Experiment, ExperimentOptions
 
 PREDICTOR_SETS = {"without_bd": ["clay", "silt", "sand", "oc"], "with_bd": ["clay", "silt", "sand", "oc", "bd"]}

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..evaluation import unit_position
+from ..metrics import unit_position
 from . import combinations
 from .ensemble import Ensemble
 from .scores import global_agreement, member_spread, pairwise_correlation, site_agreement, verdict

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..evaluation import correlation, log_combination
+from ..metrics import correlation, log_combination
 from .scores import IDENTIFIED, pairwise_correlation, verdict
 
 #: how much a combination's agreement must exceed the best of its parts

@@ -13,10 +13,8 @@ from ..errors import HybridlabError
 from ..parameters import ParameterSet
 from ..plan import RunPlan
 from ..store import is_run_folder
-from ..sweep.plan import SWEEP_FILE
-from ..sweep.results import read_table
-from ..sweep.runner import RUNS
-from ..sweep.task import FINISHED
+from ..execute import load_plan_data
+from ..sweep import FINISHED, RUNS, SWEEP_FILE, read_table
 from .scores import fitting_members
 
 
@@ -44,7 +42,7 @@ class Ensemble:
 
     @classmethod
     def from_runs(cls, configuration: str, runs: list) -> "Ensemble":
-        """An ensemble of finished runs in memory, one per seed: :class:`core.evaluation.Run` (or
+        """An ensemble of finished runs in memory, one per seed: :class:`core.run.Run` (or
         anything with its ``plan``, ``parameters`` and ``metrics``), e.g. from
         :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
         members = [(f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics)
@@ -59,8 +57,6 @@ class Ensemble:
 
     def truth(self) -> pd.DataFrame | None:
         """The data's ``true_<parameter>`` columns in the members' row order, None if there are none."""
-        from ..execute import load_plan_data
-
         data = self.data if self.data is not None else load_plan_data(self.plan)
         columns = data.truth_columns()
         if not columns or len(data.frame) != self.ids.shape[0]:

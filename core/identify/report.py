@@ -2,10 +2,9 @@
 agreement score predicts recovery where the data carry the truth (Spearman over parameters)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..evaluation import json_safe
+from ..json_files import write_json
 from ..formatting import number
 from .analysis import analyse
 from .ensemble import sweep_ensembles
@@ -115,6 +114,13 @@ def write_identifiability(out: str | Path, title: str = "Identifiability") -> di
     result = identify(out)
     if not result["configurations"]:
         return None
-    (out / JSON_FILE).write_text(json.dumps(json_safe(result), indent=2))
+    write_json(out / JSON_FILE, result)
     (out / MARKDOWN_FILE).write_text(markdown(result, title))
     return result
+
+
+def after_sweep(sweep, out: Path, title: str) -> None:
+    """A sweep's ``after`` hook (:func:`core.sweep.run_sweep`): identifiability.json and .md when the
+    sweep has 2 or more seeds or folds."""
+    if len(sweep.seeds) > 1 or sweep.folds:
+        write_identifiability(out, f"{title}: identifiability")

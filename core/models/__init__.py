@@ -11,6 +11,8 @@ import importlib
 import pkgutil
 
 from ..errors import HybridlabError
+from ..network import NetworkConfig
+from ..parameters import ParameterSet
 from .spec import ModelSpec, NetworkSpec, ResponseCurve
 
 NEURAL_NETWORK = "nn"
@@ -56,5 +58,27 @@ def get_model(name: str) -> ModelSpec:
         raise HybridlabError(f"unknown model {name!r}; registered: {', '.join(model_names())}") from None
 
 
-__all__ = ["ModelSpec", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",
+
+def build_model(model_config: dict):
+    """An untrained model from the ``model`` block of a run's config.json, resolved by name through
+    the registry (no code is named in a run folder).
+
+    Parameters
+    ----------
+    model_config : dict
+        ``name``, ``predictors``, ``forcing``, ``targets``, ``parameters`` (a ParameterSet's dict),
+        ``network`` (a NetworkConfig's dict) and ``options``.
+
+    Returns
+    -------
+    TrainableModel
+        A hybrid or a pure network with freshly initialised weights.
+    """
+    spec = get_model(model_config["name"])
+    return spec.build(model_config["predictors"], model_config["forcing"], model_config["targets"],
+                      ParameterSet.from_dict(model_config["parameters"]),
+                      NetworkConfig.from_dict(model_config["network"]), model_config.get("options") or {})
+
+
+__all__ = ["ModelSpec", "build_model", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",
            "register_model"]

@@ -1,11 +1,15 @@
-"""The role search's path as a table (``role_search.md``) and a figure (``role_search.png``)."""
+"""The role search's files: the path as data (``role_search.json``), as a table
+(``role_search.md``) and as a figure (``role_search.png``)."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
+from ..figures import _save, subplots
 from ..formatting import number
+from ..json_files import write_json
 
-MARKDOWN_FILE, FIGURE_FILE = "role_search.md", "role_search.png"
+PATH_FILE, MARKDOWN_FILE, FIGURE_FILE = "role_search.json", "role_search.md", "role_search.png"
 
 
 def stop_reason(path: list, candidates: list[str]) -> str:
@@ -20,9 +24,11 @@ def stop_reason(path: list, candidates: list[str]) -> str:
     return "interrupted"
 
 
-def _identified(step) -> str:
+def identifiability_text(identifiability: dict) -> str:
+    """One line from a step's identifiability (parameter -> verdict and agreement):
+    ``cue identified (0.87), k_m0 weak (0.45)``; "–" for none."""
     return ", ".join(f"{name} {entry['verdict']} ({number(entry['agreement'], 2)})"
-                     for name, entry in step.identifiability.items()) or "–"
+                     for name, entry in identifiability.items()) or "–"
 
 
 def markdown(search, path: list) -> str:
@@ -36,7 +42,7 @@ def markdown(search, path: list) -> str:
     for step in path:
         gain = "–" if step.gain is None else f"{number(step.gain, 3)} ± {number(step.gain_sd, 3)}"
         lines.append(f"| {step.step} | {step.parameter or 'start (all global)'} | {number(step.mean_val_kge, 3)} ± "
-                     f"{number(step.sd_val_kge, 3)} | {gain} | {'yes' if step.accepted else 'no'} | {_identified(step)} |")
+                     f"{number(step.sd_val_kge, 3)} | {gain} | {'yes' if step.accepted else 'no'} | {identifiability_text(step.identifiability)} |")
     final = path[-1].neural if path else []
     lines += ["", f"Neural at the end: {', '.join(final) or 'none'}.", f"Stopped: {stop_reason(path, search.candidates)}.",
               "", f"Figure: `{FIGURE_FILE}`. Each step's runs: `step-K/` (an ordinary sweep folder).", ""]
@@ -45,8 +51,6 @@ def markdown(search, path: list) -> str:
 
 def figure(path: list, file: Path) -> Path:
     """Mean validation KGE ± 1 sd per step; a step that was not kept in grey."""
-    from ..figures import _save, subplots
-
     fig, ax = subplots(figsize=(1.2 + 1.1 * len(path), 3.6))
     for i, step in enumerate(path):
         colour = "tab:blue" if step.accepted else "0.6"
@@ -57,14 +61,19 @@ def figure(path: list, file: Path) -> Path:
     return _save(fig, file, "Role search (grey: not kept)")
 
 
+def write_path(out: Path, search, path: list, stopped: str | None = None) -> None:
+    """role_search.json: the search plan, the path (every step, the last one maybe not accepted),
+    the parameters neural at the end and, once the search ended, why it stopped."""
+    values = {"search": asdict(search), "neural": path[-1].neural if path else [],
+              "path": [asdict(step) for step in path]}
+    if stopped is not None:
+        values["stopped"] = stopped
+    write_json(out / PATH_FILE, values)
+
+
 def write_report(out: Path, search, path: list) -> None:
-    import json
-
-    from .search import PATH_FILE
-
-    values = json.loads((out / PATH_FILE).read_text()) if (out / PATH_FILE).is_file() else {"path": []}
-    values["stopped"] = stop_reason(path, search.candidates)
-    (out / PATH_FILE).write_text(json.dumps(values, indent=2))
+    """The search's files once it ended: role_search.json with why it stopped, .md and .png."""
+    write_path(out, search, path, stop_reason(path, search.candidates))
     (out / MARKDOWN_FILE).write_text(markdown(search, path))
     if path:
         figure(path, out / FIGURE_FILE)

@@ -16,19 +16,21 @@ import contextlib
 import json
 import math
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..errors import HybridlabError
-from ..evaluation import json_safe
+from ..identify import JSON_FILE as IDENTIFIABILITY_FILE
+from ..identify import after_sweep
+from ..metrics import spread
 from ..plan import RunPlan
-from ..sweep import ExecutorOptions, SweepPlan, run_sweep
-from ..sweep.results import _spread as spread_of
-from ..sweep.task import FINISHED
+from ..sweep import FINISHED, ExecutorOptions, SweepPlan, run_sweep
+from .report import PATH_FILE, write_path, write_report
 
-PATH_FILE = "role_search.json"
 START = "all_global"
+#: the configuration label of a step's candidate: ``neural=`` and the parameters neural, joined by +
+NEURAL_PREFIX, NEURAL_JOIN = "neural=", "+"
 
 
 @dataclass
@@ -94,12 +96,12 @@ def _per_seed(table, configuration: str) -> dict[int, float]:
 
 def _spread(values) -> tuple[float, float]:
     """(mean, sample sd) as the sweep summary computes them; NaN for no values."""
-    spread = spread_of(list(values))
-    return (math.nan, math.nan) if not spread["n"] else (spread["mean"], spread["sd"])
+    found = spread(list(values))
+    return (math.nan, math.nan) if not found.n else (found.mean, found.sd)
 
 
 def _identifiability(out: Path, configuration: str, neural: list[str]) -> dict:
-    path = out / "identifiability.json"
+    path = out / IDENTIFIABILITY_FILE
     if not path.is_file():
         return {}
     entry = json.loads(path.read_text())["configurations"].get(configuration, {})
@@ -108,8 +110,14 @@ def _identifiability(out: Path, configuration: str, neural: list[str]) -> dict:
             for name in neural if name in parameters}
 
 
-def _label(neural: list[str]) -> str:
-    return "neural=" + "+".join(neural) if neural else START
+def configuration_label(neural: list[str]) -> str:
+    """The sweep configuration of a candidate: ``neural=a+b`` (``all_global`` for none)."""
+    return NEURAL_PREFIX + NEURAL_JOIN.join(neural) if neural else START
+
+
+def neural_in(label: str) -> list[str]:
+    """The parameters neural in a configuration named by :func:`configuration_label`."""
+    return label.removeprefix(NEURAL_PREFIX).split(NEURAL_JOIN) if label.startswith(NEURAL_PREFIX) else []
 
 
 class _Search:
@@ -126,7 +134,8 @@ class _Search:
     def run_step(self, k: int, configurations: dict[str, list[str]]):
         folder = self.out / f"step-{k}"
         outcome = run_sweep(self.search.sweep(configurations), folder, executor=self.executor,
-                            stop_event=self.stop_event, on_row=self.on_row, title=f"Role search, step {k}")
+                            stop_event=self.stop_event, on_row=self.on_row, after=[after_sweep],
+                            title=f"Role search, step {k}")
         return outcome, folder
 
     def start(self) -> bool:
@@ -140,7 +149,7 @@ class _Search:
 
     def step(self, k: int, remaining: list[str]) -> str | None:
         """Try each remaining parameter as neural; the parameter kept, or None to stop."""
-        labels = {name: _label(self.neural + [name]) for name in remaining}
+        labels = {name: configuration_label(self.neural + [name]) for name in remaining}
         outcome, folder = self.run_step(k, {labels[name]: self.neural + [name] for name in remaining})
         if outcome.interrupted:
             return None
@@ -191,15 +200,5 @@ def run_role_search(search: RoleSearch, out: str | Path, options: ExecutorOption
                     break
                 remaining.remove(kept)
                 k += 1
-    from .report import write_report
-
     write_report(out, search, state.path)
     return state.path
-
-
-def write_path(out: Path, search: RoleSearch, path: list[RoleStep]) -> None:
-    """role_search.json: the search plan, the path (every step, the last one maybe not accepted)
-    and the parameters neural at the end."""
-    neural = path[-1].neural if path else []
-    values = {"search": asdict(search), "neural": neural, "path": [asdict(step) for step in path]}
-    (out / PATH_FILE).write_text(json.dumps(json_safe(values), indent=2))

@@ -7,11 +7,11 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..evaluation import json_safe
-from ..formatting import number
+from ..json_files import json_safe
+from ..formatting import number, plus_minus
+from ..metrics import spread
 from .task import FAILED, FINISHED
 
 TABLE, SUMMARY_JSON, SUMMARY_MD, SUMMARY_FIGURE = "sweep.parquet", "summary.json", "summary.md", "summary.png"
@@ -45,11 +45,8 @@ def read_table(out: Path) -> pd.DataFrame | None:
 
 
 def _spread(values) -> dict:
-    values = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if not len(values):
-        return {"mean": None, "sd": None, "n": 0}
-    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "n": int(len(values))}
+    """mean, sd and n of the finite values (as summary.json holds them)."""
+    return spread(values).as_dict("mean", "sd", "n")
 
 
 def _targets(table: pd.DataFrame) -> list[str]:
@@ -96,14 +93,6 @@ def differences(configurations: dict) -> list[dict]:
             pairs.append({"a": a, "b": b, "difference": delta, "sd": sd,
                           "beyond_2sd": bool(sd > 0 and abs(delta) > 2 * sd)})
     return pairs
-
-
-def plus_minus(spread: dict | None, digits: int = 3) -> str:
-    if not spread or not spread.get("n"):
-        return "–"
-    if spread["n"] == 1:
-        return number(spread["mean"], digits)
-    return f"{number(spread['mean'], digits)} ± {number(spread['sd'], digits)}"
 
 
 def _recovery_label(key: str) -> str:

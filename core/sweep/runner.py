@@ -4,8 +4,8 @@
     OUT/runs/<name>/    one ordinary run folder per run
     OUT/sweep.parquet   one row per run (rewritten as rows arrive, so an interrupted sweep keeps its rows)
     OUT/summary.*       mean ± sd per configuration and target
-    OUT/identifiability.json, .md   with 2 or more seeds (or folds): which learned parameters the
-                        members agree on (:mod:`core.identify`)
+    ...                 whatever the caller's ``after`` hooks write (the CLI's and the role
+                        search's: identifiability with 2 or more seeds, :mod:`core.identify`)
 
 Resume: a run whose folder is complete and holds the same plan is not trained again; its row
 comes from the previous ``sweep.parquet`` or, failing that, from its ``metrics.json``.
@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import pandas as pd
 import yaml
@@ -27,7 +27,7 @@ from ..executor import Executor
 from ..store import is_run_folder
 from .plan import SWEEP_FILE, SweepPlan, SweepTask
 from .results import read_table, write_summary, write_table
-from .task import FINISHED, metrics_row
+from .task import FINISHED, metrics_row, run_tasks
 
 RUNS = "runs"
 
@@ -48,7 +48,9 @@ class ExecutorOptions:
             raise HybridlabError(f"--threads-per-worker must be at least 1, got {self.torch_threads}")
 
     def executor(self) -> Executor:
-        return Executor(workers=self.workers, torch_threads=self.torch_threads, scheduler=self.scheduler)
+        """An open executor for sweep tasks (its workers import the engine before the first)."""
+        return Executor(workers=self.workers, torch_threads=self.torch_threads, scheduler=self.scheduler,
+                        warm=("torch", "core.sweep.task"))
 
 
 @dataclass
@@ -89,14 +91,43 @@ def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
             "duration_s": None, **metrics_row(metrics)}
 
 
-def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None = None,
+#: what runs after a sweep's table and summary are written: ``hook(sweep, out, title)``
+AfterSweep = Callable[[SweepPlan, Path, str], None]
+
+
+def run_sweep(sweep: SweepPlan, out: str | Path, *, options: ExecutorOptions | None = None,
               on_row: Callable[[dict], None] | None = None, on_plan: Callable[[int, int], None] | None = None,
               stop_event: threading.Event | None = None, analysis: Callable[[SweepTask], dict] | None = None,
-              title: str = "Sweep", executor: Executor | None = None) -> SweepOutcome:
+              after: Sequence[AfterSweep] = (), title: str = "Sweep", executor: Executor | None = None) -> SweepOutcome:
     """Run every task of ``sweep`` not finished before, write the table and summary; returns them.
-    on_plan(to_run, skipped) is called once before anything runs; analysis(task) -> the task's
-    ``analysis`` entry (an experiment's analyse step); executor: one that is open already (it stays
-    open; default: a new one from ``options``)."""
+
+    Parameters
+    ----------
+    sweep : SweepPlan
+        The runs.
+    out : str or Path
+        The sweep folder (new, empty, or an earlier sweep's: finished runs with the same plan are kept).
+    options : ExecutorOptions, optional
+        The executor to open when ``executor`` is not given.
+    on_row, on_plan : callable, optional
+        ``on_row(row)`` as each run ends; ``on_plan(to_run, skipped)`` once before anything runs.
+    stop_event : threading.Event, optional
+        Set: what has not finished is cancelled; the outcome says ``interrupted``.
+    analysis : callable, optional
+        ``analysis(task)`` -> the task's ``analysis`` entry (see :mod:`core.sweep.task`).
+    after : sequence of callable
+        ``hook(sweep, out, title)`` after the table and summary are written (e.g.
+        :func:`core.identify.after_sweep`).
+    title : str
+        The summary's title.
+    executor : Executor, optional
+        One that is open already (anything with its ``map``); it stays open.
+
+    Returns
+    -------
+    SweepOutcome
+        The table (one row per run), the summary, how many runs were kept from before.
+    """
     out = Path(out)
     check_sweep_out(out)
     (out / RUNS).mkdir(parents=True, exist_ok=True)
@@ -128,15 +159,13 @@ def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None
             on_row(row)
 
     if todo and executor is not None:
-        executor.map(todo, on_row=arrived, stop_event=stop_event)
+        run_tasks(executor, todo, on_row=arrived, stop_event=stop_event)
     elif todo:
         with (options or ExecutorOptions()).executor() as own:
-            own.map(todo, on_row=arrived, stop_event=stop_event)
+            run_tasks(own, todo, on_row=arrived, stop_event=stop_event)
     interrupted = bool(stop_event is not None and stop_event.is_set())
     table = write_table(rows, out, order)
     summary = write_summary(table, out, title)
-    if len(sweep.seeds) > 1 or sweep.folds:
-        from ..identify import write_identifiability
-
-        write_identifiability(out, f"{title}: identifiability")
+    for hook in after:
+        hook(sweep, out, title)
     return SweepOutcome(table, summary, skipped, interrupted, rows)

@@ -1,18 +1,26 @@
 """What a worker does with one task: run a plan into its run folder and return a small row.
 
-A task is plain data (it crosses process and machine boundaries):
-``{"name", "axes", "plan", "out", "torch_threads", "analysis"}``; ``analysis``, if given, is
-``{"experiment", "configuration", "options"}`` and names an experiment whose ``analyse`` step
-runs on the finished run before it is written. The row holds the axes, status, error, epochs,
-duration, worker and the metrics flattened to columns (:func:`metrics_row`).
+A task is plain data (it crosses process and machine boundaries): ``{"name", "axes", "plan",
+"out", "analysis"}``. ``analysis``, if given, is ``{"hook": "module:function", "arguments": {...}}``:
+a function named by its import path (an experiment's ``analyse`` step), called as
+``function(run, **arguments)`` on the finished run before it is written. The sweep does not know
+what the hook is; whoever builds the tasks does. The row holds the axes, status, error, epochs,
+duration, worker and the metrics flattened to columns (:func:`metrics_row`); :func:`failure_row`
+is the row of a task that did not finish, wherever it failed.
 """
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import socket
+import threading
 import time
 from pathlib import Path
+from typing import Callable
+
+from ..errors import HybridlabError
+from ..execute import execute
 
 FINISHED, FAILED = "finished", "failed"
 METRIC_PARTS = ("kge", "r", "alpha", "beta", "nse", "rmse")
@@ -48,31 +56,31 @@ def _worker_name() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _analyse(run, analysis: dict) -> None:
-    from ..experiments import ExperimentOptions, get_experiment
-
-    experiment = get_experiment(analysis["experiment"])
-    if experiment.analyse is not None:
-        experiment.analyse(analysis["configuration"], run, ExperimentOptions(**analysis["options"]))
+def failure_row(task: dict, error: BaseException | str) -> dict:
+    """The row of a task that did not finish: its name, axes and folder, status ``failed`` and the
+    error in one line (a HybridlabError's message as it is; other errors with their type)."""
+    return {"name": task["name"], **task["axes"], "status": FAILED, "out": task["out"], "error": one_line(error)}
 
 
-def _one_line(error: BaseException) -> str:
-    from ..errors import HybridlabError
-
+def one_line(error: BaseException | str) -> str:
+    """An error as one line of text."""
+    if isinstance(error, str):
+        return " ".join(error.split())
     text = " ".join(str(error).split()) or type(error).__name__
     return text if isinstance(error, HybridlabError) else f"{type(error).__name__}: {text}"
 
 
-def run_task(task: dict, stop_event=None) -> dict:
-    """Execute one task on this process (a Dask worker, or the caller) and return its row.
-    A run that fails is a row with status ``failed`` and the error in one line, not an exception.
-    ``stop_event`` (a ``threading.Event``) set: the training ends after its current batch and the
-    run counts as failed ("stopped"), with no folder written, so that a resume trains it again."""
-    import torch
+def _analyse(run, analysis: dict) -> None:
+    module, _, attribute = analysis["hook"].partition(":")
+    hook = getattr(importlib.import_module(module), attribute)
+    hook(run, **analysis.get("arguments", {}))
 
-    from ..execute import execute
 
-    torch.set_num_threads(int(task.get("torch_threads") or 1))
+def run_task(task: dict, stop_event: threading.Event | None = None) -> dict:
+    """Execute one task on this process (a Dask worker, a thread of the dashboard, the caller) and
+    return its row. A run that fails is a row with status ``failed`` and the error in one line, not
+    an exception. ``stop_event`` set: the training ends after its current batch and the run counts
+    as failed ("stopped"), with no folder written, so that a resume trains it again."""
     start = time.perf_counter()
     row = {"name": task["name"], **task["axes"], "status": FAILED, "error": "", "worker": _worker_name(),
            "out": task["out"]}
@@ -80,14 +88,25 @@ def run_task(task: dict, stop_event=None) -> dict:
         run = execute(task["plan"], stop_event=stop_event)
         if stop_event is not None and stop_event.is_set():
             raise InterruptedError("stopped before the end of training; no run folder written")
-        if run.result.stopped == "diverged":
-            raise FloatingPointError(f"training diverged: the loss was not finite at epoch {run.result.epochs_run}; "
-                                     f"no model saved")
         if task.get("analysis"):
             _analyse(run, task["analysis"])
         run.save(Path(task["out"]))
         row.update(metrics_row(run.metrics), status=FINISHED)
     except Exception as error:  # noqa: BLE001 - a sweep records every failure and goes on
-        row["error"] = _one_line(error)
+        row["error"] = one_line(error)
     row["duration_s"] = time.perf_counter() - start
     return row
+
+
+def task_name(task: dict) -> str:
+    """The task's label in the executor's keys."""
+    return f"run-{task['name']}"
+
+
+def run_tasks(executor, tasks: list[dict], *, on_row: Callable[[dict], None] | None = None,
+              stop_event: threading.Event | None = None) -> list[dict]:
+    """Every task through ``executor`` (a :class:`core.executor.Executor`, or anything with its
+    ``map``, such as the dashboard's training pool); ``on_row(row)`` as each ends, a lost task
+    included (:func:`failure_row`). Returns the rows in the order they finished."""
+    return executor.map(run_task, tasks, on_result=(lambda task, row: on_row(row)) if on_row else None,
+                        on_error=failure_row, stop_event=stop_event, name=task_name)

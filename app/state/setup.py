@@ -1,0 +1,280 @@
+"""The set-up form's state: data, model, parameter roles and training settings
+(``param.Parameterized``, no widgets, so it is tested without a browser). It turns into a
+:class:`core.RunPlan`; a plan (or a run's config.json) fills it again."""
+from __future__ import annotations
+
+import json
+
+import param
+
+import core
+
+from app.limits import ServerLimits
+from app.state.uploads import Upload
+
+UPLOADED = "uploaded file"
+PRESET_LABELS = {"all_global": "all global", "five_neural": "five neural", "all_neural": "all neural"}
+#: the form's training settings: the names of TrainConfig / NetworkConfig fields
+TRAIN_FIELDS = ("optimizer", "lr", "batch_size", "epochs", "patience", "loss", "weighting")
+NETWORK_FIELDS = ("activation", "dropout")
+
+
+class ParameterRow(param.Parameterized):
+    """One mechanistic parameter in the table: role toggle, bounds, fixed value, validation message."""
+
+    pname = param.String(doc="parameter name")
+    description = param.String()
+    unit = param.String()
+    scale = param.String()
+    default = param.Number()
+    role = param.Selector(default="global", objects=list(core.ROLES))
+    lower = param.Number()
+    upper = param.Number()
+    value = param.Number(doc="value when fixed")
+    allowed_roles = param.List(default=list(core.ROLES))
+    choices = param.Parameter(default=None)
+    error = param.String(default="", doc="why the row is invalid; empty when valid")
+    agreement = param.String(default="", doc="the last ensemble's verdict, e.g. 'identified (0.93)'; empty if none")
+
+    @classmethod
+    def from_parameter(cls, p: core.Parameter) -> "ParameterRow":
+        return cls(pname=p.name, description=p.description, unit=p.unit, scale=p.scale, default=p.default,
+                   role=p.role, lower=p.lower, upper=p.upper, value=p.fixed_value,
+                   allowed_roles=list(p.allowed_roles), choices=p.choices)
+
+    def to_parameter(self) -> core.Parameter:
+        """The core Parameter for this row; raises ParameterError when the row is invalid."""
+        default = min(max(self.default, self.lower), self.upper) if self.lower < self.upper else self.default
+        return core.Parameter(self.pname, self.description, self.unit, default, self.lower, self.upper,
+                              scale=self.scale, role=self.role,
+                              value=self.value if self.role == "fixed" else None,
+                              allowed_roles=tuple(self.allowed_roles),
+                              choices=tuple(self.choices) if self.choices else None)
+
+    @param.depends("role", "lower", "upper", "value", watch=True, on_init=True)
+    def validate(self) -> str:
+        try:
+            self.to_parameter()
+            self.error = ""
+        except core.ParameterError as e:
+            self.error = str(e)
+        return self.error
+
+
+_TRAIN, _NETWORK = core.TrainConfig(), core.NetworkConfig()
+
+
+class Setup(param.Parameterized):
+    """Everything the user sets before training: data, model, parameter roles and training settings."""
+
+    model_name = param.Selector(default="soc", objects=core.model_names())
+    data_name = param.Selector(default="lucas-synthetic", objects=core.builtin_names() + [UPLOADED])
+    n_sites = param.Integer(default=None, allow_None=True, bounds=(20, None),
+                            doc="size of a built-in synthetic set (empty: its default)")
+    rows = param.List(default=[], item_type=ParameterRow)
+    # training and network settings start at the engine's defaults (core.TrainConfig, core.NetworkConfig)
+    optimizer = param.Selector(default=_TRAIN.optimizer, objects=core.CHOICES["optimizer"])
+    lr = param.Number(default=_TRAIN.lr, bounds=(0, None))
+    batch_size = param.Integer(default=_TRAIN.batch_size, bounds=(1, None))
+    epochs = param.Integer(default=_TRAIN.epochs, bounds=(1, None))
+    patience = param.Integer(default=_TRAIN.patience, bounds=(1, None))
+    hidden = param.String(default=",".join(map(str, _NETWORK.hidden)), doc="hidden layer sizes, comma-separated")
+    activation = param.Selector(default=_NETWORK.activation, objects=core.CHOICES["activation"])
+    dropout = param.Number(default=_NETWORK.dropout, bounds=(0, 0.99))
+    loss = param.Selector(default=_TRAIN.loss, objects=core.CHOICES["loss"])
+    weighting = param.Selector(default=_TRAIN.weighting, objects=core.CHOICES["weighting"])
+    split = param.Selector(default=core.SplitConfig().kind, objects=core.CHOICES["split"])
+    seed = param.Integer(default=_TRAIN.seed, bounds=(0, None))
+    ensemble = param.Integer(default=1, bounds=(1, 10),
+                             doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
+                                 "parameter an agreement (docs/identifiability.md)")
+    errors = param.List(default=[], doc="messages that block training")
+    upload = param.ClassSelector(class_=Upload, doc="the user's uploaded file and its mapping")
+    limits = param.ClassSelector(class_=ServerLimits, doc="what the server allows (epochs, network, data size)")
+
+    def __init__(self, **params):
+        params.setdefault("limits", ServerLimits())
+        params.setdefault("upload", Upload(limits=params["limits"]))
+        # models registered after import (a notebook's, a test's) are offered too
+        type(self).param.model_name.objects = core.model_names()
+        super().__init__(**params)
+        self._load_model()
+        given = {k: v for k, v in params.items() if k not in ("model_name", "rows", "upload", "limits")}
+        if given:  # settings given explicitly win over the model's recommended ones
+            self.param.update(**given)
+        self.upload.param.watch(lambda *_: self.validate(), "data")
+
+    @property
+    def spec(self) -> core.ModelSpec:
+        return core.get_model(self.model_name)
+
+    @param.depends("model_name", watch=True)
+    def _load_model(self):
+        spec = self.spec
+        self.rows = [ParameterRow.from_parameter(p) for p in spec.parameters().set_roles(spec.default_roles)] \
+            if spec.has_parameters else []
+        if self.data_name != UPLOADED and spec.default_data:
+            self.data_name = spec.default_data
+        settings = core.default_settings(self.model_name)
+        self.param.update(**{k: settings[k] for k in TRAIN_FIELDS + NETWORK_FIELDS if k in settings},
+                          hidden=",".join(map(str, settings["hidden"])))
+        for row in self.rows:
+            row.param.watch(lambda *_: self.validate(), ["error"])
+        self.validate()
+
+    # -- roles -------------------------------------------------------------------------------------
+    @property
+    def presets(self) -> dict:
+        return self.spec.parameters().presets
+
+    def apply_preset(self, name: str) -> None:
+        roles = self.presets.get(name)
+        if roles is None:
+            raise core.HybridlabError(f"model {self.model_name!r} has no preset {name!r}")
+        for row in self.rows:
+            if row.pname in roles:
+                row.role = roles[row.pname]
+
+    def apply_roles(self, roles: dict[str, str]) -> None:
+        """Set the named rows' roles (e.g. those a role search found); other rows keep theirs."""
+        for name, role in roles.items():
+            self.row(name).role = role
+
+    def row(self, name: str) -> ParameterRow:
+        for r in self.rows:
+            if r.pname == name:
+                return r
+        raise core.HybridlabError(f"unknown parameter {name!r}")
+
+    @property
+    def roles(self) -> dict:
+        return {r.pname: r.role for r in self.rows}
+
+    def preset_name(self) -> str:
+        """The preset the current roles match, or 'custom'."""
+        for name, roles in self.presets.items():
+            if all(self.roles.get(k) == v for k, v in roles.items()):
+                return name
+        return "custom" if self.rows else ""
+
+    # -- validation and the plan -------------------------------------------------------------------
+    @param.depends("optimizer", "lr", "batch_size", "epochs", "patience", "hidden", "activation", "dropout",
+                   "loss", "weighting", "split", "data_name", "n_sites", "ensemble", watch=True)
+    def validate(self) -> list[str]:
+        errors = [f"{r.pname}: {r.error}" for r in self.rows if r.error]
+        if self.ensemble > self.limits.ensemble_members:
+            errors.append(f"an ensemble of {self.ensemble} members is over this server's limit of "
+                          f"{self.limits.ensemble_members}")
+        if self.data_name == UPLOADED and self.upload.data is None:
+            errors.append("upload a CSV or Parquet file and load it with a column mapping, or choose built-in data")
+        if not errors:
+            try:
+                errors += self.limits.check_plan(self._plan())
+            except core.HybridlabError as e:
+                errors.append(str(e))
+        self.errors = errors
+        return errors
+
+    @property
+    def can_train(self) -> bool:
+        return not self.errors
+
+    def _changes(self) -> tuple[dict, dict]:
+        """(bounds, fixed values) that differ from the model's declaration."""
+        declared = self.spec.parameters()
+        bounds, fixed = {}, {}
+        for r in self.rows:
+            p = declared[r.pname]
+            if (r.lower, r.upper) != (p.lower, p.upper):
+                bounds[r.pname] = [r.lower, r.upper]
+            if r.role == "fixed" and r.value != p.fixed_value:
+                fixed[r.pname] = r.value
+        return bounds, fixed
+
+    def _plan(self) -> core.RunPlan:
+        bounds, fixed = self._changes()
+        data = ({"name": self.data_name, "n": self.n_sites, "seed": self.seed} if self.data_name != UPLOADED
+                else self.upload.data.source)
+        return core.RunPlan.from_dict({
+            "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
+            "split": {"kind": self.split},
+            "network": {"hidden": self.hidden, **{k: getattr(self, k) for k in NETWORK_FIELDS}},
+            "train": {"seed": self.seed, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
+
+    def plan(self) -> core.RunPlan:
+        """The run plan for the current settings; raises HybridlabError naming what is invalid."""
+        if self.validate():
+            raise core.HybridlabError("; ".join(self.errors))
+        return self._plan()
+
+    def member_plans(self) -> list[core.RunPlan]:
+        """The plans of an ensemble's members: the plan, then the same with seeds SEED+1..SEED+N-1."""
+        plan = self.plan()
+        values = plan.to_dict()
+        return [plan] + [core.RunPlan.from_dict({**values, "train": {**values["train"], "seed": plan.train.seed + k}})
+                         for k in range(1, self.ensemble)]
+
+    def show_identifiability(self, result: dict | None) -> None:
+        """Put each learned parameter's verdict and agreement on its row (``core.identify.analyse``
+        output); None clears them."""
+        entries = (result or {}).get("parameters", {})
+        for row in self.rows:
+            entry = entries.get(row.pname)
+            if entry is None:
+                row.agreement = ""
+            elif entry.get("same_start"):
+                row.agreement = "not tested (same start)"
+            else:
+                score = entry["agreement"]
+                row.agreement = f"{entry['verdict']} ({score:.2f})" if score == score else entry["verdict"]
+
+    def load_plan(self, plan: core.RunPlan) -> None:
+        """Fill the form from a plan (e.g. a run's saved config.json): all of it, or nothing."""
+        problems = self.limits.check_plan(plan)
+        if problems:
+            raise core.HybridlabError(f"cannot load this plan: {'; '.join(problems)}")
+        before = {k: v for k, v in self.param.values().items()
+                  if k not in ("name", "rows", "upload", "errors", "limits")}
+        rows_before = [dict(r.param.values()) for r in self.rows]
+        try:
+            self._fill(plan)
+        except (core.HybridlabError, ValueError) as e:
+            self.param.update(**before)
+            for row, values in zip(self.rows, rows_before):
+                row.param.update(**{k: v for k, v in values.items() if k != "name"})
+            raise core.HybridlabError(f"cannot load this plan: {e}") from None
+
+    def _fill(self, plan: core.RunPlan) -> None:
+        self.model_name = plan.model
+        for p in plan.parameter_set():
+            row = self.row(p.name)
+            row.param.update(lower=p.lower, upper=p.upper, role=p.role, value=p.fixed_value)
+        self.param.update(hidden=",".join(map(str, plan.network.hidden)), split=plan.split.kind,
+                          seed=plan.train.seed, **{k: getattr(plan.network, k) for k in NETWORK_FIELDS},
+                          **{k: getattr(plan.train, k) for k in TRAIN_FIELDS})
+        if plan.data.name is not None:
+            self.param.update(data_name=plan.data.name, n_sites=plan.data.n)
+
+    # -- the user's own file -----------------------------------------------------------------------
+    def apply_mapping(self, mapping: dict) -> bool:
+        """Load the uploaded file with a column mapping and train on it from now on."""
+        if not self.upload.apply_mapping(mapping, self.spec):
+            return False
+        self.data_name = UPLOADED
+        self.validate()
+        return True
+
+    def load_config_file(self, filename: str, content: bytes) -> None:
+        """Fill the form from a run's config.json or a plan (YAML/JSON); all or nothing."""
+        text = content.decode("utf-8", errors="replace")
+        if filename.endswith(".json"):
+            try:
+                values = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise core.HybridlabError(f"invalid JSON ({e.msg}, line {e.lineno})") from None
+            if isinstance(values, dict) and "plan" in values:
+                values = values["plan"]
+            plan = core.RunPlan.from_dict(values)
+        else:
+            plan = core.RunPlan.from_text(text, filename)
+        self.load_plan(plan)

@@ -1,0 +1,67 @@
+"""The dashboard's tabs: live training plots, the comparison of finished runs, and the downloads
+(the registered views of the Parameters and Model tabs are in :mod:`app.ui.view_tabs`)."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+import core
+
+from app.state.runs import RunTable, export_bytes
+from app.state.setup import Setup
+from app.ui.views.compare import compare_overlay
+
+VIEW_TABS = ("Parameters", "Model")
+def kge_text(snapshot) -> str:
+    if snapshot is None:
+        return ""
+    cells = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['kge']:.3f}"
+                       for t, v in snapshot.targets.items()
+                       if v["val"]["kge"] is not None)
+    return f"<div class='kge-values'>validation KGE at epoch {snapshot.epoch}: {cells}</div>"
+
+
+def training_tab(session, live):
+    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container,
+                     sizing_mode="stretch_width")
+
+
+def compare_tab(runs: RunTable):
+    pick = pn.widgets.MultiChoice(name="overlay runs", options=[])
+
+    def table(records):
+        pick.options = [r["label"] for r in records]
+        frame = runs.table()
+        if not len(frame):
+            return pn.pane.Markdown("Finished runs of this session appear here, with the report's numbers as "
+                                    "reference rows.")
+        note = (f"This server keeps the last {runs.keep} runs of a session; {runs.dropped} older run(s) dropped out."
+                if runs.dropped else "")
+        return pn.Column(pn.widgets.Tabulator(frame, disabled=True, show_index=False, height=260),
+                         pn.pane.HTML(f"<span class='runs-dropped'>{note}</span>" if note else ""))
+    return pn.Column(pn.panel(pn.bind(table, runs.param.records)), pick,
+                     pn.pane.HoloViews(pn.bind(compare_overlay, runs.param.records, pick)))
+
+
+def export_tab(session, setup: Setup):
+    downloads = [pn.widgets.FileDownload(callback=lambda what=what: export_bytes(session.run, what), filename=filename,
+                                         label=f"Download {filename}", width=200,
+                                         disabled=pn.bind(lambda run: run is None, session.param.run))
+                 for what, filename in (("config", "config.json"), ("metrics", "metrics.json"),
+                                        ("predictions", "predictions.csv"), ("parameters", "parameters.csv"),
+                                        ("model", "model.pt"))]
+    config_input = pn.widgets.FileInput(accept=".json,.yaml,.yml")
+    message = pn.pane.HTML("")
+
+    def on_config(event):
+        name = config_input.filename or "config.json"
+        try:
+            setup.load_config_file(name, event.new)
+            message.object = "configuration loaded into the form"
+        except core.HybridlabError as e:  # one line, no traceback
+            message.object = f"<span style='color:#c00'>{html.escape(name)}: {html.escape(str(e))}</span>"
+
+    config_input.param.watch(on_config, "value")
+    return pn.Column("### Download the finished run", pn.Row(*downloads),
+                     "### Load a saved config.json or plan.yaml into the form", config_input, message)

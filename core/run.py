@@ -1,0 +1,80 @@
+"""A finished run in memory: :class:`Run`, what :func:`core.execute.execute` returns. Its
+``plots`` draw it (:mod:`core.plots`) and ``save`` writes its folder (:mod:`core.store`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .datasets import HybridData
+from .evaluation import Snapshot
+from .plan import RunPlan
+from .store import write_run
+from .training import TrainResult
+
+
+@dataclass(kw_only=True)
+class Run:
+    """A finished run, built by keyword.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The plan it ran.
+    model_config : dict
+        The resolved model description (``model`` block of config.json).
+    model : torch.nn.Module
+        The trained model, holding the weights of the best epoch (CPU).
+    data : HybridData
+        The data it was trained on.
+    train_rows, val_rows : numpy.ndarray, shape (n_train,), (n_val,)
+        Row positions of the training and validation splits in ``data.frame``.
+    result : TrainResult
+        History, epochs run, best epoch and why training stopped.
+    metrics : dict
+        What metrics.json holds.
+    predictions, parameters : pandas.DataFrame
+        One row per site: observed and predicted targets; every parameter.
+    outputs : dict
+        Per-site model outputs, name -> (n,) array.
+    extras : dict
+        Results of analyses after training (an experiment's Shapley values); not saved.
+    """
+
+    plan: RunPlan
+    model_config: dict
+    model: torch.nn.Module
+    data: HybridData
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    result: TrainResult
+    metrics: dict
+    predictions: pd.DataFrame
+    parameters: pd.DataFrame
+    outputs: dict
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per epoch (losses per target, learned global values, seconds)."""
+        return pd.DataFrame(self.result.history)
+
+    def final_snapshot(self) -> Snapshot:
+        """The evaluation of the kept weights as a :class:`Snapshot` (for live views)."""
+        return Snapshot(self.result.best_epoch, self.predictions, self.parameters, self.metrics["targets"],
+                        self.outputs)
+
+    @property
+    def plots(self):
+        """HoloViews figures of this run (:class:`core.plots.RunPlots`): ``scatter()``, ``kge()``,
+        ``loss()``, ``parameters()``, ``saturation()``. HoloViews is imported on first use."""
+        from .plots import RunPlots
+
+        return RunPlots(self)
+
+    def save(self, out: str | Path, overwrite: bool = False) -> Path:
+        """Write the run folder (see :func:`core.store.write_run`); returns its path."""
+        return write_run(self, out, overwrite=overwrite)
