@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from .errors import DataError, HybridlabError
 from .validation import check_choice, check_integer, check_number, settings_from_dict
@@ -57,11 +56,15 @@ def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np
         raise DataError(f"a split needs at least 2 sites/groups, the data have {n_groups}")
     rows = np.arange(len(groups))
     if cfg.kind == "site":
+        from sklearn.model_selection import GroupShuffleSplit  # imported when used: it takes a second
+
         splitter = GroupShuffleSplit(n_splits=1, test_size=cfg.val_fraction, random_state=seed)
         train, val = next(splitter.split(rows, groups=groups))
     elif cfg.kind == "kfold":
         if n_groups < cfg.folds:
             raise DataError(f"{cfg.folds}-fold split needs at least {cfg.folds} groups, the data have {n_groups}")
+        from sklearn.model_selection import GroupKFold
+
         splitter = GroupKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
         train, val = list(splitter.split(rows, groups=groups))[cfg.fold]
     else:

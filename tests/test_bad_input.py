@@ -93,6 +93,7 @@ def test_retention_suction_must_be_positive(tmp_path):
         load_file(_csv(tmp_path, frame), mapping, nonnegative={"h", "theta"}, positive={"h"})
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_divergence_stops_names_the_epoch_and_target_and_saves_nothing(tmp_path, capsys, resp_frame):
     frame = resp_frame.copy()
     frame.loc[5, "temp"] = 1e30  # finite in float32, but Q10 ** (T / 10) overflows

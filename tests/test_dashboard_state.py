@@ -250,6 +250,7 @@ def test_one_slow_snapshot_does_not_freeze_the_live_views():
     assert pacer.next_at - 100.3 < 1.0 and not pacer.due(100.2) and pacer.due(pacer.next_at)
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     import importlib
 

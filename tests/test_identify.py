@@ -65,6 +65,7 @@ def _members(model: str, seeds, **plan) -> list:
             for seed in seeds]
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_respiration_rb_and_q10_are_identified():
     result = analyse(Ensemble.from_runs("default", _members("respiration", range(3))))
     rb, q10 = result["parameters"]["rb"], result["parameters"]["q10"]
@@ -85,6 +86,7 @@ def _product_parameters() -> ParameterSet:
                         presets={"default": {"a": "neural", "b": "neural", "q10": "global"}})
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_parameters_that_enter_only_as_a_product_are_not_identified_but_their_product_is():
     register_model(ModelSpec(name="product-test", description="respiration with rb split into a * b",
                              function=product, parameters=_product_parameters, forcing=("temp",), targets=("reco",),

@@ -24,6 +24,7 @@ def _draws(element):
     return hv.render(element, backend="bokeh") is not None
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_every_figure_of_a_soc_run_is_holoviews_and_draws(soc_run):
     plots = soc_run.plots
     targets = list(soc_run.metrics["targets"])

@@ -45,6 +45,7 @@ def test_step_of_reads_the_search_configuration_names():
     assert step_of("neural=cue+q_max+k_b") == (3, "k_b")
 
 
+@pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_a_sweep_on_the_pool_counts_once_against_its_user_and_writes_its_runs(pool, tmp_path):
     base = _respiration().plan().to_dict()
     sweep = SweepPlan(base=base, seeds=[0, 1], configurations={"a": {}, "b": {"roles": {"rb": "global"}}})
