@@ -85,7 +85,7 @@ def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridDa
     return recovery
 
 
-def combination_recovery(combinations: dict, values: dict, neural: list[str], data: HybridData) -> dict:
+def combination_recovery(combinations: dict, *, values: dict, neural: list[str], data: HybridData) -> dict:
     """r of learned vs true log-combinations (a model's ``combinations``) whose parts are all
     neural and known in the data."""
     truth = data.truth_columns()
@@ -125,7 +125,7 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
     recovery = parameter_recovery(parameter_set, values, data, val_rows=val_rows)
     if recovery:
         metrics["parameter_recovery"] = recovery
-        combinations = combination_recovery(spec.combinations, values, neural, data)
+        combinations = combination_recovery(spec.combinations, values=values, neural=neural, data=data)
         if combinations:
             metrics["parameter_recovery_combinations"] = combinations
     return metrics

@@ -66,7 +66,18 @@ class RunObserver:
 
 
 def load_plan_data(plan: RunPlan) -> HybridData:
-    """The data a plan names, restricted to its predictors if it lists them."""
+    """The data a plan names, restricted to its predictors if it lists them.
+
+    Parameters
+    ----------
+    plan : RunPlan
+        The plan whose ``data`` block names a built-in set or a file with its column map.
+
+    Returns
+    -------
+    HybridData
+        Built-in sets are cached per process: treat the frame as read-only.
+    """
     spec = plan.spec
     data = load_source(plan.data.to_dict(), nonnegative=spec.nonnegative, positive=spec.positive)
     if plan.data.predictors is not None:
@@ -120,9 +131,21 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
             stop_event: threading.Event | None = None) -> Run:
     """Run a plan: load its data, split, build and train the model, evaluate it on every row.
 
-    plan: a :class:`RunPlan` or its dict. out: a run folder to write (see :mod:`core.store`);
-    None keeps the run in memory only. stop_event: set it from another thread to end training
-    after the current batch (the best epoch is kept).
+    Parameters
+    ----------
+    plan : RunPlan or dict
+        The run as plain data (its dict crosses process boundaries).
+    out : str or Path, optional
+        A run folder to write (see :mod:`core.store`); None keeps the run in memory only.
+    observer : RunObserver, optional
+        Hooks called as the run starts, after each epoch and when it is evaluated.
+    stop_event : threading.Event, optional
+        Set it from another thread to end training after the current batch (the best epoch is kept).
+
+    Returns
+    -------
+    Run
+        The trained model with its metrics, predictions and parameters tables.
     """
     plan = plan if isinstance(plan, RunPlan) else RunPlan.from_dict(plan)
     observer = observer or RunObserver()

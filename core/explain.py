@@ -18,7 +18,7 @@ def parameter_function(model, derived: Callable[[dict], dict], output: str) -> C
     return f
 
 
-def shapley_values(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, background: np.ndarray,
+def shapley_values(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, background: np.ndarray,
                    feature_names: list[str], seed: int = 0, max_evals: int = 100):
     """Permutation Shapley values of f at the rows of x against a background sample.
 

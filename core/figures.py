@@ -84,7 +84,7 @@ def kge_bars(configurations: dict[str, dict], path: Path, split: str = "val",
     return _save(fig, path)
 
 
-def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Path, title: str = "") -> Path:
+def moc_saturation(*, parameters: pd.DataFrame, predictions: pd.DataFrame, path: Path, title: str = "") -> Path:
     """Histograms of predicted MOC/q_max and observed MOC/q_max, line at 1, share above 1 (Figure 8)."""
     q = parameters["q_max"].to_numpy()
     pred = predictions["moc_pred"].to_numpy() / q
@@ -100,7 +100,7 @@ def moc_saturation(parameters: pd.DataFrame, predictions: pd.DataFrame, path: Pa
     return _save(fig, path, title)
 
 
-def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: list[str], path: Path,
+def parameter_recovery(*, parameters: pd.DataFrame, truth: pd.DataFrame, names: list[str], path: Path,
                        title: str = "") -> Path:
     """Learned vs true per parameter (validation sites in orange)."""
     fig, axes = subplots(1, len(names), figsize=(3.3 * len(names), 3.4), squeeze=False)
@@ -119,7 +119,7 @@ def parameter_recovery(parameters: pd.DataFrame, truth: pd.DataFrame, names: lis
     return _save(fig, path, title)
 
 
-def learned_vs_true(true: np.ndarray, learned: np.ndarray, label: str, path: Path, title: str = "") -> Path:
+def learned_vs_true(*, learned: np.ndarray, true: np.ndarray, label: str, path: Path, title: str = "") -> Path:
     """One learned-vs-true scatter (e.g. of a parameter combination) with r and the 1:1 line."""
     fig, ax = subplots(figsize=(4.2, 4.0))
     ax.scatter(true, learned, s=3, alpha=0.3)

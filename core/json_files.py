@@ -29,7 +29,20 @@ def json_safe(obj):
 
 
 def write_json(path: str | Path, obj) -> Path:
-    """Write ``obj`` (through :func:`json_safe`) to ``path``, indented; returns the path."""
+    """Write ``obj`` (through :func:`json_safe`) to ``path``, indented.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    obj : dict or list
+        Any JSON value; NaN and infinities become null.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
     path.write_text(json.dumps(json_safe(obj), indent=2))
     return path

@@ -79,7 +79,18 @@ class DataSource:
 
 def default_settings(model: str) -> dict:
     """Training and network settings to start from for a model, as one flat mapping: the report's
-    defaults (TrainConfig, NetworkConfig) updated with the model's own recommendations."""
+    defaults (TrainConfig, NetworkConfig) updated with the model's own recommendations.
+
+    Parameters
+    ----------
+    model : str
+        A registered model's name.
+
+    Returns
+    -------
+    dict
+        Setting name (``lr``, ``epochs``, ``hidden``, ...) -> value.
+    """
     settings = {**TrainConfig().to_dict(), **NetworkConfig().to_dict(), **get_model(model).defaults}
     settings["hidden"] = tuple(settings["hidden"])
     return settings

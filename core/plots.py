@@ -92,7 +92,7 @@ def parameter_histogram(values: np.ndarray, parameter) -> hv.Overlay:
                                      fontsize={"title": 9}, width=260, height=200)
 
 
-def learned_vs_true(learned: np.ndarray, true: np.ndarray, name: str, role: str) -> hv.Overlay:
+def learned_vs_true(*, learned: np.ndarray, true: np.ndarray, name: str, role: str) -> hv.Overlay:
     """A learned parameter against the truth the data carry, with the 1:1 line and Pearson r."""
     true, learned = _thin(np.asarray(true, float), np.asarray(learned, float))
     low, high = float(min(true.min(), learned.min())), float(max(true.max(), learned.max()))
@@ -147,8 +147,8 @@ class RunPlots:
         parameter_set = self.run.model.parameter_set
         truth = self.run.data.truth_columns()
         plots = [parameter_histogram(self.run.parameters[p.name].to_numpy(), p) for p in parameter_set if p.role == "neural"]
-        plots += [learned_vs_true(self.run.parameters[p.name].to_numpy(), self.run.data.frame[truth[p.name]].to_numpy(),
-                                  p.name, p.role) for p in parameter_set if p.role != "fixed" and p.name in truth]
+        plots += [learned_vs_true(learned=self.run.parameters[p.name].to_numpy(),
+                                  true=self.run.data.frame[truth[p.name]].to_numpy(), name=p.name, role=p.role) for p in parameter_set if p.role != "fixed" and p.name in truth]
         if not plots:
             raise HybridlabError(f"run of model {self.run.plan.model!r} has no neural parameters and no true "
                                  "parameters in its data: nothing to plot")

@@ -90,7 +90,18 @@ def _sha256(path: Path) -> str:
 
 
 def run_config(run) -> dict:
-    """config.json of a run: the plan and what it resolved to."""
+    """config.json of a run: the plan and what it resolved to.
+
+    Parameters
+    ----------
+    run : Run
+        A finished run.
+
+    Returns
+    -------
+    dict
+        ``format_version``, ``plan``, ``model`` (enough to rebuild it), ``data`` and ``columns``.
+    """
     data = run.data
     return {"format_version": FORMAT_VERSION, "plan": run.plan.to_dict(), "model": run.model_config,
             "data": data.source, "columns": {"id": data.id, "predictors": data.predictors, "forcing": data.forcing,
@@ -98,8 +109,22 @@ def run_config(run) -> dict:
 
 
 def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
-    """Write the run folder ``out`` (replacing an earlier run there) and return its path. The
-    marker ``.complete`` holds the SHA-256 of model.pt, checked before it is loaded."""
+    """Write the run folder ``out`` (replacing an earlier run there).
+
+    Parameters
+    ----------
+    run : Run
+        A finished run.
+    out : str or Path
+        A new or empty folder, or an earlier run's.
+    overwrite : bool
+        Also replace a folder that holds files hybridlab did not write.
+
+    Returns
+    -------
+    Path
+        The folder. Its marker ``.complete`` holds the SHA-256 of model.pt, checked before it is loaded.
+    """
     out = check_out(out, overwrite)
     with claim(out):
         return _write(run, out)
@@ -161,7 +186,18 @@ def _check_model_file(path: Path) -> None:
 def load_run(path: str | Path) -> LoadedRun:
     """Read a run folder written by :func:`write_run`. Nothing in the folder names code: the model
     is found through the registry by name, and model.pt (a state dict) is checked against its
-    checksum and then loaded with ``weights_only=True``."""
+    checksum and then loaded with ``weights_only=True``.
+
+    Parameters
+    ----------
+    path : str or Path
+        A complete run folder.
+
+    Returns
+    -------
+    LoadedRun
+        Its plan, config, metrics and trained model (eval mode, CPU).
+    """
     path = Path(path)
     if not path.is_dir():
         raise HybridlabError(f"{path}: not a run directory")
@@ -195,6 +231,17 @@ def load_run(path: str | Path) -> LoadedRun:
 
 
 def list_runs(folder: str | Path) -> list[Path]:
-    """Complete run folders at or below ``folder``, sorted by path."""
+    """Complete run folders at or below ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Where to look (searched recursively).
+
+    Returns
+    -------
+    list of Path
+        Folders holding a ``.complete`` marker, sorted by path.
+    """
     folder = Path(folder)
     return sorted(marker.parent for marker in folder.rglob(COMPLETE))

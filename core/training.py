@@ -137,7 +137,22 @@ class HistoryColumns:
 
 @torch.inference_mode()
 def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
-    """Evaluate the model (eval mode, no dropout) on all rows, in chunks; per-sample outputs concatenated."""
+    """Evaluate the model (eval mode, no dropout) on all rows, in chunks.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A TrainableModel.
+    data : Tensors
+        Predictors (n, p), forcing (n, f) and targets (n, t) of the rows.
+    chunk : int
+        Rows per forward pass.
+
+    Returns
+    -------
+    ModelOutput
+        Predictions (n, t), parameters (name -> (n,)) and outputs (name -> (n,)), concatenated.
+    """
     was_training = model.training
     model.eval()
     parts = [model(data.x[i:i + chunk], data.forcing[i:i + chunk]) for i in range(0, max(len(data), 1), chunk)]
@@ -268,8 +283,23 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
           callbacks: Iterable[Callable[[dict], None]] = (), stop_event: threading.Event | None = None) -> TrainResult:
     """Fit ``model`` in place and restore the weights of the best validation epoch.
 
-    After each epoch every callback receives the history row. Setting ``stop_event`` from another
-    thread ends training after the current batch; the best weights are kept.
+    Parameters
+    ----------
+    model : TrainableModel
+        A hybrid or a pure network, its normalisation set from the training rows.
+    train_data, val_data : Tensors
+        The training and validation rows.
+    config : TrainConfig
+        Optimiser, learning rate, batch size, epochs, patience, loss, seed, device.
+    callbacks : iterable of callable
+        Each receives every epoch's history row (a dict).
+    stop_event : threading.Event, optional
+        Set from another thread: training ends after the current batch; the best weights are kept.
+
+    Returns
+    -------
+    TrainResult
+        History, epochs run, best epoch, seconds and why it stopped.
     """
     device = torch.device(config.device)
     model.to(device)

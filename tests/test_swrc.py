@@ -53,7 +53,7 @@ def test_shapley_values_add_up_to_prediction_minus_expected_value():
     rng = np.random.default_rng(1)
     x, background = rng.normal(size=(40, 4)), rng.normal(size=(30, 4))
     f = lambda a: np.tanh(a[:, 0] * a[:, 1]) + a[:, 2] ** 2 + 0.3 * a[:, 3]  # noqa: E731
-    e = shapley_values(f, x, background, ["a", "b", "c", "d"])
+    e = shapley_values(f, x, background=background, feature_names=["a", "b", "c", "d"])
     np.testing.assert_allclose(e.values.sum(1), f(x) - f(background).mean(), atol=1e-10)
     assert np.allclose(e.values[:, 3], 0.3 * (x[:, 3] - background[:, 3].mean()))  # a linear term's exact Shapley value
 

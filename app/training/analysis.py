@@ -36,5 +36,6 @@ class DerivedResults(param.Parameterized):
         f = parameter_function(run.model, spec.derived, quantity)
         feature = spec.explain_feature if spec.explain_feature in predictors else predictors[0]
         order = np.random.default_rng(seed).permutation(len(x))
-        explanation = shapley_values(f, x[order[:N_EXPLAIN]], x[order[-N_BACKGROUND:]], predictors, seed=seed)
+        explanation = shapley_values(f, x[order[:N_EXPLAIN]], background=x[order[-N_BACKGROUND:]],
+                                     feature_names=predictors, seed=seed)
         return cls(quantity=quantity, values=f(x), explanation=explanation, feature=feature)

@@ -27,12 +27,38 @@ DEFAULT_SITES = {"respiration-synthetic": respiration.N_SITES, "lucas-synthetic"
 
 
 def builtin_names() -> list[str]:
+    """Names of the built-in synthetic data sets.
+
+    Returns
+    -------
+    list of str
+        e.g. ``lucas-synthetic``, ``respiration-synthetic``, ``swrc-synthetic``.
+    """
     return sorted(BUILTIN)
 
 
 def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int = 0,
               nonnegative: set[str] = frozenset()) -> HybridData:
-    """A built-in data set by name, or a file (CSV/Parquet) with a column mapping."""
+    """A built-in data set by name, or a file (CSV/Parquet) with a column mapping.
+
+    Parameters
+    ----------
+    name_or_path : str
+        A built-in name (:func:`builtin_names`) or a file's path.
+    columns : dict or str, optional
+        For a file: the column map (id, predictors, forcing, targets), or a JSON/YAML file of it.
+    n : int, optional
+        Sites (or profiles) of a built-in synthetic set; None: its default size.
+    seed : int
+        Seed of a built-in synthetic set.
+    nonnegative : set of str
+        Variables that must not be negative (checked in a file).
+
+    Returns
+    -------
+    HybridData
+        The table with its id, predictor, forcing and target columns.
+    """
     if name_or_path in BUILTIN:
         if columns is not None:
             raise DataError(f"built-in data {name_or_path!r} takes no column mapping")
@@ -91,7 +117,7 @@ def _builtin(name: str, n: int | None, seed: int) -> HybridData:
     return BUILTIN[name](n=n, seed=seed)
 
 
-def load_source(source: dict, nonnegative: set[str] = frozenset(), positive: set[str] = frozenset()) -> HybridData:
+def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: set[str] = frozenset()) -> HybridData:
     """Data from a plan's source: a built-in set ``{"name", "n", "seed"}`` (kept in memory per
     process: runs of a sweep or of several dashboard sessions share one copy; treat it as read-only)
     or a file ``{"path", "columns"}`` read anew."""

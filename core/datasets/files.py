@@ -132,7 +132,7 @@ def _check_mapping_types(mapping: dict) -> None:
         raise DataError(f"column mapping: 'predictors' must be a list of column names or \"*\", got {predictors!r}")
 
 
-def load_file(path: str | Path, columns: str | Path | dict, nonnegative: set[str] = frozenset(),
+def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[str] = frozenset(),
               positive: set[str] = frozenset()) -> HybridData:
     """Load a CSV/Parquet file with a column mapping into :class:`HybridData`.
 

@@ -66,16 +66,18 @@ def _figures(out: Path, runs: dict, data) -> None:
         figures.observed_vs_predicted(r.predictions, r.metrics, fig_dir / f"obs_pred_{name}.png", title=name)
         if "q_max" not in r.parameters:
             continue
-        figures.moc_saturation(r.parameters, r.predictions, fig_dir / f"moc_qmax_{name}.png", title=name)
+        figures.moc_saturation(parameters=r.parameters, predictions=r.predictions, path=fig_dir / f"moc_qmax_{name}.png",
+                               title=name)
         neural = [p for p, role in r.metrics["roles"].items() if role == "neural" and f"true_{p}" in data.frame]
         if neural:
-            figures.parameter_recovery(r.parameters, data.frame, neural, fig_dir / f"recovery_{name}.png", title=name)
+            figures.parameter_recovery(parameters=r.parameters, truth=data.frame, names=neural,
+                                      path=fig_dir / f"recovery_{name}.png", title=name)
         for label, parts in combinations.items():
             if all(p in neural for p, _ in parts):
                 true = truth.loc[r.parameters["id"].to_numpy()]
-                figures.learned_vs_true(log_combination(true, parts, prefix="true_"),
-                                        log_combination(r.parameters, parts), f"log({label})",
-                                        fig_dir / f"combination_{name}.png", title=name)
+                figures.learned_vs_true(true=log_combination(true, parts, prefix="true_"),
+                                        learned=log_combination(r.parameters, parts), label=f"log({label})",
+                                        path=fig_dir / f"combination_{name}.png", title=name)
 
 
 def _f(v, digits=2):

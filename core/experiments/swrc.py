@@ -59,7 +59,8 @@ def explain(name: str, run, seed: int):
     pick = rng.choice(len(hz), min(N_EXPLAIN, len(hz)), replace=False)
     background = x_all[rng.choice(len(hz), min(N_BACKGROUND, len(hz)), replace=False)]
     start = time.perf_counter()
-    run.extras["explanation"] = shapley_values(f, x_all[pick], background, predictors, seed=seed, max_evals=100)
+    run.extras["explanation"] = shapley_values(f, x_all[pick], background=background, feature_names=predictors, seed=seed,
+                                                max_evals=100)
     run.extras["explained"] = f(x_all[pick])
     return time.perf_counter() - start
 

@@ -34,7 +34,20 @@ def _discover() -> None:
 
 
 def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
-    """Make a model available to runs, the CLI and the dashboard under ``spec.name``."""
+    """Make a model available to runs, the CLI and the dashboard under ``spec.name``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model's description (function, parameters, presets, what it offers).
+    replace : bool
+        Replace a model registered under the same name (else that is an error).
+
+    Returns
+    -------
+    ModelSpec
+        ``spec``.
+    """
     _discover()
     if not isinstance(spec, ModelSpec):
         raise HybridlabError(f"register_model needs a ModelSpec, got {type(spec).__name__}")
@@ -45,12 +58,29 @@ def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
 
 
 def model_names() -> list[str]:
-    """Registered models, mechanistic ones first (sorted), then the pure network(s)."""
+    """Registered models, mechanistic ones first (sorted), then the pure network(s).
+
+    Returns
+    -------
+    list of str
+    """
     _discover()
     return sorted(_REGISTRY, key=lambda n: (not _REGISTRY[n].has_parameters, n))
 
 
 def get_model(name: str) -> ModelSpec:
+    """The registered model called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        e.g. ``soc``, ``swrc``, ``respiration``, ``nn``.
+
+    Returns
+    -------
+    ModelSpec
+        Raises HybridlabError naming the registered models when there is none of that name.
+    """
     _discover()
     try:
         return _REGISTRY[name]
@@ -75,9 +105,10 @@ def build_model(model_config: dict):
         A hybrid or a pure network with freshly initialised weights.
     """
     spec = get_model(model_config["name"])
-    return spec.build(model_config["predictors"], model_config["forcing"], model_config["targets"],
-                      ParameterSet.from_dict(model_config["parameters"]),
-                      NetworkConfig.from_dict(model_config["network"]), model_config.get("options") or {})
+    return spec.build(predictors=model_config["predictors"], forcing=model_config["forcing"],
+                      targets=model_config["targets"], parameters=ParameterSet.from_dict(model_config["parameters"]),
+                      network=NetworkConfig.from_dict(model_config["network"]),
+                      options=model_config.get("options") or {})
 
 
 __all__ = ["ModelSpec", "build_model", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",

@@ -120,7 +120,7 @@ class ModelSpec:
                                  f"options: {', '.join(self.options) or 'none'}")
         return {**self.options, **{k: check_number(v, f"option {k!r}") for k, v in given.items()}}
 
-    def build(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
+    def build(self, *, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
               parameters: ParameterSet, network: NetworkConfig, options: dict) -> TrainableModel:
         """An untrained model for these variables and settings."""
         return HybridModel(predictors, forcing, targets, self.function, parameters, network,
@@ -159,6 +159,6 @@ class NetworkSpec(ModelSpec):
     def all_forcing(self) -> list[str]:
         return []
 
-    def build(self, predictors, forcing, targets, parameters, network, options) -> TrainableModel:
+    def build(self, *, predictors, forcing, targets, parameters, network, options) -> TrainableModel:
         self.check_options(options)
         return NeuralNetwork(predictors, forcing, targets, network)

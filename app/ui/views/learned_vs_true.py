@@ -21,6 +21,6 @@ class LearnedVsTrue(View):
         for r in state.rows:
             if r.role == "fixed" or r.pname not in truth:
                 continue
-            plots.append(learned_vs_true(state.snapshot.parameters[r.pname].to_numpy(),
-                                         state.data.frame[truth[r.pname]].to_numpy(), r.pname, r.role))
+            plots.append(learned_vs_true(learned=state.snapshot.parameters[r.pname].to_numpy(),
+                                         true=state.data.frame[truth[r.pname]].to_numpy(), name=r.pname, role=r.role))
         return plots if plots else empty("these data carry no true parameters")
