@@ -18,9 +18,20 @@ from .training import Tensors, TrainResult, predict
 
 @dataclass
 class Snapshot:
-    """The model's state evaluated on every row: predictions and parameters tables (as in a run
-    folder), metrics per target and split, and the per-sample model outputs (name -> (n,) array).
-    ``seconds``: wall time the evaluation took."""
+    """The model's state evaluated on every row.
+
+    Parameters
+    ----------
+    epoch : int
+    predictions, parameters : pandas.DataFrame
+        As in a run folder: one row per site.
+    targets : dict
+        Metrics per target and split.
+    outputs : dict
+        The per-sample model outputs, name -> (n,) array.
+    seconds : float
+        Wall time the evaluation took.
+    """
 
     epoch: int
     predictions: pd.DataFrame

@@ -30,9 +30,20 @@ from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
 
 @dataclass
 class RunContext:
-    """What an observer may look at while a run trains: the plan, data, model, split rows and the
-    tensors of every row. :meth:`snapshot` evaluates the model on every row now (in the calling
-    thread, which is the training thread during ``on_epoch``)."""
+    """What an observer may look at while a run trains. :meth:`snapshot` evaluates the model on
+    every row now (in the calling thread, which is the training thread during ``on_epoch``).
+
+    Parameters
+    ----------
+    plan : RunPlan
+    data : HybridData
+    model : TrainableModel
+    targets : list of str
+    train_rows, val_rows : numpy.ndarray
+        Row positions of the two splits.
+    everything : Tensors
+        The tensors of every row.
+    """
 
     plan: RunPlan
     data: HybridData

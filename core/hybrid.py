@@ -26,8 +26,19 @@ _UNIT_MARGIN = 1e-6
 
 @dataclass
 class ModelOutput:
-    """predictions: (n, T) in target order; parameters: name -> (n,) values of every mechanistic
-    parameter; outputs: everything the mechanistic function returned; penalty: scalar added to the loss."""
+    """What a model returns for n rows.
+
+    Parameters
+    ----------
+    predictions : torch.Tensor, shape (n, T)
+        In target order.
+    parameters : dict of str to torch.Tensor
+        Every mechanistic parameter's values, each (n,).
+    outputs : dict of str to torch.Tensor
+        Everything the mechanistic function returned.
+    penalty : torch.Tensor, optional
+        A scalar added to the loss.
+    """
 
     predictions: torch.Tensor
     parameters: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -70,9 +81,17 @@ class _UnitScale(nn.Module):
 class TrainableModel(nn.Module):
     """What training, evaluation and the views rely on, for hybrids and the pure network alike.
 
-    predictors / forcing / targets: variable names, in the column order of x (n, p), forcing
-    (n, f) and the predictions (n, T). parameter_set: the mechanistic parameters with their roles
-    (empty for the pure network). tracked: outputs whose validation mean the history records.
+    Parameters
+    ----------
+    predictors, forcing, targets : sequence of str
+        Variable names, in the column order of x (n, p), forcing (n, f) and the predictions (n, T).
+
+    Attributes
+    ----------
+    parameter_set : ParameterSet
+        The mechanistic parameters with their roles (empty for the pure network).
+    tracked : tuple of str
+        Outputs whose validation mean the history records.
     """
 
     predictors: list[str]
@@ -120,12 +139,28 @@ def _accepts(function: Callable, name: str) -> bool:
 class HybridModel(TrainableModel):
     """A neural network feeding the parameters of a mechanistic function.
 
-    predictors: names of the covariate columns X (n, p); forcing: names of the forcing columns
-    F (n, f) passed to the function; targets: names of the function outputs compared to data.
-    function: ``f(**forcing, **parameters) -> dict`` of tensors (targets, diagnostics and
-    optional ``penalty*`` terms). parameters: a :class:`ParameterSet` whose roles decide which
-    parameters the network predicts (neural), which are learned scalars (global) and which are
-    constants (fixed). The parameter set is copied: later role changes need a new model.
+    Parameters
+    ----------
+    predictors : sequence of str
+        The covariate columns X, shape (n, p).
+    forcing : sequence of str
+        The forcing columns F, shape (n, f), passed to the function.
+    targets : sequence of str
+        The function outputs compared to data, in the order of the predictions (n, T).
+    function : callable
+        ``f(**forcing, **parameters) -> dict`` of tensors (targets, diagnostics and optional
+        ``penalty*`` terms).
+    parameters : ParameterSet
+        Its roles decide what the network predicts (neural), what is a learned scalar (global)
+        and what is a constant (fixed). It is copied: later role changes need a new model.
+    network : NetworkConfig, optional
+        The backbone (default: the report's).
+    options : dict, optional
+        Keyword options of the function.
+    tracked : sequence of str
+        Outputs whose validation mean the history records.
+    constraint : callable, optional
+        A model's penalty on its outputs (e.g. MOC within q_max).
     """
 
     def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
@@ -223,11 +258,17 @@ class HybridModel(TrainableModel):
 
 
 class NeuralNetwork(TrainableModel):
-    """Pure-network baseline: the last layer outputs the targets directly.
-
-    Inputs are the predictors and, with ``use_forcing`` (default), the forcing columns, so the
-    network sees the same information as the hybrid. Outputs are de-standardised with the
+    """Pure-network baseline: the last layer outputs the targets directly, de-standardised with the
     training targets' mean and standard deviation.
+
+    Parameters
+    ----------
+    predictors, forcing, targets : sequence of str
+        As for :class:`HybridModel`.
+    network : NetworkConfig, optional
+        The backbone (default: the report's).
+    use_forcing : bool
+        Feed the forcing columns too (default), so the network sees what the hybrid sees.
     """
 
     def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],

@@ -24,7 +24,17 @@ MAX_HIDDEN_UNITS, MAX_HIDDEN_LAYERS = 16384, 32
 
 @dataclass
 class NetworkConfig:
-    """Backbone settings: hidden layer widths, activation name, dropout rate."""
+    """Backbone settings.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden layer widths (default the report's 256, 128, 64, 32).
+    activation : str
+        An activation name (:data:`ACTIVATIONS`).
+    dropout : float
+        Dropout rate in [0, 1).
+    """
 
     hidden: tuple[int, ...] = DEFAULT_HIDDEN
     activation: str = "sigmoid"

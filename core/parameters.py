@@ -28,7 +28,26 @@ SCALES = ("linear", "log")
 
 @dataclass
 class Parameter:
-    """One mechanistic parameter: its meaning, unit, default, bounds, scale and role."""
+    """One mechanistic parameter.
+
+    Parameters
+    ----------
+    name, description, unit : str
+        Its name in the model function, its meaning and its unit.
+    default : float
+        The value used when fixed without a value, and a global parameter's start.
+    lower, upper : float
+        Bounds (a neural parameter is a scaled sigmoid between them).
+    scale : {"linear", "log"}
+        The scale the bounds are mapped on.
+    role : {"global", "neural", "fixed"}
+    value : float, optional
+        The fixed value (None: ``default``).
+    allowed_roles : tuple of str
+        Roles the parameter may take.
+    choices : tuple of float, optional
+        Values a fixed parameter may take.
+    """
 
     name: str
     description: str
@@ -116,6 +135,14 @@ class Parameter:
 class ParameterSet:
     """An ordered collection of :class:`Parameter`, with role assignment by name.
 
+    Parameters
+    ----------
+    parameters : iterable of Parameter
+    presets : mapping, optional
+        Preset name -> {parameter: role}.
+
+    Examples
+    --------
     >>> ps = ParameterSet([Parameter("q10", "temperature sensitivity", "-", 2.0, 1.0, 4.0)])
     >>> ps.set_roles({"q10": "fixed"}).roles
     {'q10': 'fixed'}

@@ -26,7 +26,7 @@ from .models import ModelSpec, get_model
 from .network import NetworkConfig
 from .parameters import ParameterSet
 from .splits import SplitConfig
-from .training import TrainConfig
+from .train_config import TrainConfig
 from .validation import check_integer, check_keys, check_number
 
 PLAN_FILE = "plan.yaml"
@@ -34,8 +34,23 @@ PLAN_FILE = "plan.yaml"
 
 @dataclass
 class DataSource:
-    """Where a run's data come from: a built-in set (``name``, ``n`` sites, ``seed``) or a
-    CSV/Parquet file (``path`` with its ``columns`` map). ``predictors``: use only these."""
+    """Where a run's data come from: a built-in set or a CSV/Parquet file.
+
+    Parameters
+    ----------
+    name : str, optional
+        A built-in set (:func:`core.builtin_names`).
+    n : int, optional
+        Sites (or profiles) of a built-in synthetic set; None: its default size.
+    seed : int
+        Seed of a built-in synthetic set.
+    path : str, optional
+        A CSV/Parquet file instead of a built-in set.
+    columns : dict, optional
+        The file's column map (id, predictors, forcing, targets).
+    predictors : list of str, optional
+        Use only these covariates (None: all the data offer).
+    """
 
     name: str | None = None
     n: int | None = None
@@ -110,10 +125,29 @@ def _settings(model: str, given, cls):
 
 @dataclass
 class RunPlan:
-    """One run as plain data (see the module docstring). ``roles``: a preset name or a mapping
-    parameter -> role (None: the model's default preset). ``bounds``: parameter -> (lower, upper).
-    ``fixed``: parameter -> value (the role becomes fixed). ``options``: keyword options of the
-    model function. ``targets``: the model targets to fit (None: all the data provide)."""
+    """One run as plain data (see the module docstring); round-trips through YAML and JSON.
+
+    Parameters
+    ----------
+    model : str
+        A registered model.
+    data : DataSource or dict, optional
+        None: the model's default data.
+    roles : str or dict, optional
+        A preset name or parameter -> role (None: the model's default preset).
+    bounds : dict
+        Parameter -> (lower, upper).
+    fixed : dict
+        Parameter -> value (its role becomes fixed).
+    options : dict
+        Keyword options of the model function.
+    targets : list of str, optional
+        The targets to fit (None: all the data provide).
+    split : SplitConfig or dict, optional
+    network : NetworkConfig or dict, optional
+    train : TrainConfig or dict, optional
+        Settings left out take the model's recommended values.
+    """
 
     model: str = "respiration"
     data: DataSource | dict | None = None

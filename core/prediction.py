@@ -10,7 +10,8 @@ import torch
 
 from .errors import DataError
 from .models import get_model
-from .training import Tensors, predict
+from .tensors import Tensors
+from .training import predict
 
 
 def _column(frame: pd.DataFrame, column: str) -> torch.Tensor:

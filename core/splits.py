@@ -20,9 +20,19 @@ SPLIT_KINDS = ("site", "temperature", "kfold")
 
 @dataclass
 class SplitConfig:
-    """kind: one of SPLIT_KINDS; val_fraction: share of groups for validation (site, temperature);
-    column: what to stratify by for ``temperature`` (forcing name or data column);
-    folds / fold: number of folds and the validation fold (0-based) for ``kfold``."""
+    """How rows are split into training and validation.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`SPLIT_KINDS` (site, temperature, kfold).
+    val_fraction : float
+        Share of groups for validation (site, temperature).
+    column : str
+        What the temperature split stratifies by (a forcing name or a data column).
+    folds, fold : int
+        Number of folds and the validation fold (0-based) for ``kfold``.
+    """
 
     kind: str = "site"
     val_fraction: float = 0.2

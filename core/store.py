@@ -152,7 +152,21 @@ def _write(run, out: Path) -> Path:
 
 @dataclass
 class LoadedRun:
-    """A run read back from its folder: plan, config, metrics and the trained model (eval mode, CPU)."""
+    """A run read back from its folder (:func:`load_run`).
+
+    Parameters
+    ----------
+    path : Path
+        The run folder.
+    plan : RunPlan
+        The plan it ran (plan.yaml).
+    config : dict
+        config.json: the plan and what it resolved to.
+    metrics : dict
+        metrics.json.
+    model : torch.nn.Module
+        The trained model, in eval mode on the CPU.
+    """
 
     path: Path
     plan: RunPlan

@@ -10,94 +10,26 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
-from .errors import HybridlabError
 from .hybrid import ModelOutput, TrainableModel
-from .losses import LOSS_KINDS, WEIGHTINGS, MultiTaskLoss
+from .losses import MultiTaskLoss
 from .metrics import kge_parts, masked_moments
 from .network import Dropout
-from .validation import check_choice, check_integer, check_number, settings_from_dict
+from .tensors import Tensors
+from .train_config import OPTIMIZER_NAMES, TrainConfig
 
-GLOBAL_STARTS = ("default", "random")
 #: held while seeding torch's one random generator per process and drawing from it: runs trained
 #: in threads at once (the dashboard without workers) would otherwise reseed each other's draws
 GLOBAL_GENERATOR = threading.Lock()
 #: added to the run's seed for the generator of random global starts (shuffling keeps its own stream)
 GLOBAL_START_OFFSET = 7919
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-DEVICES = ("cpu", "cuda")
-
-
-@dataclass
-class TrainConfig:
-    """Optimiser and loop settings. Defaults are the report's: RMSprop, lr 0.01, batch 2048,
-    up to 1000 epochs, early stopping patience 100, loss mean(1 - KGE)."""
-
-    optimizer: str = "rmsprop"
-    lr: float = 0.01
-    batch_size: int = 2048
-    epochs: int = 1000
-    patience: int = 100
-    seed: int = 0
-    device: str = "cpu"
-    loss: str = "kge"
-    weighting: str = "mean"
-    #: where global parameters start: their defaults, or a seeded random point within the bounds
-    #: (an ensemble's members then start apart, so that their agreement means something)
-    global_start: str = "default"
-
-    def __post_init__(self):
-        check_choice(self.optimizer, OPTIMIZERS, "optimizer")
-        check_choice(self.loss, LOSS_KINDS, "loss")
-        check_choice(self.weighting, WEIGHTINGS, "loss weighting")
-        check_choice(self.global_start, GLOBAL_STARTS, "global start")
-        self.lr = check_number(self.lr, "learning rate", 0.0, include_low=False)
-        self.batch_size = check_integer(self.batch_size, "batch size")
-        self.epochs = check_integer(self.epochs, "epochs")
-        self.patience = check_integer(self.patience, "patience")
-        self.seed = check_integer(self.seed, "seed", minimum=0)
-        check_choice(self.device.split(":")[0] if isinstance(self.device, str) else self.device, DEVICES, "device")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise HybridlabError(f"device {self.device!r} requested but no CUDA device is available")
-
-    def to_dict(self) -> dict:
-        values = asdict(self)
-        if values["global_start"] == "default":  # plans written before the setting existed stay equal
-            del values["global_start"]
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> "TrainConfig":
-        return settings_from_dict(cls, values, "train")
-
-
-@dataclass
-class Tensors:
-    """Model inputs and observations for one split: x (n, p), forcing (n, f), y (n, T) with NaN = missing."""
-
-    x: torch.Tensor
-    forcing: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-    def take(self, index: torch.Tensor) -> "Tensors":
-        # index_select is several times faster than advanced indexing x[index] on the CPU
-        return Tensors(self.x.index_select(0, index), self.forcing.index_select(0, index),
-                       self.y.index_select(0, index))
-
-    def slice(self, start: int, stop: int) -> "Tensors":
-        """Rows start:stop as views (no copy)."""
-        return Tensors(self.x[start:stop], self.forcing[start:stop], self.y[start:stop])
-
-    def to(self, device) -> "Tensors":
-        return Tensors(self.x.to(device), self.forcing.to(device), self.y.to(device))
+assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES
 
 
 @dataclass

@@ -272,6 +272,7 @@ def test_two_trainings_into_one_folder_one_fails_at_once_the_other_completes(tmp
     _, err = second.communicate(timeout=60)
     assert second.returncode == 2 and "another hybridlab process is writing this run folder" in err
     assert len(err.strip().splitlines()) == 1
+    first.send_signal(signal.SIGTERM)  # the first need not train on: stopped, it still writes its run
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert (out / ".complete").is_file()

@@ -117,7 +117,7 @@ def test_the_search_from_the_page_grows_its_path_and_makes_rb_neural(pool):
     importlib.import_module("holoviews.plotting.bokeh")
     from app.ui.role_search_tab import path_figure, path_table, search_status
 
-    search = RoleSearchSession(pool=pool, seeds=3)
+    search = RoleSearchSession(pool=pool, seeds=2)
     assert search.start(_respiration(epochs=60))
     seen = []  # (steps decided, candidates of the current step with a result)
 

@@ -8,20 +8,29 @@ import pandas as pd
 import torch
 
 from ..errors import DataError
-from ..training import Tensors
+from ..tensors import Tensors
 
 TRUE_PREFIX = "true_"
 
 
 @dataclass
 class HybridData:
-    """A table with named column roles.
+    """A table with named column roles. Columns ``true_<param>`` hold the known truth and are
+    never predictors.
 
-    frame: one row per sample. id: the grouping column (site or profile id) used by splits.
-    predictors: covariate columns for the network. forcing / targets: mapping from the model's
-    variable name to the frame's column (e.g. ``{"temp": "MAT"}``). source: how to load this data
-    again (``{"name": ...}`` for built-in sets, ``{"path": ..., "columns": ...}`` for files).
-    Columns ``true_<param>`` hold the known truth and are never predictors.
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per sample.
+    id : str
+        The grouping column (site or profile id) used by splits.
+    predictors : list of str
+        Covariate columns for the network.
+    forcing, targets : dict of str to str
+        The model's variable name -> the frame's column, e.g. ``{"temp": "MAT"}``.
+    source : dict
+        How to load these data again: ``{"name": ...}`` for built-in sets,
+        ``{"path": ..., "columns": ...}`` for files.
     """
 
     frame: pd.DataFrame

@@ -18,7 +18,7 @@ from ..models import get_model
 from ..network import NetworkConfig
 from ..plan import DataSource, RunPlan
 from ..splits import SplitConfig
-from ..training import TrainConfig
+from ..train_config import TrainConfig
 from . import reference
 from .base import Experiment, ExperimentOptions
 

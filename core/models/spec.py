@@ -15,10 +15,19 @@ from ..parameters import ParameterSet
 
 @dataclass(frozen=True)
 class ResponseCurve:
-    """A model output drawn against one forcing over a grid, per sample (e.g. a retention curve).
+    """A model output drawn against one forcing over a grid, per sample (a retention curve).
 
-    forcing / target: variable names; lower, upper, log: the grid; group: the data column whose
-    rows share one curve (e.g. a horizon's ``sample_id``)."""
+    Parameters
+    ----------
+    forcing, target : str
+        Variable names.
+    lower, upper : float
+        The grid's ends.
+    log : bool
+        A logarithmic grid.
+    group : str, optional
+        The data column whose rows share one curve (a horizon's ``sample_id``).
+    """
 
     forcing: str
     target: str
@@ -30,18 +39,44 @@ class ResponseCurve:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A mechanistic model: its function, a factory for its parameter set, and its variables.
+    """A mechanistic model: its function, a factory for its parameter set, its variables, and what
+    the dashboard and the reports can show for it.
 
-    function: ``f(**forcing, **parameters, **options) -> dict`` of tensors. parameters: returns a
-    fresh :class:`ParameterSet` (with presets). forcing / targets: variable names the function
-    takes and returns. defaults: recommended training settings. nonnegative: variables whose data
-    must be >= 0. diagnostics: optional ``f(outputs, parameters, observed) -> dict`` of numbers
-    for metrics.json (name -> numpy arrays).
-
-    What the dashboard and the reports can show for this model is declared here too: ``tracked``
-    outputs over the epochs, a ``saturation`` (pool target, capacity parameter), a
-    ``response_curve``, ``derived`` quantities with an ``explain_feature`` for their Shapley
-    dependence, and parameter ``combinations`` that the targets constrain better than their parts.
+    Parameters
+    ----------
+    name, description : str
+        The registry name and one line about the model.
+    function : callable or None
+        ``f(**forcing, **parameters, **options) -> dict`` of tensors (None: the pure network).
+    parameters : callable
+        Returns a fresh :class:`ParameterSet` (with presets).
+    forcing, targets : tuple of str
+        Variable names the function takes and returns.
+    default_data : str or None
+        The built-in set it trains on by default.
+    default_roles : str
+        The preset used when a plan names no roles.
+    nonnegative, positive : frozenset of str
+        Variables whose data must be >= 0 / > 0.
+    diagnostics : callable, optional
+        ``f(outputs, parameters, observed) -> dict`` of numbers for metrics.json.
+    optional_forcing, tracked : tuple of str
+        Forcing used when the data have it; outputs followed over the epochs.
+    options, defaults : dict
+        Keyword options of the function; recommended training settings.
+    derived : callable, optional
+        Quantities derived from a trained model (e.g. AWC), with ``explain_feature`` for their
+        Shapley dependence.
+    saturation : (str, str), optional
+        A pool target and its capacity parameter (SOC: MOC and q_max).
+    response_curve : ResponseCurve, optional
+        An output drawn against one forcing (a retention curve).
+    explain_feature : str, optional
+        The covariate whose Shapley dependence is drawn for derived quantities.
+    combinations : dict
+        Label -> (parameter, power) pairs that the targets constrain better than their parts.
+    constraint : callable, optional
+        A penalty on the outputs (opt-in through an option).
     """
 
     name: str

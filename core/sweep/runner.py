@@ -95,7 +95,7 @@ def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
 AfterSweep = Callable[[SweepPlan, Path, str], None]
 
 
-def run_sweep(sweep: SweepPlan, out: str | Path, *, options: ExecutorOptions | None = None,
+def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None = None, *,
               on_row: Callable[[dict], None] | None = None, on_plan: Callable[[int, int], None] | None = None,
               stop_event: threading.Event | None = None, analysis: Callable[[SweepTask], dict] | None = None,
               after: Sequence[AfterSweep] = (), title: str = "Sweep", executor: Executor | None = None) -> SweepOutcome:
