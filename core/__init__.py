@@ -26,7 +26,8 @@ from .network import ACTIVATIONS, NetworkConfig
 from .parameters import ROLES, Parameter, ParameterSet
 from .plan import DataSource, RunPlan, default_settings
 from .splits import SPLIT_KINDS, SplitConfig
-from .store import LoadedRun, list_runs, load_run, run_config, write_run
+from .loaded_run import LoadedRun, load_run
+from .store import list_runs, run_config, write_run
 from .training import OPTIMIZERS, HistoryColumns, Tensors, TrainConfig, predict, train
 
 __version__ = "0.1.0"

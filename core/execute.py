@@ -26,6 +26,7 @@ from .plan import RunPlan
 from .run import Run
 from .splits import split_rows
 from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
+from .formatting import short_repr
 
 
 @dataclass
@@ -95,7 +96,7 @@ def load_plan_data(plan: RunPlan) -> HybridData:
         taken = {data.id, *data.forcing.values(), *data.targets.values()}
         missing = [c for c in plan.data.predictors if c not in data.frame.columns or c in taken]
         if missing:
-            raise DataError(f"data {data.name!r}: predictor(s) {', '.join(missing)} are not columns that can be "
+            raise DataError(f"data {short_repr(data.name)}: predictor(s) {', '.join(missing)} are not columns that can be "
                             f"predictors (its default predictors: {', '.join(data.predictors)})")
         data = HybridData(data.frame, data.id, list(plan.data.predictors), data.forcing, data.targets, data.source)
     return data
@@ -106,14 +107,14 @@ def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndar
     if plan.split.kind == "temperature":
         column = data.forcing.get(plan.split.column, plan.split.column)
         if column not in data.frame.columns:
-            raise DataError(f"temperature split: column {plan.split.column!r} not found in data {data.name!r}")
+            raise DataError(f"temperature split: column {short_repr(plan.split.column)} not found in data {short_repr(data.name)}")
         values = data.frame[column].to_numpy()
     train_rows, val_rows = split_rows(data.frame[data.id].to_numpy(), plan.split, plan.train.seed, values)
     for rows, name in ((train_rows, "training"), (val_rows, "validation")):
         for target in targets:
             n = int(data.frame[data.targets[target]].iloc[rows].notna().sum())
             if n < 2:
-                raise DataError(f"target {target!r} (column {data.targets[target]!r}) has {n} observation(s) in the "
+                raise DataError(f"target {short_repr(target)} (column {short_repr(data.targets[target])}) has {n} observation(s) in the "
                                 f"{name} split; it needs at least 2: choose another split or leave the target out")
     return train_rows, val_rows
 

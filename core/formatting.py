@@ -26,6 +26,28 @@ def number(value, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+#: the longest message or value shown in one line (the rest is cut, marked with …)
+MAX_MESSAGE = 400
+
+
+def short_text(text: str, length: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, cut to ``length`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def short_repr(value, length: int = 60) -> str:
+    """repr of a value as an error message shows it: at most ``length`` characters (``reprlib``),
+    so a huge value in a plan never makes a huge message."""
+    import reprlib
+
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = length
+    shortener.maxlist = shortener.maxdict = shortener.maxtuple = shortener.maxset = 6
+    shortener.maxlevel = 3
+    return short_text(shortener.repr(value), length + 20)
+
+
 def plus_minus(spread: dict | None, digits: int = 3) -> str:
     """"mean ± sd" of a spread dict (``mean``, ``sd``, ``n``); the mean alone for one value, "–" for none."""
     if not spread or not spread.get("n"):

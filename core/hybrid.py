@@ -19,6 +19,7 @@ from torch import nn
 from .errors import HybridlabError
 from .network import NetworkConfig, Standardizer, mlp
 from .parameters import ParameterSet
+from .formatting import short_repr
 
 # Keep sigmoid outputs of global parameters away from 0 and 1 so the logit stays finite.
 _UNIT_MARGIN = 1e-6
@@ -128,7 +129,7 @@ def _check_signature(function: Callable, names: Sequence[str]) -> None:
     missing = [n for n in names if n not in sig.parameters]
     if missing:
         raise HybridlabError(
-            f"mechanistic function {function.__name__!r} has no argument for {', '.join(map(repr, missing))}")
+            f"mechanistic function {short_repr(function.__name__)} has no argument for {', '.join(map(repr, missing))}")
 
 
 def _accepts(function: Callable, name: str) -> bool:
@@ -180,7 +181,7 @@ class HybridModel(TrainableModel):
         self.constraint_options = {k: v for k, v in self.options.items() if constraint and _accepts(constraint, k)}
         unused = [k for k in self.options if k not in self.function_options and k not in self.constraint_options]
         if unused:
-            raise HybridlabError(f"mechanistic function {function.__name__!r} has no argument for "
+            raise HybridlabError(f"mechanistic function {short_repr(function.__name__)} has no argument for "
                                  f"{', '.join(map(repr, unused))}")
 
         self.neural = [p for p in self.parameter_set if p.role == "neural"]
@@ -223,11 +224,11 @@ class HybridModel(TrainableModel):
         kwargs.update(params)
         outputs = self.function(**kwargs, **self.function_options)
         if not isinstance(outputs, dict):
-            raise HybridlabError(f"mechanistic function {self.function.__name__!r} must return a dict of tensors")
+            raise HybridlabError(f"mechanistic function {short_repr(self.function.__name__)} must return a dict of tensors")
         missing = [t for t in self.targets if t not in outputs]
         if missing:
             raise HybridlabError(
-                f"mechanistic function {self.function.__name__!r} returns no output for target(s) "
+                f"mechanistic function {short_repr(self.function.__name__)} returns no output for target(s) "
                 f"{', '.join(map(repr, missing))}")
         preds = torch.stack([outputs[t].expand(x.shape[0]) for t in self.targets], dim=1)
         penalty = None

@@ -21,6 +21,7 @@ from typing import Iterable, Mapping
 import torch
 
 from .errors import ParameterError
+from .formatting import short_repr
 
 ROLES = ("global", "neural", "fixed")
 SCALES = ("linear", "log")
@@ -71,35 +72,35 @@ class Parameter:
         """Raise :class:`ParameterError` naming this parameter if the declaration is inconsistent."""
         n = self.name
         if not n or not n.isidentifier():
-            raise ParameterError(f"parameter name {n!r} must be a Python identifier")
+            raise ParameterError(f"parameter name {short_repr(n)} must be a Python identifier")
         for what in ("default", "lower", "upper"):
             v = getattr(self, what)
             if not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ParameterError(f"parameter {n!r}: {what} must be a finite number, got {v!r}")
+                raise ParameterError(f"parameter {short_repr(n)}: {what} must be a finite number, got {short_repr(v)}")
         if self.role not in ROLES:
-            raise ParameterError(f"parameter {n!r}: unknown role {self.role!r}; use one of {', '.join(ROLES)}")
+            raise ParameterError(f"parameter {short_repr(n)}: unknown role {short_repr(self.role)}; use one of {', '.join(ROLES)}")
         if self.scale not in SCALES:
-            raise ParameterError(f"parameter {n!r}: unknown scale {self.scale!r}; use 'linear' or 'log'")
+            raise ParameterError(f"parameter {short_repr(n)}: unknown scale {short_repr(self.scale)}; use 'linear' or 'log'")
         if not self.lower < self.upper:
             raise ParameterError(
-                f"parameter {n!r}: lower bound {self.lower:g} must be below upper bound {self.upper:g}")
+                f"parameter {short_repr(n)}: lower bound {self.lower:g} must be below upper bound {self.upper:g}")
         if self.scale == "log" and self.lower <= 0:
-            raise ParameterError(f"parameter {n!r}: log scale needs a lower bound > 0, got {self.lower:g}")
+            raise ParameterError(f"parameter {short_repr(n)}: log scale needs a lower bound > 0, got {self.lower:g}")
         if not self.lower <= self.default <= self.upper:
             raise ParameterError(
-                f"parameter {n!r}: default {self.default:g} lies outside its bounds "
+                f"parameter {short_repr(n)}: default {self.default:g} lies outside its bounds "
                 f"[{self.lower:g}, {self.upper:g}]")
         if self.role not in self.allowed_roles:
-            raise ParameterError(f"parameter {n!r} can only be {' or '.join(self.allowed_roles)}, not {self.role!r}")
+            raise ParameterError(f"parameter {short_repr(n)} can only be {' or '.join(self.allowed_roles)}, not {short_repr(self.role)}")
         if self.choices is not None and self.fixed_value not in self.choices:
-            raise ParameterError(f"parameter {n!r} must be one of {', '.join(f'{c:g}' for c in self.choices)}, "
+            raise ParameterError(f"parameter {short_repr(n)} must be one of {', '.join(f'{c:g}' for c in self.choices)}, "
                                  f"got {self.fixed_value:g}")
         if self.value is not None:
             if not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
-                raise ParameterError(f"parameter {n!r}: fixed value must be a finite number, got {self.value!r}")
+                raise ParameterError(f"parameter {short_repr(n)}: fixed value must be a finite number, got {short_repr(self.value)}")
             if not self.lower <= self.value <= self.upper:
                 raise ParameterError(
-                    f"parameter {n!r}: fixed value {self.value:g} lies outside its bounds "
+                    f"parameter {short_repr(n)}: fixed value {self.value:g} lies outside its bounds "
                     f"[{self.lower:g}, {self.upper:g}]")
 
     @property
@@ -152,11 +153,11 @@ class ParameterSet:
         self._params: dict[str, Parameter] = {}
         for p in parameters:
             if p.name in self._params:
-                raise ParameterError(f"parameter {p.name!r} is declared twice")
+                raise ParameterError(f"parameter {short_repr(p.name)} is declared twice")
             self._params[p.name] = p
         self.presets: dict[str, dict[str, str]] = {k: dict(v) for k, v in (presets or {}).items()}
         for preset, roles in self.presets.items():
-            self._check_roles(roles, f"preset {preset!r}")
+            self._check_roles(roles, f"preset {short_repr(preset)}")
 
     # -- access ----------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Parameter:
@@ -164,7 +165,7 @@ class ParameterSet:
             return self._params[name]
         except KeyError:
             raise ParameterError(
-                f"unknown parameter {name!r}; known: {', '.join(self._params)}") from None
+                f"unknown parameter {short_repr(name)}; known: {', '.join(self._params)}") from None
 
     def __iter__(self):
         return iter(self._params.values())
@@ -194,10 +195,10 @@ class ParameterSet:
         for name, role in roles.items():
             if name not in self._params:
                 raise ParameterError(
-                    f"{where}: unknown parameter {name!r}; known: {', '.join(self._params)}")
+                    f"{where}: unknown parameter {short_repr(name)}; known: {', '.join(self._params)}")
             if role not in ROLES:
                 raise ParameterError(
-                    f"{where}: parameter {name!r} has unknown role {role!r}; use one of {', '.join(ROLES)}")
+                    f"{where}: parameter {short_repr(name)} has unknown role {short_repr(role)}; use one of {', '.join(ROLES)}")
 
     def set_role(self, name: str, role: str) -> "ParameterSet":
         return self.set_roles({name: role})
@@ -226,7 +227,7 @@ class ParameterSet:
             self._check_roles(roles, "roles")
             return roles
         known = ", ".join(self.presets) or "none"
-        raise ParameterError(f"roles: unknown preset {spec!r} (presets: {known}); or give a JSON object")
+        raise ParameterError(f"roles: unknown preset {short_repr(spec)} (presets: {known}); or give a JSON object")
 
     def update(self, name: str, **changes) -> "ParameterSet":
         """Change fields of one parameter (bounds, value, role, scale); validates, returns self."""
@@ -234,7 +235,7 @@ class ParameterSet:
         trial = copy.copy(p)
         for k, v in changes.items():
             if k not in ("default", "lower", "upper", "scale", "role", "value"):
-                raise ParameterError(f"parameter {name!r}: cannot change field {k!r}")
+                raise ParameterError(f"parameter {short_repr(name)}: cannot change field {short_repr(k)}")
             setattr(trial, k, v)
         trial.validate()
         self._params[name] = trial

@@ -16,20 +16,23 @@ model leaves open the report's (:class:`TrainConfig`, :class:`NetworkConfig`).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from .datasets import builtin_names
+from .documents import dump_yaml, load_yaml, read_document
 from .errors import HybridlabError
 from .models import ModelSpec, get_model
 from .network import NetworkConfig
 from .parameters import ParameterSet
 from .splits import SplitConfig
-from .train_config import TrainConfig
+from .train_config import MAX_SEED, TrainConfig
 from .validation import check_integer, check_keys, check_number
+from .formatting import short_repr
 
 PLAN_FILE = "plan.yaml"
+#: the most sites (or profiles) a built-in synthetic set is generated with (the LUCAS-like default: 16,743)
+MAX_BUILTIN_SITES = 2_000_000
 
 
 @dataclass
@@ -63,19 +66,19 @@ class DataSource:
         if (self.name is None) == (self.path is None):
             raise HybridlabError("data: give either a built-in 'name' or a file 'path', not both or neither")
         if self.name is not None and self.name not in builtin_names():
-            raise HybridlabError(f"data: unknown built-in data {self.name!r}; built-in: {', '.join(builtin_names())}")
+            raise HybridlabError(f"data: unknown built-in data {short_repr(self.name)}; built-in: {', '.join(builtin_names())}")
         if self.path is not None:
             if not isinstance(self.path, str) or not self.path:
-                raise HybridlabError(f"data: path must be a file name, got {self.path!r}")
+                raise HybridlabError(f"data: path must be a file name, got {short_repr(self.path)}")
             if not isinstance(self.columns, dict):
                 raise HybridlabError(f"data: file {self.path} needs a column map ('columns': id, targets, forcing, "
                                      "predictors)")
         if self.n is not None:
-            self.n = check_integer(self.n, "data: number of sites n", minimum=2)
-        self.seed = check_integer(self.seed, "data: seed", minimum=0)
+            self.n = check_integer(self.n, "data: number of sites n", minimum=2, maximum=MAX_BUILTIN_SITES)
+        self.seed = check_integer(self.seed, "data: seed", minimum=0, maximum=MAX_SEED)
         if self.predictors is not None:
             if not isinstance(self.predictors, list) or not all(isinstance(c, str) for c in self.predictors):
-                raise HybridlabError(f"data: predictors must be a list of column names, got {self.predictors!r}")
+                raise HybridlabError(f"data: predictors must be a list of column names, got {short_repr(self.predictors)}")
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -83,7 +86,7 @@ class DataSource:
     @classmethod
     def from_dict(cls, values: dict) -> "DataSource":
         if not isinstance(values, dict):
-            raise HybridlabError(f"data must be a mapping (name, n, seed or path, columns), got {values!r}")
+            raise HybridlabError(f"data must be a mapping (name, n, seed or path, columns), got {short_repr(values)}")
         check_keys(values, [f.name for f in fields(cls)], "data")
         return cls(**values)
 
@@ -116,7 +119,7 @@ def _settings(model: str, given, cls):
     if isinstance(given, cls):
         return given
     if given is not None and not isinstance(given, dict):
-        raise HybridlabError(f"{cls.__name__} settings must be a mapping, got {given!r}")
+        raise HybridlabError(f"{cls.__name__} settings must be a mapping, got {short_repr(given)}")
     names = {f.name for f in fields(cls)}
     recommended = {k: v for k, v in default_settings(model).items() if k in names}
     check_keys(given or {}, names, "network" if cls is NetworkConfig else "train")
@@ -162,24 +165,28 @@ class RunPlan:
 
     def __post_init__(self):
         if self.roles is not None and not isinstance(self.roles, (str, dict)):
-            raise HybridlabError(f"roles must be a preset name or a mapping of parameter to role, got {self.roles!r}")
+            raise HybridlabError(f"roles must be a preset name or a mapping of parameter to role, got {short_repr(self.roles)}")
         spec = self.spec
         if self.data is None:
             if not spec.default_data:
-                raise HybridlabError(f"model {self.model!r} has no built-in data; give a data source")
+                raise HybridlabError(f"model {short_repr(self.model)} has no built-in data; give a data source")
             self.data = DataSource(name=spec.default_data)
         elif isinstance(self.data, dict):
             self.data = DataSource.from_dict(self.data)
         self.split = self.split if isinstance(self.split, SplitConfig) else SplitConfig.from_dict(self.split)
         self.network = _settings(self.model, self.network, NetworkConfig)
         self.train = _settings(self.model, self.train, TrainConfig)
+        for block in ("bounds", "fixed", "options"):
+            if not isinstance(getattr(self, block) or {}, dict):
+                raise HybridlabError(f"{block} must be a mapping of parameter or option to value, got "
+                                     f"{short_repr(getattr(self, block))}")
         self.bounds = {name: _bound_pair(name, value) for name, value in dict(self.bounds or {}).items()}
-        self.fixed = {name: check_number(value, f"fixed value of {name!r}") for name, value in
+        self.fixed = {name: check_number(value, f"fixed value of {short_repr(name)}") for name, value in
                       dict(self.fixed or {}).items()}
         self.options = dict(self.options or {})
         if self.targets is not None:
             if isinstance(self.targets, str) or not all(isinstance(t, str) for t in self.targets):
-                raise HybridlabError(f"targets must be a list of target names, got {self.targets!r}")
+                raise HybridlabError(f"targets must be a list of target names, got {short_repr(self.targets)}")
             self.targets = list(self.targets)
         self.parameter_set()
         spec.check_options(self.options)
@@ -195,7 +202,7 @@ class RunPlan:
         if spec.has_parameters:
             parameters.set_roles(self.roles if self.roles is not None else spec.default_roles)
         elif self.roles or self.bounds or self.fixed:
-            raise HybridlabError(f"model {self.model!r} has no mechanistic parameters to give roles, bounds "
+            raise HybridlabError(f"model {short_repr(self.model)} has no mechanistic parameters to give roles, bounds "
                                  "or fixed values")
         for name, (lower, upper) in self.bounds.items():
             parameters.update(name, lower=lower, upper=upper)
@@ -221,21 +228,12 @@ class RunPlan:
         return cls(**values)
 
     def to_yaml(self) -> str:
-        import yaml
-
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return dump_yaml(self.to_dict())
 
     @classmethod
     def from_text(cls, text: str, where: str = "run plan") -> "RunPlan":
         """A plan from YAML (or JSON, which is YAML too)."""
-        import yaml
-
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            line = f" at line {mark.line + 1}" if mark is not None else ""
-            raise HybridlabError(f"{where}: not valid YAML{line}") from None
+        values = load_yaml(text, where)
         try:
             return cls.from_dict(values)
         except HybridlabError as e:
@@ -249,19 +247,18 @@ class RunPlan:
             path = path / PLAN_FILE
         if not path.is_file():
             raise HybridlabError(f"{path}: no such plan file")
-        text = path.read_text()
+        values = read_document(path)
         if path.suffix == ".json":
-            try:
-                values = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise HybridlabError(f"{path}: invalid JSON ({e.msg}, line {e.lineno})") from None
             if isinstance(values, dict) and "plan" in values:  # a run's config.json
                 values = values["plan"]
             try:
                 return cls.from_dict(values)
             except HybridlabError as e:
                 raise HybridlabError(f"{path}: {e}") from None
-        return cls.from_text(text, str(path))
+        try:
+            return cls.from_dict(values)
+        except HybridlabError as e:
+            raise HybridlabError(f"{path}: {e}") from None
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -275,5 +272,5 @@ class RunPlan:
 
 def _bound_pair(name: str, value) -> tuple[float, float]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise HybridlabError(f"bounds of {name!r} must be [lower, upper], got {value!r}")
-    return (check_number(value[0], f"lower bound of {name!r}"), check_number(value[1], f"upper bound of {name!r}"))
+        raise HybridlabError(f"bounds of {short_repr(name)} must be [lower, upper], got {short_repr(value)}")
+    return (check_number(value[0], f"lower bound of {short_repr(name)}"), check_number(value[1], f"upper bound of {short_repr(name)}"))

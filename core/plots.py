@@ -11,7 +11,7 @@ import holoviews as hv
 import numpy as np
 
 from .errors import HybridlabError
-from .formatting import label, number
+from .formatting import label, number, short_repr
 from .metrics import correlation, share_at_bound
 from .models import get_model, model_names
 
@@ -130,7 +130,7 @@ class RunPlots:
         """Observed vs predicted of every target; both splits, or only ``split`` ("train", "val")."""
         splits = ("train", "val") if split is None else (split,)
         if any(s not in ("train", "val") for s in splits):
-            raise HybridlabError(f"split {split!r} is not one of 'train', 'val'")
+            raise HybridlabError(f"split {short_repr(split)} is not one of 'train', 'val'")
         targets = self.run.metrics["targets"]
         return hv.Layout([observed_vs_predicted(self.run.predictions, targets, t, s) for s in splits
                           for t in targets]).cols(len(targets))
@@ -150,7 +150,7 @@ class RunPlots:
         plots += [learned_vs_true(learned=self.run.parameters[p.name].to_numpy(),
                                   true=self.run.data.frame[truth[p.name]].to_numpy(), name=p.name, role=p.role) for p in parameter_set if p.role != "fixed" and p.name in truth]
         if not plots:
-            raise HybridlabError(f"run of model {self.run.plan.model!r} has no neural parameters and no true "
+            raise HybridlabError(f"run of model {short_repr(self.run.plan.model)} has no neural parameters and no true "
                                  "parameters in its data: nothing to plot")
         return hv.Layout(plots).cols(4)
 
@@ -159,7 +159,7 @@ class RunPlots:
         spec = get_model(self.run.plan.model)
         if not spec.saturation:
             offering = [name for name in model_names() if get_model(name).saturation]
-            raise HybridlabError(f"model {spec.name!r} declares no saturation (a pool and its capacity); "
+            raise HybridlabError(f"model {short_repr(spec.name)} declares no saturation (a pool and its capacity); "
                                  f"models that do: {', '.join(offering)}")
         target, capacity = spec.saturation
         return hv.Layout(saturation_histograms(self.run.predictions, self.run.parameters[capacity].to_numpy(),

@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from .errors import DataError
+from .formatting import short_repr
 from .models import get_model
 from .tensors import Tensors
 from .training import predict
@@ -38,6 +39,13 @@ def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise DataError(f"input lacks column(s) {', '.join(missing)} that the run was trained with")
+    for column in needed:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        text = frame[column].notna() & values.isna()
+        if text.any():
+            row = int(np.flatnonzero(text.to_numpy())[0])
+            raise DataError(f"input column {short_repr(column)}: row {row + 1} holds {short_repr(frame[column].iloc[row])}, "
+                            f"not a number")
 
 
 def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
@@ -48,6 +56,7 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
     at = {k: [float(v) for v in values] for k, values in (at or {}).items()}
     _check_columns(frame, config, at)
     n = len(frame)
+    frame = frame.apply(pd.to_numeric, errors="coerce") if len(frame.columns) else frame
     x = torch.tensor(frame[config["columns"]["predictors"]].to_numpy(dtype=np.float64),
                      dtype=torch.float32).reshape(n, -1)
     result = pd.DataFrame(index=frame.index)

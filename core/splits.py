@@ -14,6 +14,7 @@ import pandas as pd
 
 from .errors import DataError, HybridlabError
 from .validation import check_choice, check_integer, check_number, settings_from_dict
+from .formatting import short_repr
 
 SPLIT_KINDS = ("site", "temperature", "kfold")
 
@@ -44,7 +45,7 @@ class SplitConfig:
         check_choice(self.kind, SPLIT_KINDS, "split")
         check_number(self.val_fraction, "validation fraction", 0, 1, include_low=False, include_high=False)
         if not isinstance(self.column, str) or not self.column:
-            raise HybridlabError(f"split column must be a column name, got {self.column!r}")
+            raise HybridlabError(f"split column must be a column name, got {short_repr(self.column)}")
         self.folds = check_integer(self.folds, "number of folds", minimum=2)
         self.fold = check_integer(self.fold, "fold", minimum=0)
         if self.fold >= self.folds:

@@ -6,49 +6,86 @@ and the data's columns, enough to rebuild the model without the data), ``history
 ``metrics.json``, ``predictions.parquet``, ``parameters.parquet``, ``model.pt`` (a state dict)
 and the marker ``.complete``. A folder is written beside its target under a temporary name and
 renamed into place when every file is there, so a reader never sees half a run.
+
+An output folder is checked before any training (:func:`check_out`): it is resolved, never a
+symbolic link, never the current folder or the folder a plan is read from, and it counts as
+hybridlab's (to be replaced) only when its marker verifies and it holds nothing but a run's
+files. Reading a folder back is :mod:`core.loaded_run`.
 """
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import shutil
 import tempfile
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
-import pandas as pd
 import torch
 from filelock import FileLock, Timeout
 
 from .errors import HybridlabError
+from .integrity import MARKER, is_intact, marker_text
 from .json_files import write_json
-from .models import build_model
-from .plan import PLAN_FILE, RunPlan
-from .prediction import predict_table
+from .plan import PLAN_FILE
 
-FORMAT_VERSION = 2
-COMPLETE = ".complete"
+FORMAT_VERSION = 3
+COMPLETE = MARKER
 RUN_FILES = (PLAN_FILE, "config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet",
              "model.pt", COMPLETE)
 
 
 def is_run_folder(path: str | Path) -> bool:
-    """True for a complete run folder (its marker is there)."""
-    return (Path(path) / COMPLETE).is_file()
+    """True for a complete run folder: its marker is there and matches its files."""
+    return is_intact(Path(path))
 
 
-def check_out(out: str | Path, overwrite: bool = False) -> Path:
-    """Refuse an output folder that holds files hybridlab did not write (before any training),
-    unless ``overwrite``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
+def owned(folder: Path) -> bool:
+    """True when ``folder`` is a run hybridlab wrote and nothing else: its marker verifies and it
+    holds only a run's files (so replacing it deletes nothing of anyone else's)."""
+    return folder.is_dir() and not folder.is_symlink() and {p.name for p in folder.iterdir()} <= set(RUN_FILES) \
+        and is_intact(folder)
+
+
+def _inside(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_out(out: str | Path, overwrite: bool = False, reading: Iterable[str | Path] = ()) -> Path:
+    """The resolved output folder, checked before any training.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder to write.
+    overwrite : bool
+        Replace a folder that holds files hybridlab did not write (never through a symbolic link).
+    reading : iterable of str or Path
+        Files or folders this command reads (``--config``, ``--data``): ``out`` may not be one of
+        them or hold one, nor lie inside a folder being read.
+
+    Returns
+    -------
+    Path
+        The absolute, resolved folder.
+    """
+    given = Path(out)
+    if given.is_symlink():
+        raise HybridlabError(f"{out}: is a symbolic link; give the folder it points to ({given.resolve()}) or another "
+                             f"--out")
+    resolved = given.resolve()
+    if _inside(Path.cwd().resolve(), resolved):
+        raise HybridlabError(f"{out}: is the current folder (or holds it); give a new folder, e.g. --out run")
+    for source in reading:
+        source = Path(source).resolve()
+        if _inside(source, resolved) or (source.is_dir() and _inside(resolved, source)):
+            raise HybridlabError(f"{out}: is, holds or lies inside what is being read ({source}); choose another "
+                                 f"--out")
+    if resolved.exists() and not resolved.is_dir():
         raise HybridlabError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not is_run_folder(out) and not overwrite:
-        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run; choose another --out "
-                             f"(or --overwrite to replace them)")
-    return out
+    if resolved.is_dir() and any(resolved.iterdir()) and not owned(resolved) and not overwrite:
+        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run (or a run changed after it "
+                             f"was written); choose another --out (or --overwrite to replace them)")
+    return resolved
 
 
 #: run folders this process holds the writer's lock of
@@ -79,14 +116,6 @@ def claim(out: str | Path):
         _HELD.discard(out)
         path.unlink(missing_ok=True)  # while still held, so no folder is left with a stale lock file
         lock.release()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_config(run) -> dict:
@@ -123,15 +152,30 @@ def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
     Returns
     -------
     Path
-        The folder. Its marker ``.complete`` holds the SHA-256 of model.pt, checked before it is loaded.
+        The folder. Its marker ``.complete`` holds the SHA-256 of plan.yaml, config.json and model.pt,
+        checked before anything is loaded.
     """
     out = check_out(out, overwrite)
     with claim(out):
         return _write(run, out)
 
 
+def _partial_prefix(out: Path) -> str:
+    return f".{out.name}.partial-"
+
+
+def remove_leftovers(out: Path) -> list[Path]:
+    """Remove the half-written folders (``.NAME.partial-*``) that a writer of ``out`` left when it
+    was killed. Called with the writer's lock held, so none of them belongs to a live writer."""
+    leftovers = [p for p in out.parent.glob(_partial_prefix(out) + "*") if p.is_dir() and not p.is_symlink()]
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    return leftovers
+
+
 def _write(run, out: Path) -> Path:
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    remove_leftovers(out)
+    partial = Path(tempfile.mkdtemp(prefix=_partial_prefix(out), dir=out.parent))
     try:
         run.plan.write(partial / PLAN_FILE)
         write_json(partial / "config.json", run_config(run))
@@ -140,108 +184,14 @@ def _write(run, out: Path) -> Path:
         run.predictions.to_parquet(partial / "predictions.parquet", index=False)
         run.parameters.to_parquet(partial / "parameters.parquet", index=False)
         torch.save(run.model.state_dict(), partial / "model.pt")
-        (partial / COMPLETE).write_text(json.dumps({"sha256": {"model.pt": _sha256(partial / "model.pt")}}))
+        (partial / COMPLETE).write_text(marker_text(partial))
         if out.exists():
-            shutil.rmtree(out)
+            shutil.rmtree(out)  # a real folder (check_out refused links), owned or given up by --overwrite
         partial.rename(out)
     finally:
         if partial.exists():
             shutil.rmtree(partial, ignore_errors=True)
     return out
-
-
-@dataclass
-class LoadedRun:
-    """A run read back from its folder (:func:`load_run`).
-
-    Parameters
-    ----------
-    path : Path
-        The run folder.
-    plan : RunPlan
-        The plan it ran (plan.yaml).
-    config : dict
-        config.json: the plan and what it resolved to.
-    metrics : dict
-        metrics.json.
-    model : torch.nn.Module
-        The trained model, in eval mode on the CPU.
-    """
-
-    path: Path
-    plan: RunPlan
-    config: dict
-    metrics: dict
-    model: torch.nn.Module
-
-    @property
-    def history(self) -> pd.DataFrame:
-        return pd.read_csv(self.path / "history.csv")
-
-    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
-        """Parameters, derived quantities and predictions for new rows (see :func:`core.prediction.predict_table`)."""
-        return predict_table(self.model, self.config, frame, at)
-
-
-def _check_model_file(path: Path) -> None:
-    """Refuse a model.pt that is not the one written with this run (checked before unpickling)."""
-    try:
-        marker = json.loads((path / COMPLETE).read_text() or "{}")
-    except json.JSONDecodeError:
-        raise HybridlabError(f"{path / COMPLETE}: the completion marker is damaged; train the run again") from None
-    expected = (marker.get("sha256") or {}).get("model.pt") if isinstance(marker, dict) else None
-    if not (path / "model.pt").is_file():
-        raise HybridlabError(f"{path}: model.pt is missing; train the run again")
-    if expected is not None and _sha256(path / "model.pt") != expected:
-        raise HybridlabError(f"{path / 'model.pt'}: not the model written with this run (its checksum differs); "
-                             f"the folder was changed after it was written")
-
-
-def load_run(path: str | Path) -> LoadedRun:
-    """Read a run folder written by :func:`write_run`. Nothing in the folder names code: the model
-    is found through the registry by name, and model.pt (a state dict) is checked against its
-    checksum and then loaded with ``weights_only=True``.
-
-    Parameters
-    ----------
-    path : str or Path
-        A complete run folder.
-
-    Returns
-    -------
-    LoadedRun
-        Its plan, config, metrics and trained model (eval mode, CPU).
-    """
-    path = Path(path)
-    if not path.is_dir():
-        raise HybridlabError(f"{path}: not a run directory")
-    if not (path / "config.json").is_file():
-        raise HybridlabError(f"{path}: not a run directory (no config.json)")
-    if not is_run_folder(path):
-        raise HybridlabError(f"{path}: the run folder is incomplete (no {COMPLETE} marker); train it again")
-    try:
-        config = json.loads((path / "config.json").read_text())
-        model_config = config["model"]
-        plan = RunPlan.read(path / PLAN_FILE)
-        model = build_model(model_config)
-    except json.JSONDecodeError as e:
-        raise HybridlabError(f"{path / 'config.json'}: invalid JSON ({e.msg}, line {e.lineno})") from None
-    except (KeyError, TypeError, AttributeError) as e:
-        raise HybridlabError(f"{path / 'config.json'}: not a hybridlab run configuration ({type(e).__name__}: {e})") \
-            from None
-    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").is_file() else {}
-    _check_model_file(path)
-    try:
-        with warnings.catch_warnings():  # a hostile file's pickle protocol: the error below says enough
-            warnings.simplefilter("ignore")
-            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    except Exception as e:  # noqa: BLE001 - truncated, foreign or tampered weights: one line, no traceback
-        first = " ".join(str(e).split())[:160]
-        raise HybridlabError(f"{path / 'model.pt'}: cannot be loaded as this run's model ({type(e).__name__}: "
-                             f"{first})") from None
-    model.eval()
-    return LoadedRun(path, plan, config, metrics, model)
 
 
 def list_runs(folder: str | Path) -> list[Path]:
@@ -258,4 +208,4 @@ def list_runs(folder: str | Path) -> list[Path]:
         Folders holding a ``.complete`` marker, sorted by path.
     """
     folder = Path(folder)
-    return sorted(marker.parent for marker in folder.rglob(COMPLETE))
+    return sorted(marker.parent for marker in folder.rglob(COMPLETE) if is_intact(marker.parent))

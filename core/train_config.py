@@ -8,11 +8,14 @@ import torch
 from .errors import HybridlabError
 from .losses import LOSS_KINDS, WEIGHTINGS
 from .validation import check_choice, check_integer, check_number, settings_from_dict
+from .formatting import short_repr
 
 #: optimisers by name (torch.optim classes, looked up by the training loop)
 OPTIMIZER_NAMES = ("rmsprop", "adam", "adamw")
 GLOBAL_STARTS = ("default", "random")
 DEVICES = ("cpu", "cuda")
+#: seeds reach NumPy and scikit-learn, which take 32-bit unsigned seeds
+MAX_SEED = 2 ** 32 - 1
 
 
 @dataclass
@@ -60,10 +63,10 @@ class TrainConfig:
         self.batch_size = check_integer(self.batch_size, "batch size")
         self.epochs = check_integer(self.epochs, "epochs")
         self.patience = check_integer(self.patience, "patience")
-        self.seed = check_integer(self.seed, "seed", minimum=0)
+        self.seed = check_integer(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         check_choice(self.device.split(":")[0] if isinstance(self.device, str) else self.device, DEVICES, "device")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise HybridlabError(f"device {self.device!r} requested but no CUDA device is available")
+            raise HybridlabError(f"device {short_repr(self.device)} requested but no CUDA device is available")
 
     def to_dict(self) -> dict:
         values = asdict(self)

@@ -6,13 +6,14 @@ import math
 from typing import Iterable
 
 from .errors import HybridlabError
+from .formatting import short_repr
 
 
 def check_choice(value, choices: Iterable[str], what: str) -> str:
     """value if it is one of choices, else an error listing them."""
     choices = list(choices)
     if value not in choices:
-        raise HybridlabError(f"unknown {what} {value!r}; use one of {', '.join(map(str, choices))}")
+        raise HybridlabError(f"unknown {what} {short_repr(value)}; use one of {', '.join(map(str, choices))}")
     return value
 
 
@@ -22,7 +23,7 @@ def check_integer(value, what: str, minimum: int = 1, maximum: int | None = None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         else:
-            raise HybridlabError(f"{what} must be an integer, got {value!r}")
+            raise HybridlabError(f"{what} must be an integer, got {short_repr(value)}")
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and at most {maximum}" if maximum is not None else ""
         raise HybridlabError(f"{what} must be at least {minimum}{upper}, got {value}")
@@ -33,7 +34,7 @@ def check_number(value, what: str, low: float | None = None, high: float | None 
                  include_low: bool = True, include_high: bool = True) -> float:
     """value as a finite float within the given bounds (inclusive unless told otherwise)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HybridlabError(f"{what} must be a finite number, got {value!r}")
+        raise HybridlabError(f"{what} must be a finite number, got {short_repr(value)}")
     value = float(value)
     below = low is not None and (value < low if include_low else value <= low)
     above = high is not None and (value > high if include_high else value >= high)
@@ -61,11 +62,11 @@ def parse_hidden(text) -> tuple[int, ...]:
         try:
             return tuple(int(v) for v in text.split(",") if v.strip())
         except ValueError:
-            raise HybridlabError(f"hidden layer sizes must be comma-separated integers, got {text!r}") from None
+            raise HybridlabError(f"hidden layer sizes must be comma-separated integers, got {short_repr(text)}") from None
     try:
         return tuple(check_integer(v, "hidden layer size") for v in text)
     except TypeError:
-        raise HybridlabError(f"hidden layer sizes must be a list of integers, got {text!r}") from None
+        raise HybridlabError(f"hidden layer sizes must be a list of integers, got {short_repr(text)}") from None
 
 
 def settings_from_dict(cls, values, where: str):

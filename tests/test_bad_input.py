@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from core.cli import main
 from core.datasets import load_data, load_file
 from core.errors import HybridlabError
+from core.integrity import marker_text
 from core.plan import RunPlan
 
 RESP_MAP = {"id": "site_id", "predictors": ["moisture", "soil_n", "clay", "elev"], "forcing": {"temp": "temp"},
@@ -35,6 +36,10 @@ def saved_run(tmp_path_factory):
     assert main(["train", "--model", "respiration", "--n-sites", "30", "--epochs", "2", "--out", str(out),
                  "--quiet"]) == 0
     return out
+
+
+def _resealed(run, *_):
+    (run / ".complete").write_text(marker_text(run))
 
 
 def _one_line_error(capsys, code, *fragments):
@@ -169,6 +174,7 @@ def test_a_config_naming_code_is_refused_before_any_import(tmp_path, capsys, sav
     config["model"]["name"] = "os:system"
     config["model"]["options"] = {"command": f"touch {tmp_path / 'pwned'}"}
     (run / "config.json").write_text(json.dumps(config))
+    (run / ".complete").write_text(marker_text(run))  # a forger recomputes the checksums
     code = main(["predict", "--run", str(run), "--input", '{"moisture": 1, "soil_n": 1, "clay": 1, "elev": 1, '
                                                          '"temp": 10}'])
     _one_line_error(capsys, code, "os:system")
@@ -189,11 +195,13 @@ def test_a_model_file_from_another_run_is_refused_before_unpickling(tmp_path, ca
 
 @pytest.mark.parametrize("damage,message", [
     (lambda run: (run / "model.pt").write_bytes((run / "model.pt").read_bytes()[:100]), "checksum differs"),
-    (lambda run: (run / "config.json").write_text("{not json"), "invalid JSON"),
-    (lambda run: (run / "config.json").write_text("[]"), "not a hybridlab run configuration"),
+    (lambda run: (run / "config.json").write_text("{not json"), "checksum differs"),
+    # the same damage with the checksums recomputed, as a forger would: the next check refuses it
+    (lambda run: _resealed(run, (run / "config.json").write_text("{not json")), "invalid JSON"),
+    (lambda run: _resealed(run, (run / "config.json").write_text("[]")), "not a hybridlab run configuration"),
     (lambda run: (run / ".complete").unlink(), "incomplete"),
-    (lambda run: [(run / ".complete").write_text("{}"), (run / "model.pt").write_bytes(b"\x80\x04junk")],
-     "cannot be loaded"),
+    (lambda run: (run / ".complete").write_text("{}"), "marker is damaged"),
+    (lambda run: _resealed(run, (run / "model.pt").write_bytes(b"\x80\x04junk")), "not a torch archive"),
 ])
 def test_damaged_run_folders_give_one_line(tmp_path, capsys, saved_run, damage, message):
     run = tmp_path / "damaged"

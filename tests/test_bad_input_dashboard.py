@@ -140,7 +140,7 @@ def test_settings_over_a_limit_block_training(settings, message):
     ("config.json", b"{not json", "invalid JSON"),
     ("config.json", json.dumps({"model": "respiration", "train": {"epochs": 10**9}}).encode(), "over this server's limit"),
     ("config.json", json.dumps({"model": "soc", "data": {"name": "lucas-synthetic", "n": 10**9}}).encode(),
-     "1000000000 sites"),
+     "at most 2000000"),
     ("config.json", json.dumps({"model": "soc", "network": {"hidden": [4096, 4096]}}).encode(), "8192 units"),
     ("plan.yaml", b"model: respiration\nroles: {rb: sideways}\n", "sideways"),
     ("plan.yaml", b"model: os:system\n", "os:system"),

@@ -13,7 +13,7 @@ import yaml
 
 from core.cli import main
 from core.datasets import load_data
-from core.store import load_run
+from core.loaded_run import load_run
 
 pytestmark = pytest.mark.slow
 

@@ -3,11 +3,11 @@
 :class:`core.RunPlan`; a plan (or a run's config.json) fills it again."""
 from __future__ import annotations
 
-import json
 
 import param
 
 import core
+from core.documents import MAX_BYTES, load_json
 
 from app.limits import ServerLimits
 from app.state.uploads import Upload
@@ -266,12 +266,11 @@ class Setup(param.Parameterized):
 
     def load_config_file(self, filename: str, content: bytes) -> None:
         """Fill the form from a run's config.json or a plan (YAML/JSON); all or nothing."""
+        if len(content) > MAX_BYTES:
+            raise core.HybridlabError(f"{len(content):,} bytes; a plan or config holds at most {MAX_BYTES:,}")
         text = content.decode("utf-8", errors="replace")
         if filename.endswith(".json"):
-            try:
-                values = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise core.HybridlabError(f"invalid JSON ({e.msg}, line {e.lineno})") from None
+            values = load_json(text, filename)
             if isinstance(values, dict) and "plan" in values:
                 values = values["plan"]
             plan = core.RunPlan.from_dict(values)

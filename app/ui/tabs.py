@@ -7,6 +7,7 @@ import html
 import panel as pn
 
 import core
+from core.formatting import short_text
 
 from app.state.runs import RunTable, export_bytes
 from app.state.setup import Setup
@@ -59,8 +60,9 @@ def export_tab(session, setup: Setup):
         try:
             setup.load_config_file(name, event.new)
             message.object = "configuration loaded into the form"
-        except core.HybridlabError as e:  # one line, no traceback
-            message.object = f"<span style='color:#c00'>{html.escape(name)}: {html.escape(str(e))}</span>"
+        except Exception as e:  # noqa: BLE001 - whatever the file holds: one line, no traceback
+            text = str(e) if isinstance(e, core.HybridlabError) else f"cannot be loaded ({type(e).__name__})"
+            message.object = f"<span style='color:#c00'>{html.escape(name)}: {html.escape(short_text(text))}</span>"
 
     config_input.param.watch(on_config, "value")
     return pn.Column("### Download the finished run", pn.Row(*downloads),

@@ -5,10 +5,12 @@ what is wrong and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib.metadata import entry_points
 
 from ..errors import HybridlabError
+from ..formatting import short_text
 from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
 from .identify import add_command as add_identify_command
@@ -87,5 +89,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except HybridlabError as e:
-        print(f"hybridlab {args.command}: error: {e}", file=sys.stderr)
+        print(f"hybridlab {args.command}: error: {short_text(e)}", file=sys.stderr)
         return EXIT_USAGE
+    except (OSError, MemoryError, RecursionError, UnicodeError) as e:  # a file, the machine's memory, the input's depth
+        print(f"hybridlab {args.command}: error: {_what(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:  # noqa: BLE001 - a bug: one line, the traceback on request
+        if os.environ.get("HYBRIDLAB_DEBUG"):
+            raise
+        print(f"hybridlab {args.command}: internal error: {type(e).__name__}: {short_text(e)} (set HYBRIDLAB_DEBUG=1 "
+              f"for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _what(error: BaseException) -> str:
+    """One line for an error of the machine or the input that no check caught first."""
+    if isinstance(error, MemoryError):
+        return "not enough memory for this request (fewer sites, rows or a smaller network)"
+    if isinstance(error, RecursionError):
+        return "the input is nested too deeply"
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if getattr(error, "filename", None) else ""
+        return f"{where}{error.strerror or short_text(error)}"
+    return f"{type(error).__name__}: {short_text(error)}"

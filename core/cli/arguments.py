@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..datasets import builtin_names, read_mapping
+from ..documents import load_json
 from ..errors import HybridlabError
 from ..plan import RunPlan
+from ..formatting import short_repr
 
 EXIT_USAGE = 2
 
@@ -79,7 +80,7 @@ def _key_values(item: str, flag: str, count: int):
         return (name.strip(), *(float(v) for v in parts))
     except ValueError:
         want = "NAME=LOWER,UPPER" if count == 2 else "NAME=VALUE"
-        raise HybridlabError(f"{flag} expects {want}, got {item!r}") from None
+        raise HybridlabError(f"{flag} expects {want}, got {short_repr(item)}") from None
 
 
 def _data_source(a: argparse.Namespace, values: dict) -> dict:
@@ -147,7 +148,4 @@ def json_value(text: str, flag: str):
     stripped = text.strip()
     if not stripped.startswith(("{", "[")):
         return None
-    try:
-        return json.loads(stripped)
-    except json.JSONDecodeError as e:
-        raise HybridlabError(f"{flag}: invalid JSON ({e.msg})") from None
+    return load_json(stripped, flag)

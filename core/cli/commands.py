@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import HybridlabError
+from ..formatting import short_repr
 
 
 def cmd_train(a: argparse.Namespace) -> int:
@@ -19,7 +20,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     plan = plan_from_args(a)
     if dump_or_require_out(plan, a.dump_config, a.out):
         return 0
-    out = check_out(a.out, a.overwrite)
+    reading = [path for path in (getattr(a, "config", None), plan.data.path) if path]
+    out = check_out(a.out, a.overwrite, reading=reading)
     progress = ProgressBar(plan.train.epochs, a.quiet)
     with claim(out):
         try:
@@ -58,14 +60,14 @@ def _forcing_grid(items: list[str]) -> dict[str, list[float]]:
                 raise ValueError
             grid[name.strip()] = [float(v) for v in values.split(",")]
         except ValueError:
-            raise HybridlabError(f"--at expects NAME=V1,V2,..., got {item!r}") from None
+            raise HybridlabError(f"--at expects NAME=V1,V2,..., got {short_repr(item)}") from None
     return grid
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..store import load_run
+    from ..loaded_run import load_run
 
     run = load_run(a.run)
     frame = _read_input(a.input)
@@ -87,6 +89,10 @@ def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Pat
         raise HybridlabError(f"{out}: is the input file; write the output to another file")
     if out.is_dir():
         raise HybridlabError(f"{out}: is a folder; --out needs a file name ending in .csv or .parquet")
+    if out.is_symlink():
+        raise HybridlabError(f"{out}: is a symbolic link; give the file it points to or another --out")
+    if not out.parent.is_dir():
+        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first or choose another --out")
     if out.exists() and not overwrite:
         raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
     return out

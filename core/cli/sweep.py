@@ -10,7 +10,9 @@ import json
 import sys
 
 from ..errors import HybridlabError
+from ..sweep.plan import MAX_RUNS
 from .arguments import add_plan_arguments, dump_or_require_out, json_value, plan_from_args
+from ..formatting import short_repr
 
 EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
 #: run-plan flags that a --plan file replaces (its base holds them)
@@ -35,6 +37,8 @@ def add_command(sub) -> None:
     add_plan_arguments(p)
     p.add_argument("--plan", default=None, help="sweep plan YAML (base, configurations, seeds, folds, splits, grid)")
     p.add_argument("--seeds", type=int, default=None, help="run seeds SEED..SEED+N-1 (default 1: --seed alone)")
+    p.add_argument("--max-runs", type=int, default=MAX_RUNS,
+                   help=f"refuse a sweep that expands to more runs (default {MAX_RUNS:,}), checked before any is built")
     p.add_argument("--grid", action="append", default=[], metavar="SETTING=V1,V2,...",
                    help="sweep a training or network setting, e.g. lr=0.01,0.001 or hidden='64,32;128' (repeatable)")
     add_executor_arguments(p)
@@ -84,7 +88,7 @@ def _grid(items: list[str]) -> dict[str, list]:
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip() or not text.strip():
-            raise HybridlabError(f"--grid expects SETTING=V1,V2,..., got {item!r}")
+            raise HybridlabError(f"--grid expects SETTING=V1,V2,..., got {short_repr(item)}")
         key = key.strip().replace("-", "_")
         if key.endswith("hidden"):
             grid[key] = [list(parse_hidden(v)) for v in text.split(";")]
@@ -109,7 +113,7 @@ def sweep_from_args(a: argparse.Namespace):
         if given or a.bounds or a.fix or a.option or a.grid:
             raise HybridlabError(f"--plan describes the whole sweep; put {', '.join(given) or 'these settings'} "
                                  f"in its base or grid instead")
-        values = SweepPlan.read(a.plan).to_dict()
+        values = SweepPlan.read(a.plan, a.max_runs).to_dict()
     else:
         models = [m.strip() for m in (a.model or "").split(",") if m.strip()] or [None]
         splits = [s.strip() for s in a.split.split(",")] if a.split and "," in a.split else None
@@ -126,12 +130,14 @@ def sweep_from_args(a: argparse.Namespace):
     if a.seeds is not None:
         if a.seeds < 1:
             raise HybridlabError(f"--seeds must be at least 1, got {a.seeds}")
+        if a.seeds > a.max_runs:  # before a list of that many seeds is made
+            raise HybridlabError(f"--seeds {a.seeds:,} is more runs than the limit of {a.max_runs:,}; raise --max-runs")
         values["seeds"] = list(range(first_seed, first_seed + a.seeds))
     elif not a.plan:
         values["seeds"] = [first_seed]
     if a.plan and a.folds is not None:
         values["folds"] = a.folds
-    return SweepPlan.from_dict({k: v for k, v in values.items() if v is not None})
+    return SweepPlan.from_dict({k: v for k, v in values.items() if v is not None}, a.max_runs)
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:

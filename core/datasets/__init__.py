@@ -13,6 +13,7 @@ from . import lucas, respiration, swrc
 from .base import TRUE_PREFIX, HybridData
 from .files import load_file, read_mapping, read_table
 from .shape import TableShape, table_shape
+from ..formatting import short_repr
 
 BUILTIN = {
     "respiration-synthetic": respiration.load,
@@ -61,13 +62,13 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
     """
     if name_or_path in BUILTIN:
         if columns is not None:
-            raise DataError(f"built-in data {name_or_path!r} takes no column mapping")
+            raise DataError(f"built-in data {short_repr(name_or_path)} takes no column mapping")
         return BUILTIN[name_or_path](n=n, seed=seed)
     if Path(name_or_path).suffix.lower() in (".csv", ".txt", ".parquet", ".pq") or Path(name_or_path).exists():
         if columns is None:
             raise DataError(f"{name_or_path}: a data file needs a column mapping (--columns MAP.json)")
         return load_file(name_or_path, columns, nonnegative=nonnegative)
-    raise DataError(f"unknown data {name_or_path!r}; built-in: {', '.join(builtin_names())}, "
+    raise DataError(f"unknown data {short_repr(name_or_path)}; built-in: {', '.join(builtin_names())}, "
                     "or give a .csv/.parquet file with --columns")
 
 
@@ -123,7 +124,7 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
     or a file ``{"path", "columns"}`` read anew."""
     if "name" in source:
         if source["name"] not in BUILTIN:
-            raise DataError(f"unknown built-in data {source['name']!r}; built-in: {', '.join(builtin_names())}")
+            raise DataError(f"unknown built-in data {short_repr(source['name'])}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
     return load_file(source["path"], source["columns"], nonnegative=nonnegative, positive=positive)
 

@@ -9,6 +9,7 @@ import torch
 
 from ..errors import DataError
 from ..tensors import Tensors
+from ..formatting import short_repr
 
 TRUE_PREFIX = "true_"
 
@@ -59,7 +60,7 @@ class HybridData:
             return self
         missing = [t for t in targets if t not in self.targets]
         if missing:
-            raise DataError(f"data {self.name!r} has no column for target(s) {', '.join(missing)}; "
+            raise DataError(f"data {short_repr(self.name)} has no column for target(s) {', '.join(missing)}; "
                             f"it provides {', '.join(self.targets) or 'none'}")
         return HybridData(self.frame, self.id, self.predictors, self.forcing,
                           {t: self.targets[t] for t in targets}, self.source)
@@ -72,7 +73,7 @@ class HybridData:
         targets = list(self.targets) if targets is None else targets
         missing = [v for v in forcing if v not in self.forcing]
         if missing:
-            raise DataError(f"data {self.name!r} provides no forcing {', '.join(missing)}; "
+            raise DataError(f"data {short_repr(self.name)} provides no forcing {', '.join(missing)}; "
                             f"it has {', '.join(self.forcing) or 'none'}")
 
         def block(cols):

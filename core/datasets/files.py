@@ -11,14 +11,16 @@ The file is only read, never changed. Problems raise :class:`DataError` naming f
 """
 from __future__ import annotations
 
-import json
+import csv
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..documents import load_json
+from ..errors import DataError, HybridlabError
 from .base import TRUE_PREFIX, HybridData
+from ..formatting import short_repr
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -29,14 +31,37 @@ def table_kind(path: Path) -> str:
         raise DataError(f"{path}: no such file")
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise DataError(f"{path}: unknown file type {path.suffix!r}; use .csv or .parquet")
+        raise DataError(f"{path}: unknown file type {short_repr(path.suffix)}; use .csv or .parquet")
     return kind
+
+
+def _header(path: Path, kind: str) -> list[str]:
+    """The column names as the file writes them (pandas would rename a repeated CSV name to
+    ``name.1`` and Arrow would fail with its whole schema)."""
+    try:
+        if kind == "csv":
+            with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+                return next(csv.reader([handle.readline()]), [])
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    except Exception:  # noqa: BLE001 - an unreadable file: read_table says so in one line
+        return []
+
+
+def _check_unique_columns(path: Path, kind: str) -> None:
+    names = _header(path, kind)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: column name(s) {', '.join(map(short_repr, repeated[:5]))} appear more than once; "
+                        f"rename them so that each column has its own name")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file; clear errors for a missing file or an unknown format."""
     path = Path(path)
     kind = table_kind(path)
+    _check_unique_columns(path, kind)
     try:
         frame = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
     except Exception as e:  # parser errors differ by engine; report them in one line
@@ -60,9 +85,9 @@ def read_mapping(columns: str | Path | dict) -> dict:
     else:
         where = "column mapping"
     try:
-        mapping = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{where}: invalid JSON ({e.msg}, line {e.lineno})") from None
+        mapping = load_json(text, where)
+    except HybridlabError as e:
+        raise DataError(str(e)) from None
     if not isinstance(mapping, dict):
         raise DataError(f"{where}: must be a JSON object with keys id, targets, forcing, predictors")
     return mapping
@@ -87,29 +112,29 @@ def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: b
         num = pd.to_numeric(s, errors="coerce")
         bad = num.isna().to_numpy() & s.notna().to_numpy()
         first = np.flatnonzero(bad)[0] if bad.any() else 0
-        raise DataError(f"{where}: column {column!r} must be numeric but row {first + 1} holds "
-                        f"{s.iloc[first]!r} ({int(bad.sum())} non-numeric value(s))")
+        raise DataError(f"{where}: column {short_repr(column)} must be numeric but row {first + 1} holds "
+                        f"{short_repr(s.iloc[first])} ({int(bad.sum())} non-numeric value(s))")
     v = s.to_numpy(dtype=np.float64)
     inf = np.isinf(v)
     if inf.any():
-        raise DataError(f"{where}: column {column!r} has {int(inf.sum())} infinite value(s), rows {_first_rows(inf)}")
+        raise DataError(f"{where}: column {short_repr(column)} has {int(inf.sum())} infinite value(s), rows {_first_rows(inf)}")
     huge = np.abs(np.nan_to_num(v)) > FLOAT32_MAX
     if huge.any():
-        raise DataError(f"{where}: column {column!r} has {int(huge.sum())} value(s) beyond ±{FLOAT32_MAX:.3g}, rows "
+        raise DataError(f"{where}: column {short_repr(column)} has {int(huge.sum())} value(s) beyond ±{FLOAT32_MAX:.3g}, rows "
                         f"{_first_rows(huge)}; the models compute in float32, where they would overflow")
     nan = np.isnan(v)
     if nan.any() and not allow_missing:
-        raise DataError(f"{where}: column {column!r} has {int(nan.sum())} missing value(s), rows "
+        raise DataError(f"{where}: column {short_repr(column)} has {int(nan.sum())} missing value(s), rows "
                         f"{_first_rows(nan)}; fill or drop them before loading")
     if nonnegative:
         neg = v < 0
         if neg.any():
-            raise DataError(f"{where}: column {column!r} has {int(neg.sum())} negative value(s), rows "
+            raise DataError(f"{where}: column {short_repr(column)} has {int(neg.sum())} negative value(s), rows "
                             f"{_first_rows(neg)}; contents cannot be negative")
     if positive:
         low = v <= 0
         if low.any():
-            raise DataError(f"{where}: column {column!r} has {int(low.sum())} value(s) <= 0, rows {_first_rows(low)}; "
+            raise DataError(f"{where}: column {short_repr(column)} has {int(low.sum())} value(s) <= 0, rows {_first_rows(low)}; "
                             f"the model divides by it or takes its logarithm, so it must be positive")
 
 
@@ -117,19 +142,19 @@ def _check_mapping_types(mapping: dict) -> None:
     """Column names are strings: id a string, targets and forcing maps of strings, predictors a
     list of strings or "*"."""
     if "id" in mapping and not isinstance(mapping["id"], str):
-        raise DataError(f"column mapping: 'id' must be a column name (text), got {mapping['id']!r}")
+        raise DataError(f"column mapping: 'id' must be a column name (text), got {short_repr(mapping['id'])}")
     for key in ("targets", "forcing"):
         block = mapping.get(key)
         if block is None:
             continue
         if not isinstance(block, dict):
-            raise DataError(f"column mapping: '{key}' must map model names to column names, got {block!r}")
+            raise DataError(f"column mapping: '{key}' must map model names to column names, got {short_repr(block)}")
         for name, column in block.items():
             if not isinstance(column, str) or not column:
-                raise DataError(f"column mapping: {key} {name!r} must be one column name (text), got {column!r}")
+                raise DataError(f"column mapping: {key} {short_repr(name)} must be one column name (text), got {short_repr(column)}")
     predictors = mapping.get("predictors", "*")
     if predictors != "*" and (not isinstance(predictors, list) or not all(isinstance(c, str) for c in predictors)):
-        raise DataError(f"column mapping: 'predictors' must be a list of column names or \"*\", got {predictors!r}")
+        raise DataError(f"column mapping: 'predictors' must be a list of column names or \"*\", got {short_repr(predictors)}")
 
 
 def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[str] = frozenset(),
@@ -178,19 +203,23 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
     truth_pred = [c for c in preds if c.startswith(TRUE_PREFIX)]
     if truth_pred:
         raise DataError(f"column mapping: truth column(s) {', '.join(truth_pred)} cannot be predictors")
-    leaks = [f"{c!r} ({name})" for name, c in targets.items() if c in preds]
+    as_forcing = [f"{short_repr(c)} ({name})" for name, c in targets.items() if c in forcing.values()]
+    if as_forcing:
+        raise DataError(f"column mapping: target column {', '.join(as_forcing)} is also a forcing, so the model "
+                        "would be given the answer; map the forcing to another column")
+    leaks = [f"{short_repr(c)} ({name})" for name, c in targets.items() if c in preds]
     if leaks:
         raise DataError(f"column mapping: target column {', '.join(leaks)} is also a predictor, so the network "
                         "would see the answer; remove it from 'predictors'")
     if frame[id_col].isna().any():
-        raise DataError(f"{where}: id column {id_col!r} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
+        raise DataError(f"{where}: id column {short_repr(id_col)} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
     for name, col in targets.items():
         check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative,
                       positive=name in positive)
         if frame[col].notna().sum() < 2:
-            raise DataError(f"{where}: target column {col!r} ({name}) has fewer than 2 observations")
+            raise DataError(f"{where}: target column {short_repr(col)} ({name}) has fewer than 2 observations")
         if frame[col].nunique() < 2:
-            raise DataError(f"{where}: target column {col!r} ({name}) is constant ({float(frame[col].dropna().iloc[0]):g} "
+            raise DataError(f"{where}: target column {short_repr(col)} ({name}) is constant ({float(frame[col].dropna().iloc[0]):g} "
                             "in every row); KGE needs observations that vary")
     for name, col in forcing.items():
         check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative,

@@ -13,6 +13,7 @@ from .base import Experiment, ExperimentOptions, run_experiment
 from .reference import VALIDATION_KGE
 from .soc import EXPERIMENT as SOC
 from .swrc import EXPERIMENT as SWRC
+from ..formatting import short_repr
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (SOC, SWRC)}
 
@@ -21,7 +22,7 @@ def get_experiment(name: str) -> Experiment:
     try:
         return EXPERIMENTS[name]
     except KeyError:
-        raise HybridlabError(f"unknown experiment {name!r}; use one of {', '.join(EXPERIMENTS)}") from None
+        raise HybridlabError(f"unknown experiment {short_repr(name)}; use one of {', '.join(EXPERIMENTS)}") from None
 
 
 def analyse_run(run, *, experiment: str, configuration: str, options: dict) -> None:

@@ -19,8 +19,8 @@ from ..errors import HybridlabError
 from ..execute import load_plan_data
 from ..identify import after_sweep
 from ..plan import RunPlan
-from ..store import load_run
-from ..sweep import FINISHED, ExecutorOptions, SweepPlan, SweepTask, run_sweep
+from ..loaded_run import load_run
+from ..sweep import FINISHED, MAX_RUNS, ExecutorOptions, SweepPlan, SweepTask, run_sweep
 
 #: the sweep task's analysis hook (:mod:`core.sweep.task`): an experiment's analyse step on a worker
 ANALYSE_HOOK = "core.experiments:analyse_run"
@@ -100,6 +100,8 @@ def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> Swee
     """The experiment as a sweep plan: its configurations as complete plans over the first."""
     if options.seeds < 1:
         raise HybridlabError(f"--seeds must be at least 1, got {options.seeds}")
+    if options.seeds > MAX_RUNS:
+        raise HybridlabError(f"--seeds {options.seeds:,} is more runs than a sweep may hold ({MAX_RUNS:,})")
     if options.folds is not None and options.split != "site":
         raise HybridlabError("--folds runs a k-fold split by site; leave out --split temperature")
     plans = {name: plan.to_dict() for name, plan in chosen(experiment.plans(options), options).items()}

@@ -2,13 +2,13 @@
 their run folders as one (members, sites) array per parameter."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..documents import read_document
 from ..errors import HybridlabError
 from ..parameters import ParameterSet
 from ..plan import RunPlan
@@ -16,6 +16,7 @@ from ..store import is_run_folder
 from ..execute import load_plan_data
 from ..sweep import FINISHED, RUNS, SWEEP_FILE, read_table
 from .scores import fitting_members
+from ..formatting import short_repr
 
 
 @dataclass
@@ -67,14 +68,14 @@ class Ensemble:
 def _member(folder: Path) -> tuple[RunPlan, pd.DataFrame, dict]:
     plan = RunPlan.read(folder / "plan.yaml")
     parameters = pd.read_parquet(folder / "parameters.parquet")
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = read_document(folder / "metrics.json")
     return plan, parameters, metrics
 
 
 def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
     """members: (name, plan, parameters table, metrics) each; None for the pure network."""
     if len(members) < 2:
-        raise HybridlabError(f"configuration {configuration!r}: an ensemble needs at least 2 members, got "
+        raise HybridlabError(f"configuration {short_repr(configuration)}: an ensemble needs at least 2 members, got "
                              f"{len(members)}")
     plan = members[0][1]
     if not plan.spec.has_parameters:
@@ -83,7 +84,7 @@ def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
     ids = members[0][2]["id"].to_numpy()
     for name, _, parameters, _ in members[1:]:
         if len(parameters) != len(ids) or not np.array_equal(parameters["id"].to_numpy(), ids):
-            raise HybridlabError(f"configuration {configuration!r}: run {name} was trained on other rows than "
+            raise HybridlabError(f"configuration {short_repr(configuration)}: run {name} was trained on other rows than "
                                  f"{members[0][0]}; an ensemble compares members on the same sites")
     values = {p.name: np.stack([m[2][p.name].to_numpy(dtype=float) for m in members])
               for p in parameter_set if p.role in ("global", "neural")}

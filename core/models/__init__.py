@@ -14,6 +14,7 @@ from ..errors import HybridlabError
 from ..network import NetworkConfig
 from ..parameters import ParameterSet
 from .spec import ModelSpec, NetworkSpec, ResponseCurve
+from ..formatting import short_repr
 
 NEURAL_NETWORK = "nn"
 
@@ -52,7 +53,7 @@ def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
     if not isinstance(spec, ModelSpec):
         raise HybridlabError(f"register_model needs a ModelSpec, got {type(spec).__name__}")
     if spec.name in _REGISTRY and not replace:
-        raise HybridlabError(f"model name {spec.name!r} is registered twice")
+        raise HybridlabError(f"model name {short_repr(spec.name)} is registered twice")
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -85,7 +86,7 @@ def get_model(name: str) -> ModelSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise HybridlabError(f"unknown model {name!r}; registered: {', '.join(model_names())}") from None
+        raise HybridlabError(f"unknown model {short_repr(name)}; registered: {', '.join(model_names())}") from None
 
 
 

@@ -11,6 +11,7 @@ from ..errors import DataError, HybridlabError
 from ..hybrid import HybridModel, NeuralNetwork, TrainableModel
 from ..network import NetworkConfig
 from ..parameters import ParameterSet
+from ..formatting import short_repr
 
 
 @dataclass(frozen=True)
@@ -130,15 +131,15 @@ class ModelSpec:
         targets = list(wanted_targets or [t for t in self.targets if t in data.targets])
         unknown = [t for t in targets if t not in self.targets]
         if unknown:
-            raise HybridlabError(f"model {self.name!r} has no target {', '.join(unknown)}; "
+            raise HybridlabError(f"model {short_repr(self.name)} has no target {', '.join(unknown)}; "
                                  f"its targets: {', '.join(self.targets)}")
         if not targets:
-            raise DataError(f"data {data.name!r} provides none of the targets of model {self.name!r} "
+            raise DataError(f"data {short_repr(data.name)} provides none of the targets of model {short_repr(self.name)} "
                             f"({', '.join(self.targets)}); map at least one in the column mapping")
         missing = [f for f in self.forcing if f not in data.forcing]
         if missing:
-            raise DataError(f"model {self.name!r} needs forcing {', '.join(missing)}, which data "
-                            f"{data.name!r} does not provide; map it in the column mapping")
+            raise DataError(f"model {short_repr(self.name)} needs forcing {', '.join(missing)}, which data "
+                            f"{short_repr(data.name)} does not provide; map it in the column mapping")
         return list(self.forcing) + [f for f in self.optional_forcing if f in data.forcing], targets
 
     def all_forcing(self) -> list[str]:
@@ -151,9 +152,9 @@ class ModelSpec:
 
         unknown = [k for k in given if k not in self.options]
         if unknown:
-            raise HybridlabError(f"model {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+            raise HybridlabError(f"model {short_repr(self.name)} has no option {', '.join(map(repr, unknown))}; "
                                  f"options: {', '.join(self.options) or 'none'}")
-        return {**self.options, **{k: check_number(v, f"option {k!r}") for k, v in given.items()}}
+        return {**self.options, **{k: check_number(v, f"option {short_repr(k)}") for k, v in given.items()}}
 
     def build(self, *, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
               parameters: ParameterSet, network: NetworkConfig, options: dict) -> TrainableModel:
@@ -188,7 +189,7 @@ class NetworkSpec(ModelSpec):
         targets = list(wanted_targets or data.targets)
         missing = [t for t in targets if t not in data.targets]
         if missing:
-            raise DataError(f"data {data.name!r} has no target {', '.join(missing)}")
+            raise DataError(f"data {short_repr(data.name)} has no target {', '.join(missing)}")
         return list(data.forcing), targets
 
     def all_forcing(self) -> list[str]:

@@ -27,6 +27,7 @@ from ..metrics import spread
 from ..plan import RunPlan
 from ..sweep import FINISHED, ExecutorOptions, SweepPlan, run_sweep
 from .report import PATH_FILE, write_path, write_report
+from ..formatting import short_repr
 
 START = "all_global"
 #: the configuration label of a step's candidate: ``neural=`` and the parameters neural, joined by +
@@ -64,7 +65,7 @@ class RoleSearch:
     def __post_init__(self):
         plan = RunPlan.from_dict(self.base)
         if not plan.spec.has_parameters:
-            raise HybridlabError(f"model {plan.model!r} has no mechanistic parameters; a role search needs one")
+            raise HybridlabError(f"model {short_repr(plan.model)} has no mechanistic parameters; a role search needs one")
         if len(self.seeds) < 2:
             raise HybridlabError(f"a role search needs at least 2 seeds to know the seed spread, got {len(self.seeds)}")
         learnable = [p.name for p in plan.parameter_set() if p.role != "fixed"]
@@ -72,7 +73,7 @@ class RoleSearch:
         unknown = [name for name in self.candidates if name not in learnable]
         if unknown:
             raise HybridlabError(f"role search: {', '.join(unknown)} cannot be made neural; learnable parameters "
-                                 f"of {plan.model!r}: {', '.join(learnable)}")
+                                 f"of {short_repr(plan.model)}: {', '.join(learnable)}")
         self.base = plan.to_dict()
 
     def roles(self, neural: list[str]) -> dict[str, str]:

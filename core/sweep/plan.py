@@ -18,13 +18,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
+from ..documents import dump_yaml, read_document
 from ..errors import HybridlabError
 from ..plan import RunPlan
 from ..validation import check_integer, check_keys
+from ..formatting import short_repr
 
 SWEEP_FILE = "sweep.yaml"
+#: the most runs a sweep may expand to unless told otherwise (``--max-runs``)
+MAX_RUNS = 10_000
 #: blocks of a run plan that a grid key may address as BLOCK.SETTING
 GRID_BLOCKS = ("train", "network", "split", "options")
 
@@ -58,7 +61,7 @@ def _grid_key(key: str) -> tuple[str, str]:
     if not sep:
         block, setting = ("network", key) if key in ("hidden", "activation", "dropout") else ("train", key)
     if block not in GRID_BLOCKS or not setting:
-        raise HybridlabError(f"sweep grid key {key!r}: use SETTING or BLOCK.SETTING with BLOCK one of "
+        raise HybridlabError(f"sweep grid key {short_repr(key)}: use SETTING or BLOCK.SETTING with BLOCK one of "
                              f"{', '.join(GRID_BLOCKS)}")
     return block, setting
 
@@ -82,32 +85,47 @@ class SweepPlan:
     folds: int | None = None
     splits: list[str] | None = None
     grid: dict[str, list] = field(default_factory=dict)
+    #: refuse a sweep of more runs (checked from the sizes, before any run plan is built); not saved
+    max_runs: int = field(default=MAX_RUNS, repr=False, compare=False)
+
+    def run_count(self) -> int:
+        """How many runs the sweep expands to, from its sizes alone."""
+        count = max(len(self.configurations), 1) * len(self.seeds) * (self.folds or 1) * len(self.splits or [None])
+        for values in self.grid.values():
+            count *= len(values)
+        return count
 
     def __post_init__(self):
+        self.max_runs = check_integer(self.max_runs, "--max-runs", minimum=1)
         if not isinstance(self.base, dict):
-            raise HybridlabError(f"sweep base must be a run plan (a mapping), got {self.base!r}")
+            raise HybridlabError(f"sweep base must be a run plan (a mapping), got {short_repr(self.base)}")
         self.base = RunPlan.from_dict(self.base).to_dict()
         if not isinstance(self.configurations, dict):
             raise HybridlabError("sweep configurations must map a name to changes of the base plan")
         self.configurations = dict(self.configurations) or {"base": {}}
         for name, changes in self.configurations.items():
             if not isinstance(changes, dict):
-                raise HybridlabError(f"sweep configuration {name!r}: changes must be a mapping, got {changes!r}")
+                raise HybridlabError(f"sweep configuration {short_repr(name)}: changes must be a mapping, got {short_repr(changes)}")
         if isinstance(self.seeds, int) or not self.seeds:
-            raise HybridlabError(f"sweep seeds must be a non-empty list of integers, got {self.seeds!r}")
+            raise HybridlabError(f"sweep seeds must be a non-empty list of integers, got {short_repr(self.seeds)}")
         self.seeds = [check_integer(s, "seed", minimum=0) for s in self.seeds]
         if len(set(self.seeds)) != len(self.seeds):
             raise HybridlabError(f"sweep seeds repeat: {self.seeds}")
         if self.folds is not None:
             self.folds = check_integer(self.folds, "folds", minimum=2)
         if self.splits is not None and (isinstance(self.splits, str) or not self.splits):
-            raise HybridlabError(f"sweep splits must be a non-empty list, got {self.splits!r}")
+            raise HybridlabError(f"sweep splits must be a non-empty list, got {short_repr(self.splits)}")
         if self.folds is not None and self.splits and any(s != "kfold" for s in self.splits):
             raise HybridlabError("sweep: folds run a k-fold split by site; leave out splits, or use splits: [kfold]")
+        if not isinstance(self.grid, dict):
+            raise HybridlabError(f"sweep grid must map a setting to a list of values, got {short_repr(self.grid)}")
         for key, values in self.grid.items():
             _grid_key(key)
             if not isinstance(values, list) or not values:
-                raise HybridlabError(f"sweep grid {key!r}: give a non-empty list of values, got {values!r}")
+                raise HybridlabError(f"sweep grid {short_repr(key)}: give a non-empty list of values, got {short_repr(values)}")
+        if self.run_count() > self.max_runs:
+            raise HybridlabError(f"the sweep expands to {self.run_count():,} runs, more than the limit of {self.max_runs:,}; "
+                                 f"use fewer seeds, configurations or grid values, or raise --max-runs")
         self.tasks()  # every run plan must be valid before anything runs
 
     def to_dict(self) -> dict:
@@ -116,28 +134,25 @@ class SweepPlan:
         return copy.deepcopy(values)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "SweepPlan":
+    def from_dict(cls, values: dict, max_runs: int = MAX_RUNS) -> "SweepPlan":
         if not isinstance(values, dict):
             raise HybridlabError(f"a sweep plan must be a mapping, got {type(values).__name__}")
         check_keys(values, {"base", "configurations", "seeds", "folds", "splits", "grid"}, "sweep plan")
         if "base" not in values:
             raise HybridlabError("sweep plan: 'base' (the run plan every run starts from) is missing")
-        return cls(**values)
+        return cls(**values, max_runs=max_runs)
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return dump_yaml(self.to_dict())
 
     @classmethod
-    def read(cls, path: str | Path) -> "SweepPlan":
+    def read(cls, path: str | Path, max_runs: int = MAX_RUNS) -> "SweepPlan":
         path = Path(path)
         if not path.is_file():
             raise HybridlabError(f"{path}: no such sweep plan file")
+        values = read_document(path)
         try:
-            values = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise HybridlabError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-        try:
-            return cls.from_dict(values)
+            return cls.from_dict(values, max_runs)
         except HybridlabError as e:
             raise HybridlabError(f"{path}: {e}") from None
 
@@ -176,7 +191,7 @@ class SweepPlan:
                     try:
                         plan = RunPlan.from_dict(plan).to_dict()
                     except HybridlabError as e:
-                        raise HybridlabError(f"sweep configuration {configuration!r}: {e}") from None
+                        raise HybridlabError(f"sweep configuration {short_repr(configuration)}: {e}") from None
                     name = safe_name(f"{label}__seed{seed}" + (f"__fold{axes['fold']}" if "fold" in axes else ""))
                     tasks.append(SweepTask(name, {"configuration": label, "seed": seed, **axes}, plan))
         names = [t.name for t in tasks]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..json_files import json_safe
+from ..errors import HybridlabError
 from ..formatting import number, plus_minus
 from ..metrics import spread
 from .task import FAILED, FINISHED
@@ -40,8 +41,15 @@ def write_table(rows: list[dict], out: Path, order: list[str] | None = None) -> 
 
 
 def read_table(out: Path) -> pd.DataFrame | None:
+    """sweep.parquet of the sweep in ``out``; None when there is none; one line when it is damaged."""
     path = Path(out) / TABLE
-    return pd.read_parquet(path) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception as e:  # noqa: BLE001 - Arrow's errors differ by damage: one line
+        raise HybridlabError(f"{path}: cannot be read ({type(e).__name__}); remove it and run the sweep again "
+                             f"to rebuild it from the run folders") from None
 
 
 def _spread(values) -> dict:

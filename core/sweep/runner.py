@@ -12,7 +12,6 @@ comes from the previous ``sweep.parquet`` or, failing that, from its ``metrics.j
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import pandas as pd
-import yaml
 
+from ..documents import read_document
 from ..errors import HybridlabError
 from ..executor import Executor
 from ..store import is_run_folder
@@ -78,9 +77,9 @@ def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
     if not is_run_folder(folder):
         return None
     try:
-        stored = yaml.safe_load((folder / "plan.yaml").read_text())
-        metrics = json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError, yaml.YAMLError):
+        stored = read_document(folder / "plan.yaml")
+        metrics = read_document(folder / "metrics.json")
+    except HybridlabError:
         return None
     if stored != task.plan:
         return None

@@ -1,0 +1,112 @@
+"""What makes a run folder trustworthy before anything in it is built or loaded.
+
+The marker ``.complete`` is written last and holds the SHA-256 of every file that changes a
+prediction: ``plan.yaml``, ``config.json`` (the model's sizes and the column map) and
+``model.pt``. A folder whose marker is missing, damaged or does not match its files is not a run
+(:func:`verify`). Before the weights are unpickled, :func:`check_model_archive` refuses a
+model.pt whose zip entries are compressed (torch never writes them so; a small file could
+expand to gigabytes); before the model is built, :func:`check_declared_sizes` compares the layer
+sizes config.json declares with the tensors model.pt holds; after loading,
+:func:`check_finite` refuses weights that are NaN or infinite.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .errors import HybridlabError
+
+MARKER = ".complete"
+MARKER_FORMAT = 3
+#: the files whose checksums the marker carries: everything that changes a prediction
+CHECKED = ("plan.yaml", "config.json", "model.pt")
+#: the largest model.pt accepted (bytes): far above the engine's network caps
+MAX_MODEL_BYTES = 2 * 1024 ** 3
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def marker_text(folder: Path) -> str:
+    """The marker's content for the files now in ``folder``."""
+    return json.dumps({"format": MARKER_FORMAT, "sha256": {name: sha256(folder / name) for name in CHECKED}})
+
+
+def verify(folder: Path) -> None:
+    """Raise a one-line HybridlabError unless ``folder`` holds a marker that matches its files."""
+    path = folder / MARKER
+    if not path.is_file():
+        raise HybridlabError(f"{folder}: the run folder is incomplete (no {MARKER} marker); train it again")
+    try:
+        marker = json.loads(path.read_text()[:10_000] or "{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        marker = None
+    sums = marker.get("sha256") if isinstance(marker, dict) else None
+    if not isinstance(sums, dict) or any(not isinstance(sums.get(name), str) for name in CHECKED):
+        raise HybridlabError(f"{path}: the completion marker is damaged or from an older hybridlab (it must hold the "
+                             f"checksums of {', '.join(CHECKED)}); train the run again")
+    for name in CHECKED:
+        if not (folder / name).is_file():
+            raise HybridlabError(f"{folder}: {name} is missing; train the run again")
+        if sha256(folder / name) != sums[name]:
+            raise HybridlabError(f"{folder / name}: not the file written with this run (its checksum differs); "
+                                 f"the folder was changed after it was written")
+
+
+def is_intact(folder: Path) -> bool:
+    """True when :func:`verify` passes."""
+    try:
+        verify(folder)
+    except (HybridlabError, OSError):
+        return False
+    return True
+
+
+def check_model_archive(path: Path) -> None:
+    """Refuse a model.pt that is too large, not a zip archive, or whose entries are compressed."""
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise HybridlabError(f"{path}: {size / 2 ** 20:,.0f} MB is more than a model file may hold")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile:
+        raise HybridlabError(f"{path}: not a model file written by hybridlab (not a torch archive)") from None
+    packed = [e.filename for e in entries if e.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        raise HybridlabError(f"{path}: holds compressed entries ({packed[0]}), which torch never writes; refused")
+    if sum(e.file_size for e in entries) > size + 2 ** 20:
+        raise HybridlabError(f"{path}: its entries claim more bytes than the file holds; refused")
+
+
+def check_declared_sizes(path: Path, state: dict, model_config: dict) -> None:
+    """The hidden layer widths and the number of inputs that config.json declares must be those of
+    the weights in model.pt (so building the model takes no more memory than the file holds)."""
+    hidden = list((model_config.get("network") or {}).get("hidden") or [])
+    weights = [tensor for name, tensor in state.items() if name.endswith(".weight") and tensor.dim() == 2]
+    widths = [int(w.shape[0]) for w in weights]
+    if widths[:-1] != hidden:
+        raise HybridlabError(f"{path}: config.json declares hidden layers {hidden[:8]} but model.pt holds "
+                             f"{widths[:-1][:8]}; the folder was changed after it was written")
+    inputs = len(model_config.get("predictors") or [])
+    allowed = {inputs, inputs + len(model_config.get("forcing") or [])}
+    if weights and int(weights[0].shape[1]) not in allowed:
+        raise HybridlabError(f"{path}: config.json declares {inputs} predictors but model.pt's first layer takes "
+                             f"{int(weights[0].shape[1])} inputs; the folder was changed after it was written")
+
+
+def check_finite(path: Path, state: dict) -> None:
+    """Refuse weights that are NaN or infinite (they would predict NaN everywhere)."""
+    bad = [name for name, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise HybridlabError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values (first {bad[0]}); refused")

@@ -1,0 +1,117 @@
+"""A run folder read back: :func:`load_run` -> :class:`LoadedRun`.
+
+Nothing is built or unpickled before the folder is verified (:mod:`core.integrity`): the marker's
+checksums, then config.json and plan.yaml within the bounds of :mod:`core.documents`, then
+model.pt's archive, then the sizes config.json declares against the tensors model.pt holds.
+Only then is the model built (through the registry, by name: no code is named in a folder) and
+the weights loaded with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .documents import read_document
+from .errors import HybridlabError
+from .formatting import short_text
+from .integrity import check_declared_sizes, check_finite, check_model_archive, verify
+from .models import build_model
+from .plan import PLAN_FILE, RunPlan
+from .prediction import predict_table
+
+
+@dataclass
+class LoadedRun:
+    """A run read back from its folder (:func:`load_run`).
+
+    Parameters
+    ----------
+    path : Path
+        The run folder.
+    plan : RunPlan
+        The plan it ran (plan.yaml).
+    config : dict
+        config.json: the plan and what it resolved to.
+    metrics : dict
+        metrics.json.
+    model : torch.nn.Module
+        The trained model, in eval mode on the CPU.
+    """
+
+    path: Path
+    plan: RunPlan
+    config: dict
+    metrics: dict
+    model: torch.nn.Module
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "history.csv")
+
+    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
+        """Parameters, derived quantities and predictions for new rows (see :func:`core.prediction.predict_table`)."""
+        return predict_table(self.model, self.config, frame, at)
+
+
+def _read_state(path: Path) -> dict:
+    check_model_archive(path)
+    try:
+        with warnings.catch_warnings():  # a hostile file's pickle protocol: the error below says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated, foreign or tampered weights: one line, no traceback
+        raise HybridlabError(f"{path}: cannot be loaded as this run's model ({type(e).__name__}: "
+                             f"{short_text(e, 160)})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise HybridlabError(f"{path}: not a state dict of tensors; refused")
+    check_finite(path, state)
+    return state
+
+
+def _model_config(path: Path, config) -> dict:
+    model_config = config.get("model") if isinstance(config, dict) else None
+    needed = ("name", "predictors", "forcing", "targets", "parameters", "network")
+    if not isinstance(model_config, dict) or any(key not in model_config for key in needed):
+        raise HybridlabError(f"{path / 'config.json'}: not a hybridlab run configuration (no complete 'model' block)")
+    return model_config
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """Read a run folder written by :func:`core.store.write_run`, verified before anything is built.
+
+    Parameters
+    ----------
+    path : str or Path
+        A complete run folder.
+
+    Returns
+    -------
+    LoadedRun
+        Its plan, config, metrics and trained model (eval mode, CPU).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise HybridlabError(f"{path}: not a run directory")
+    if not (path / "config.json").is_file():
+        raise HybridlabError(f"{path}: not a run directory (no config.json)")
+    verify(path)
+    config = read_document(path / "config.json")
+    model_config = _model_config(path, config)
+    plan = RunPlan.read(path / PLAN_FILE)
+    metrics = read_document(path / "metrics.json") if (path / "metrics.json").is_file() else {}
+    state = _read_state(path / "model.pt")
+    check_declared_sizes(path / "model.pt", state, model_config)
+    try:
+        model = build_model(model_config)
+        model.load_state_dict(state)
+    except HybridlabError as e:
+        raise HybridlabError(f"{path / 'config.json'}: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as e:
+        raise HybridlabError(f"{path}: config.json and model.pt do not describe one model ({type(e).__name__}: "
+                             f"{short_text(e, 160)})") from None
+    model.eval()
+    return LoadedRun(path, plan, config, metrics, model)
