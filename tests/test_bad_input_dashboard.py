@@ -47,7 +47,8 @@ def _form(setup):
     ({"upload_mb": 0.01}, "MB is over this server's limit of 0.01 MB"),
     ({"rows": 100}, "480 rows is over this server's limit of 100 rows"),
     ({"columns": 5}, "columns is over this server's limit of 5 columns"),
-    ({"decoded_mb": 1}, "MB in memory is over this server's limit of 1 MB in memory"),
+    pytest.param({"decoded_mb": 1}, "MB in memory is over this server's limit of 1 MB in memory",
+                 marks=pytest.mark.slow),  # decodes a large table: seconds
 ])
 def test_uploads_over_a_limit_are_refused_and_leave_no_file(fluxes, limits, message):
     before = _upload_files()

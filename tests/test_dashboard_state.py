@@ -227,6 +227,7 @@ def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
     assert list(snapshots[-1].predictions.columns) == ["id", "split", "reco_obs", "reco_pred"]
 
 
+@pytest.mark.slow  # trains or draws for seconds: out of the quick loop
 def test_snapshots_keep_within_their_time_budget():
     import core
     from app.training.observer import LiveObserver, SnapshotPacer

@@ -34,6 +34,7 @@ def thread_pool():
     pool.close()
 
 
+@pytest.mark.slow  # trains or draws for seconds: out of the quick loop
 def test_trainings_beyond_the_slots_wait_in_order_and_know_their_place(thread_pool):
     sessions = [TrainingSession(pool=thread_pool) for _ in range(3)]
     for session in sessions:

@@ -28,6 +28,7 @@ class FakeSession:
         self.__dict__.update(fields)
 
 
+@pytest.mark.slow  # trains or draws for seconds: out of the quick loop
 def test_view_tab_redraws_one_stale_view_per_call_and_only_when_the_pacer_allows():
     setup = Setup(model_name="soc", n_sites=400, epochs=2)
     run = core.execute(setup.plan())
