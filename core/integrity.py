@@ -95,6 +95,10 @@ def check_declared_sizes(path: Path, state: dict, model_config: dict) -> None:
     hidden = list((model_config.get("network") or {}).get("hidden") or [])
     weights = [tensor for name, tensor in state.items() if name.endswith(".weight") and tensor.dim() == 2]
     widths = [int(w.shape[0]) for w in weights]
+    parameters = model_config.get("parameters") or []
+    has_network = not parameters or any(isinstance(p, dict) and p.get("role") == "neural" for p in parameters)
+    if not has_network and not weights:
+        return  # a hybrid with no neural parameter builds no network
     if widths[:-1] != hidden:
         raise HybridlabError(f"{path}: config.json declares hidden layers {hidden[:8]} but model.pt holds "
                              f"{widths[:-1][:8]}; the folder was changed after it was written")

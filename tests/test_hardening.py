@@ -115,7 +115,11 @@ def test_huge_values_are_shown_shortened(capsys):
                                                                                      max_size=6), max_leaves=40),
        st.sampled_from(["plain", "anchor", "deep", "huge"]))
 def test_any_plan_loads_or_fails_in_one_short_line_quickly(value, twist):
+    import resource
+
     import yaml
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MB, the process's peak so far
 
     text = yaml.safe_dump({"model": "respiration", "options": value})
     if twist == "anchor":
@@ -130,6 +134,7 @@ def test_any_plan_loads_or_fails_in_one_short_line_quickly(value, twist):
     except HybridlabError as e:
         assert "\n" not in str(e) and len(str(e)) < LINE
     assert time.perf_counter() - start < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak < 200  # no example took 200 MB more
 
 
 # --- 2 and 3. output folders that would delete work ---------------------------------------------------
@@ -306,3 +311,35 @@ def test_plans_that_hybridlab_writes_load_back_even_with_repeated_values():
     shared = [0.5, 5.0]  # one object twice: PyYAML would write an anchor and an alias for it
     plan = RunPlan(model="respiration", bounds={"rb": shared, "q10": shared})
     assert RunPlan.from_text(plan.to_yaml()).to_dict() == plan.to_dict()
+
+
+# --- the real command, in its own process: exit 2, one line, never a traceback ----------------------
+
+@pytest.mark.slow
+# the in-process tests above hold every case; these four run through the real process as a user would
+@pytest.mark.parametrize("case", ["bomb", "out-link", "predict-nodir", "identify-damaged"])
+def test_the_installed_command_answers_bad_input_in_one_line(tmp_path, run_folder, case):
+    import subprocess
+    import sys
+
+    (tmp_path / "bomb.yaml").write_text(_bomb(7))
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "target").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.yaml").write_text("base: {model: respiration}\n")
+    (tmp_path / "sweep" / "sweep.parquet").write_bytes(b"PAR1 damaged")
+    load_data("respiration-synthetic", n=5, seed=1).frame.to_csv(tmp_path / "new.csv", index=False)
+    argv = {"bomb": ["train", "--config", "bomb.yaml", "--out", "r"],
+            "deep-json": ["train", "--config", "deep.json", "--out", "r"],
+            "seed": [*TRAIN, "--seed", "4294967296", "--out", "r"],
+            "out-link": [*TRAIN, "--out", "link"],
+            "sites": ["train", "--model", "soc", "--n-sites", "100000000", "--out", "r"],
+            "max-runs": ["sweep", "--model", "respiration", "--seeds", "1000000", "--out", "s"],
+            "predict-nodir": ["predict", "--run", str(run_folder), "--input", "new.csv", "--out", "nodir/x.csv"],
+            "identify-damaged": ["identify", "sweep"]}[case]
+    result = subprocess.run([sys.executable, "-m", "core", *argv], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert len(lines[0]) < LINE and not (tmp_path / "r").exists() and not (tmp_path / "s").exists()

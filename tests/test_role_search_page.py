@@ -120,12 +120,16 @@ def test_the_search_from_the_page_grows_its_path_and_makes_rb_neural(pool):
     search = RoleSearchSession(pool=pool, seeds=2)
     assert search.start(_respiration(epochs=60))
     seen = []  # (steps decided, candidates of the current step with a result)
+    drawn = []  # what the figure last showed: drawn again only when it changed, as the page does
 
     def record():
         seen.append((len(search.path), len([v for v in search.trying.values() if v])))
         text = search_status(search.status, search.step, search.progress, search.message)
         assert "search-status" in text
-        hv.render(path_figure(search.path, search.trying, search.step))
+        shown = (len(search.path), repr(search.trying), search.step)
+        if not drawn or drawn[-1] != shown:
+            hv.render(path_figure(search.path, search.trying, search.step))
+            drawn.append(shown)
         return search.status in ("finished", "stopped", "error")
 
     _until(record, 300, sync=[search])
