@@ -40,6 +40,8 @@ def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
     if missing:
         raise DataError(f"input lacks column(s) {', '.join(missing)} that the run was trained with")
     for column in needed:
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue
         values = pd.to_numeric(frame[column], errors="coerce")
         text = frame[column].notna() & values.isna()
         if text.any():
@@ -56,7 +58,6 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
     at = {k: [float(v) for v in values] for k, values in (at or {}).items()}
     _check_columns(frame, config, at)
     n = len(frame)
-    frame = frame.apply(pd.to_numeric, errors="coerce") if len(frame.columns) else frame
     x = torch.tensor(frame[config["columns"]["predictors"]].to_numpy(dtype=np.float64),
                      dtype=torch.float32).reshape(n, -1)
     result = pd.DataFrame(index=frame.index)

@@ -24,6 +24,7 @@ import torch
 from filelock import FileLock, Timeout
 
 from .errors import HybridlabError
+from .formatting import short_repr
 from .integrity import MARKER, is_intact, marker_text
 from .json_files import write_json
 from .plan import PLAN_FILE
@@ -82,9 +83,14 @@ def check_out(out: str | Path, overwrite: bool = False, reading: Iterable[str | 
                                  f"--out")
     if resolved.exists() and not resolved.is_dir():
         raise HybridlabError(f"{out}: exists and is not a folder; choose another --out")
-    if resolved.is_dir() and any(resolved.iterdir()) and not owned(resolved) and not overwrite:
-        raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run (or a run changed after it "
-                             f"was written); choose another --out (or --overwrite to replace them)")
+    if resolved.is_dir() and any(resolved.iterdir()) and not owned(resolved):
+        if not overwrite:
+            raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab run (or a run changed after "
+                                 f"it was written); choose another --out (or --overwrite to replace them)")
+        folders = [p.name for p in resolved.iterdir() if p.is_dir()]
+        if folders:  # a run has no sub-folders: this is a tree of someone's work (a home, a project)
+            raise HybridlabError(f"{out}: holds folder(s) {', '.join(map(short_repr, folders[:3]))}; --overwrite "
+                                 f"replaces a folder of files only, never a tree; choose another --out")
     return resolved
 
 

@@ -178,6 +178,14 @@ def test_a_run_with_a_file_added_is_not_replaced_without_overwrite(copy_of_run, 
     assert (copy_of_run / "notes.txt").read_text() == "mine"
 
 
+def test_overwrite_never_replaces_a_tree_of_folders(tmp_path, capsys):
+    project = tmp_path / "project"
+    (project / "chapters").mkdir(parents=True)
+    (project / "chapters" / "ch1.tex").write_text("text")
+    _refused(capsys, main([*TRAIN, "--out", str(project), "--overwrite"]), "never a tree")
+    assert (project / "chapters" / "ch1.tex").read_text() == "text"
+
+
 def test_a_run_folder_is_replaced_and_leftover_partial_folders_go(copy_of_run, capsys):
     leftover = copy_of_run.parent / f".{copy_of_run.name}.partial-killed"
     leftover.mkdir()
