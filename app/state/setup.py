@@ -265,15 +265,23 @@ class Setup(param.Parameterized):
         return True
 
     def load_config_file(self, filename: str, content: bytes) -> None:
-        """Fill the form from a run's config.json or a plan (YAML/JSON); all or nothing."""
+        """Fill the form from a run's config.json or a plan (YAML/JSON); all or nothing. A problem
+        is a HybridlabError whose message starts with the file's name."""
         if len(content) > MAX_BYTES:
-            raise core.HybridlabError(f"{len(content):,} bytes; a plan or config holds at most {MAX_BYTES:,}")
+            raise core.HybridlabError(f"{filename}: {len(content):,} bytes; a plan or config holds at most "
+                                      f"{MAX_BYTES:,}")
         text = content.decode("utf-8", errors="replace")
         if filename.endswith(".json"):
             values = load_json(text, filename)
             if isinstance(values, dict) and "plan" in values:
                 values = values["plan"]
-            plan = core.RunPlan.from_dict(values)
+            try:
+                plan = core.RunPlan.from_dict(values)
+            except core.HybridlabError as e:
+                raise core.HybridlabError(f"{filename}: {e}") from None
         else:
             plan = core.RunPlan.from_text(text, filename)
-        self.load_plan(plan)
+        try:
+            self.load_plan(plan)
+        except core.HybridlabError as e:
+            raise core.HybridlabError(f"{filename}: {e}") from None

@@ -61,8 +61,8 @@ def export_tab(session, setup: Setup):
             setup.load_config_file(name, event.new)
             message.object = "configuration loaded into the form"
         except Exception as e:  # noqa: BLE001 - whatever the file holds: one line, no traceback
-            text = str(e) if isinstance(e, core.HybridlabError) else f"cannot be loaded ({type(e).__name__})"
-            message.object = f"<span style='color:#c00'>{html.escape(name)}: {html.escape(short_text(text))}</span>"
+            text = str(e) if isinstance(e, core.HybridlabError) else f"{name}: cannot be loaded ({type(e).__name__})"
+            message.object = f"<span style='color:#c00'>{html.escape(short_text(text))}</span>"
 
     config_input.param.watch(on_config, "value")
     return pn.Column("### Download the finished run", pn.Row(*downloads),
