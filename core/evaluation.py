@@ -14,6 +14,8 @@ import pandas as pd
 from .datasets import HybridData
 from .metrics import all_metrics, correlation, log_combination, share_at_bound
 from .parameters import ParameterSet
+from .hybrid import ModelOutput
+from .members import ensemble_mean
 from .training import Tensors, TrainResult, predict
 
 @dataclass
@@ -46,9 +48,22 @@ def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], *
     """Predict on all rows (``everything``, the tensors of every row of ``data``) and build the
     predictions / parameters tables and the metrics of each target on both splits."""
     start = time.perf_counter()
-    out = predict(model, everything)
+    out, spread = predict(model, everything), None
+    if out.predictions.dim() == 3:
+        out, spread = ensemble_mean(out, targets)
+    return snapshot_of(out, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows, epoch=epoch,
+                       start=start, spread=spread)
+
+
+def snapshot_of(out: ModelOutput, data: HybridData, observations, targets: list[str], *, train_rows: np.ndarray,
+                val_rows: np.ndarray, epoch: int = 0, start: float | None = None, spread: dict | None = None) -> Snapshot:
+    """The tables and metrics of a model's output on every row: predictions (n, T), parameters
+    and outputs (n,) each; ``observations`` (n, T). ``spread`` adds ``<name>_sd`` columns (an
+    ensemble's across-member sd: target name or parameter name -> (n,) array)."""
+    start = time.perf_counter() if start is None else start
+    spread = spread or {}
     predicted = out.predictions.double().cpu().numpy()
-    observed = everything.y.double().cpu().numpy()
+    observed = observations.double().cpu().numpy()
     codes = np.zeros(len(data.frame), dtype=np.int8)
     codes[val_rows] = 1
     split = pd.Categorical.from_codes(codes, ["train", "val"])
@@ -57,14 +72,20 @@ def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], *
     for j, target in enumerate(targets):
         columns[f"{target}_obs"] = observed[:, j]
         columns[f"{target}_pred"] = predicted[:, j]
-    parameters = pd.DataFrame({"id": ids, "split": split,
-                               **{name: v.double().cpu().numpy() for name, v in out.parameters.items()}})
+        if target in spread:
+            columns[f"{target}_sd"] = spread[target]
+    parameters = {"id": ids, "split": split}
+    for name, v in out.parameters.items():
+        parameters[name] = v.double().cpu().numpy()
+        if name in spread:
+            parameters[f"{name}_sd"] = spread[name]
     target_metrics: dict = {}
     for rows, key in ((train_rows, "train"), (val_rows, "val")):
         for target, values in zip(targets, all_metrics(observed[rows], predicted[rows])):
             target_metrics.setdefault(target, {})[key] = values
     outputs = {k: v.double().cpu().numpy() for k, v in out.outputs.items()}
-    return Snapshot(epoch, pd.DataFrame(columns), parameters, target_metrics, outputs, time.perf_counter() - start)
+    return Snapshot(epoch, pd.DataFrame(columns), pd.DataFrame(parameters), target_metrics, outputs,
+                    time.perf_counter() - start)
 
 
 def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridData, *, val_rows) -> dict:

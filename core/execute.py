@@ -21,6 +21,8 @@ from .datasets import HybridData, load_source
 from .errors import DataError, DivergenceError
 from .evaluation import Snapshot, evaluate, run_metrics
 from .hybrid import TrainableModel
+from .member_run import build_members, epoch_row, finish_members
+from .member_training import train_members
 from .models import build_model
 from .plan import RunPlan
 from .run import Run
@@ -172,24 +174,38 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
                     "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
                     "options": spec.check_options(plan.options)}
-    with GLOBAL_GENERATOR:  # initial weights from the seed, also with runs in other threads
-        torch.manual_seed(plan.train.seed)
-        model = build_model(model_config)
-    model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
+    if plan.train.members > 1:
+        model_config.update(members=plan.train.members, member_seeds=plan.train.member_seeds)
+        model = build_members(model_config, plan.train.member_seeds, train_tensors)
+    else:
+        with GLOBAL_GENERATOR:  # initial weights from the seed, also with runs in other threads
+            torch.manual_seed(plan.train.seed)
+            model = build_model(model_config)
+        model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
 
     context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets))
     observer.on_start(context)
-    result = train(model, train_tensors, val_tensors, plan.train,
-                   callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
-    if result.stopped == "diverged":
-        raise DivergenceError(divergence_message(result.history, model))
-    model.to("cpu")
-    context.everything = context.everything.to("cpu")
-    final = context.snapshot(result.best_epoch)
-    metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
+    if plan.train.members > 1:
+        outcome = train_members(model, train_tensors, val_tensors, plan.train, stop_event=stop_event,
+                                callbacks=[lambda rows: observer.on_epoch(epoch_row(rows), context)])
+        model.to("cpu")
+        context.everything = context.everything.to("cpu")
+        final, metrics, member_parameters, result = finish_members(
+            model, outcome, plan=plan, data=data, everything=context.everything, targets=targets,
+            train_rows=train_rows, val_rows=val_rows)
+    else:
+        result = train(model, train_tensors, val_tensors, plan.train,
+                       callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
+        if result.stopped == "diverged":
+            raise DivergenceError(divergence_message(result.history, model))
+        model.to("cpu")
+        context.everything = context.everything.to("cpu")
+        final = context.snapshot(result.best_epoch)
+        metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
+        member_parameters = None
     run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
               result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
-              outputs=final.outputs)
+              outputs=final.outputs, member_parameters=member_parameters)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

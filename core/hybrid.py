@@ -9,7 +9,6 @@ implement :class:`TrainableModel` and return a :class:`ModelOutput` from ``forwa
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -17,7 +16,7 @@ import torch
 from torch import nn
 
 from .errors import HybridlabError
-from .network import NetworkConfig, Standardizer, mlp
+from .network import NetworkConfig, Standardizer, UnitScale, mlp
 from .parameters import ParameterSet
 from .formatting import short_repr
 
@@ -47,38 +46,6 @@ class ModelOutput:
     penalty: torch.Tensor | None = None
 
 
-class _UnitScale(nn.Module):
-    """Maps sigmoid outputs s in [0, 1] of several parameters at once into their bounds, on each
-    parameter's scale (linear or log): one set of tensor operations for all columns instead of a
-    few per parameter, which matters for the many small tensors of a mini-batch."""
-
-    def __init__(self, params: Sequence):
-        super().__init__()
-        log = [p.scale == "log" for p in params]
-        lo = [math.log(p.lower) if g else p.lower for p, g in zip(params, log)]
-        hi = [math.log(p.upper) if g else p.upper for p, g in zip(params, log)]
-        f32 = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
-        # not persistent: derived from the parameter set, which is saved with the run
-        self.register_buffer("offset", f32(lo), persistent=False)
-        self.register_buffer("width", f32([h - l for h, l in zip(hi, lo)]), persistent=False)
-        self.register_buffer("lower", f32([p.lower for p in params]), persistent=False)
-        self.register_buffer("upper", f32([p.upper for p in params]), persistent=False)
-        self.register_buffer("is_log", torch.tensor(log, dtype=torch.bool), persistent=False)
-        self.all_log, self.any_log = all(log), any(log)
-
-    def forward(self, s: torch.Tensor) -> torch.Tensor:
-        """s: (..., k) -> values (..., k) in [lower, upper]."""
-        u = torch.addcmul(self.offset, s, self.width)
-        if self.all_log:
-            u = torch.exp(u)
-        elif self.any_log:
-            # exp only where the scale is log: the linear columns may be large, and exp(inf)
-            # would turn their zero gradient into NaN
-            u = torch.where(self.is_log, torch.exp(torch.where(self.is_log, u, torch.zeros_like(u))), u)
-        # float32 rounding can step just outside a bound (exp(log 0.1) < 0.1)
-        return torch.clamp(u, self.lower, self.upper)
-
-
 class TrainableModel(nn.Module):
     """What training, evaluation and the views rely on, for hybrids and the pure network alike.
 
@@ -104,6 +71,24 @@ class TrainableModel(nn.Module):
     def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
         """Fit input (and output) transforms on the training split."""
         raise NotImplementedError
+
+    def network_input(self, x: torch.Tensor, forcing: torch.Tensor) -> torch.Tensor:
+        """What the backbone ``net`` sees: standardised inputs (n, p')."""
+        raise NotImplementedError
+
+    def assemble(self, network_output: torch.Tensor | None, global_logits: torch.Tensor | None,
+                 forcing: torch.Tensor, members: int = 1) -> ModelOutput:
+        """The model's output from the backbone's output (rows, O) and the global parameters'
+        logits ((G,), or (members, G) for the members' rows laid one after another), for forcing
+        (rows, f). Ensembles (:mod:`core.members`) call it with the rows of all their members."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> ModelOutput:
+        """x: (n, p) raw predictors; forcing: (n, f) in the order of ``self.forcing``."""
+        net = getattr(self, "net", None)
+        # float(): under bf16 autocast the backbone's output is bf16; all that follows is float32
+        output = net(self.network_input(x, forcing)).float() if net is not None else None
+        return self.assemble(output, getattr(self, "global_logits", None), forcing)
 
     def observation_penalty(self, parameters: dict, y: torch.Tensor) -> torch.Tensor | None:
         """A loss term from the observations y (n, T) and the parameters, or None (the default)."""
@@ -195,31 +180,38 @@ class HybridModel(TrainableModel):
         init = [min(max(p.to_unit(p.default), _UNIT_MARGIN), 1 - _UNIT_MARGIN) for p in self.global_]
         self.global_logits = nn.Parameter(torch.logit(torch.tensor(init, dtype=torch.float32)))
         self.register_buffer("fixed_values", torch.tensor([p.fixed_value for p in self.fixed], dtype=torch.float32))
-        self.neural_scale, self.global_scale = _UnitScale(self.neural), _UnitScale(self.global_)
+        self.neural_scale, self.global_scale = UnitScale(self.neural), UnitScale(self.global_)
 
     def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
         """Fit the input z-transform on the training predictors x (n, p); forcing and y are unused."""
         self.normalize.fit(x)
 
+    def network_input(self, x: torch.Tensor, forcing: torch.Tensor) -> torch.Tensor:
+        return self.normalize(x)
+
     def parameter_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every mechanistic parameter per sample, (n,) each, inside its bounds."""
-        n = x.shape[0]
+        output = self.net(self.normalize(x)).float() if self.net is not None else None
+        return self._values(output, self.global_logits, x.shape[0])
+
+    def _values(self, network_output, global_logits, n: int, members: int = 1) -> dict[str, torch.Tensor]:
         values: dict[str, torch.Tensor] = {}
-        if self.net is not None:
-            v = self.neural_scale(torch.sigmoid(self.net(self.normalize(x))))
+        if network_output is not None:
+            v = self.neural_scale(torch.sigmoid(network_output))
             for j, p in enumerate(self.neural):
                 values[p.name] = v[:, j]
         if self.global_:
-            v = self.global_scale(torch.sigmoid(self.global_logits))
+            v = self.global_scale(torch.sigmoid(global_logits))
             for j, p in enumerate(self.global_):
-                values[p.name] = v[j].expand(n)
+                values[p.name] = v[j].expand(n) if v.dim() == 1 else \
+                    v[:, j:j + 1].expand(members, n // members).reshape(n)
         for j, p in enumerate(self.fixed):
             values[p.name] = self.fixed_values[j].expand(n)
         return {name: values[name] for name in self.parameter_set.names}
 
-    def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> ModelOutput:
-        """x: (n, p) raw predictors; forcing: (n, f) in the order of ``self.forcing``."""
-        params = self.parameter_values(x)
+    def assemble(self, network_output, global_logits, forcing: torch.Tensor, members: int = 1) -> ModelOutput:
+        n = forcing.shape[0]
+        params = self._values(network_output, global_logits, n, members)
         kwargs = {name: forcing[:, j] for j, name in enumerate(self.forcing)}
         kwargs.update(params)
         outputs = self.function(**kwargs, **self.function_options)
@@ -230,7 +222,7 @@ class HybridModel(TrainableModel):
             raise HybridlabError(
                 f"mechanistic function {short_repr(self.function.__name__)} returns no output for target(s) "
                 f"{', '.join(map(repr, missing))}")
-        preds = torch.stack([outputs[t].expand(x.shape[0]) for t in self.targets], dim=1)
+        preds = torch.stack([outputs[t].expand(n) for t in self.targets], dim=1)
         penalty = None
         for key, val in outputs.items():
             if key.startswith("penalty"):
@@ -294,7 +286,9 @@ class NeuralNetwork(TrainableModel):
         self.normalize.fit(self._inputs(x, forcing))
         self.target_scale.fit(y)
 
-    def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> ModelOutput:
-        z = self.net(self.normalize(self._inputs(x, forcing)))
-        preds = self.target_scale.inverse(z)
+    def network_input(self, x: torch.Tensor, forcing: torch.Tensor) -> torch.Tensor:
+        return self.normalize(self._inputs(x, forcing))
+
+    def assemble(self, network_output, global_logits, forcing: torch.Tensor, members: int = 1) -> ModelOutput:
+        preds = self.target_scale.inverse(network_output)
         return ModelOutput(preds, {}, {t: preds[:, j] for j, t in enumerate(self.targets)}, None)

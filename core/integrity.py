@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from .errors import HybridlabError
+from .formatting import short_repr
 
 MARKER = ".complete"
 MARKER_FORMAT = 3
@@ -26,6 +27,8 @@ MARKER_FORMAT = 3
 CHECKED = ("plan.yaml", "config.json", "model.pt")
 #: the largest model.pt accepted (bytes): far above the engine's network caps
 MAX_MODEL_BYTES = 2 * 1024 ** 3
+#: the most members a run folder may declare (TrainConfig's limit; this layer sits below it)
+MAX_DECLARED_MEMBERS = 256
 
 
 def sha256(path: Path) -> str:
@@ -93,7 +96,17 @@ def check_declared_sizes(path: Path, state: dict, model_config: dict) -> None:
     """The hidden layer widths and the number of inputs that config.json declares must be those of
     the weights in model.pt (so building the model takes no more memory than the file holds)."""
     hidden = list((model_config.get("network") or {}).get("hidden") or [])
-    weights = [tensor for name, tensor in state.items() if name.endswith(".weight") and tensor.dim() == 2]
+    members = model_config.get("members", 1)
+    if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_DECLARED_MEMBERS:
+        raise HybridlabError(f"{path}: config.json declares {short_repr(members)} members; refused")
+    if members == 1:
+        weights = [tensor for name, tensor in state.items() if name.endswith(".weight") and tensor.dim() == 2]
+    else:  # an ensemble's stacked weights (members, out, in)
+        stacked = [tensor for name, tensor in state.items() if name.startswith("net.weights.") and tensor.dim() == 3]
+        if any(int(tensor.shape[0]) != members for tensor in stacked):
+            raise HybridlabError(f"{path}: config.json declares {members} members but model.pt holds others; the folder "
+                                 f"was changed after it was written")
+        weights = [tensor[0] for tensor in stacked]
     widths = [int(w.shape[0]) for w in weights]
     parameters = model_config.get("parameters") or []
     has_network = not parameters or any(isinstance(p, dict) and p.get("role") == "neural" for p in parameters)

@@ -19,6 +19,7 @@ from .documents import read_document
 from .errors import HybridlabError
 from .formatting import short_text
 from .integrity import check_declared_sizes, check_finite, check_model_archive, verify
+from .members import MemberModel
 from .models import build_model
 from .plan import PLAN_FILE, RunPlan
 from .prediction import predict_table
@@ -72,6 +73,14 @@ def _read_state(path: Path) -> dict:
     return state
 
 
+def _build(model_config: dict) -> torch.nn.Module:
+    """The model a config.json describes: one, or an ensemble's stacked members."""
+    members = model_config.get("members", 1)
+    if members == 1:
+        return build_model(model_config)
+    return MemberModel([build_model(model_config) for _ in range(members)])
+
+
 def _model_config(path: Path, config) -> dict:
     model_config = config.get("model") if isinstance(config, dict) else None
     needed = ("name", "predictors", "forcing", "targets", "parameters", "network")
@@ -106,7 +115,7 @@ def load_run(path: str | Path) -> LoadedRun:
     state = _read_state(path / "model.pt")
     check_declared_sizes(path / "model.pt", state, model_config)
     try:
-        model = build_model(model_config)
+        model = _build(model_config)
         model.load_state_dict(state)
     except HybridlabError as e:
         raise HybridlabError(f"{path / 'config.json'}: {e}") from None

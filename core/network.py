@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+from typing import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -83,13 +86,19 @@ class Dropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        if x.device.type != "cpu" or x.dtype not in (torch.float32, torch.float64):
+        if x.device.type != "cpu" or not x.is_floating_point():
             return nn.functional.dropout(x, self.p, True)
-        n = x.numel()
-        draws = self.bits.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(tuple(x.shape))
-        mask = (draws >= self._threshold).astype(np.float32 if x.dtype == torch.float32 else np.float64)
+        return x * self.mask(tuple(x.shape), self.bits, x.dtype)
+
+    def mask(self, shape: tuple, bits: np.random.SFC64, dtype: torch.dtype) -> torch.Tensor:
+        """A scaled keep-mask of ``shape`` from generator ``bits`` (members of an ensemble each
+        draw theirs from their own generator, as the same layer of a single run would)."""
+        n = int(np.prod(shape))
+        draws = bits.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
+        mask = (draws >= self._threshold).astype(np.float64 if dtype == torch.float64 else np.float32)
         mask *= 1.0 / (1.0 - self.p)
-        return x * torch.from_numpy(mask)
+        mask = torch.from_numpy(mask)
+        return mask if mask.dtype == dtype else mask.to(dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -133,3 +142,35 @@ class Standardizer(nn.Module):
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.std + self.mean
+
+
+class UnitScale(nn.Module):
+    """Maps sigmoid outputs s in [0, 1] of several parameters at once into their bounds, on each
+    parameter's scale (linear or log): one set of tensor operations for all columns instead of a
+    few per parameter, which matters for the many small tensors of a mini-batch."""
+
+    def __init__(self, params: Sequence):
+        super().__init__()
+        log = [p.scale == "log" for p in params]
+        lo = [math.log(p.lower) if g else p.lower for p, g in zip(params, log)]
+        hi = [math.log(p.upper) if g else p.upper for p, g in zip(params, log)]
+        f32 = lambda v: torch.tensor(v, dtype=torch.float32)  # noqa: E731
+        # not persistent: derived from the parameter set, which is saved with the run
+        self.register_buffer("offset", f32(lo), persistent=False)
+        self.register_buffer("width", f32([h - l for h, l in zip(hi, lo)]), persistent=False)
+        self.register_buffer("lower", f32([p.lower for p in params]), persistent=False)
+        self.register_buffer("upper", f32([p.upper for p in params]), persistent=False)
+        self.register_buffer("is_log", torch.tensor(log, dtype=torch.bool), persistent=False)
+        self.all_log, self.any_log = all(log), any(log)
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        """s: (..., k) -> values (..., k) in [lower, upper]."""
+        u = torch.addcmul(self.offset, s, self.width)
+        if self.all_log:
+            u = torch.exp(u)
+        elif self.any_log:
+            # exp only where the scale is log: the linear columns may be large, and exp(inf)
+            # would turn their zero gradient into NaN
+            u = torch.where(self.is_log, torch.exp(torch.where(self.is_log, u, torch.zeros_like(u))), u)
+        # float32 rounding can step just outside a bound (exp(log 0.1) < 0.1)
+        return torch.clamp(u, self.lower, self.upper)

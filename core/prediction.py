@@ -10,6 +10,7 @@ import torch
 
 from .errors import DataError
 from .formatting import short_repr
+from .members import ensemble_mean
 from .models import get_model
 from .tensors import Tensors
 from .training import predict
@@ -54,7 +55,8 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
     """One row per input row: every mechanistic parameter, quantities the model derives from them
     (e.g. ``awc``), and ``<target>_pred``. With ``at`` (forcing name -> values, e.g.
     ``{"h": [100, 15000]}``) the forcing comes from that grid instead of the table, giving columns
-    ``<target>[<forcing>=<value>]`` for every combination."""
+    ``<target>[<forcing>=<value>]`` for every combination. For an ensemble run every value is the
+    members' mean, with the members' sd as ``<target>_sd`` and ``<parameter>_sd``."""
     at = {k: [float(v) for v in values] for k, values in (at or {}).items()}
     _check_columns(frame, config, at)
     n = len(frame)
@@ -62,13 +64,20 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
                      dtype=torch.float32).reshape(n, -1)
     result = pd.DataFrame(index=frame.index)
     grid = [dict(zip(at, combination)) for combination in product(*at.values())] if at else [{}]
+    targets = config["model"]["targets"]
     for values in grid:
-        out = predict(model, Tensors(x, _forcing(frame, config, values), torch.zeros(n, 0)))
+        out, spread = predict(model, Tensors(x, _forcing(frame, config, values), torch.zeros(n, 0))), {}
+        if out.predictions.dim() == 3:  # an ensemble: the members' mean, and their sd beside it
+            out, spread = ensemble_mean(out, targets)
         label = ",".join(f"{k}={v:g}" for k, v in values.items())
-        for j, target in enumerate(config["model"]["targets"]):
+        for j, target in enumerate(targets):
             result[f"{target}[{label}]" if label else f"{target}_pred"] = out.predictions[:, j].double().numpy()
+            if target in spread and not label:
+                result[f"{target}_sd"] = spread[target]
     for name, values in out.parameters.items():
         result[name] = values.double().numpy()
+        if name in spread:
+            result[f"{name}_sd"] = spread[name]
     spec = get_model(config["model"]["name"])
     if spec.derived is not None:
         with torch.inference_mode():

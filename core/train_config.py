@@ -14,6 +14,9 @@ from .formatting import short_repr
 OPTIMIZER_NAMES = ("rmsprop", "adam", "adamw")
 GLOBAL_STARTS = ("default", "random")
 DEVICES = ("cpu", "cuda")
+PRECISIONS = ("float32", "bf16-mixed")
+#: the most members one run trains at once
+MAX_MEMBERS = 256
 #: seeds reach NumPy and scikit-learn, which take 32-bit unsigned seeds
 MAX_SEED = 2 ** 32 - 1
 
@@ -39,6 +42,11 @@ class TrainConfig:
         How targets combine: mean, or uncertainty (learned weights).
     global_start : str
         Where global parameters start: default or random.
+    members : int
+        Ensemble members trained at once as one model (:mod:`core.members`); member k has
+        seed ``seed + k``.
+    precision : str
+        float32, or bf16-mixed (the backbone in bfloat16 where the CPU has bf16 matrix units).
     """
 
     optimizer: str = "rmsprop"
@@ -53,27 +61,61 @@ class TrainConfig:
     #: where global parameters start: their defaults, or a seeded random point within the bounds
     #: (an ensemble's members then start apart, so that their agreement means something)
     global_start: str = "default"
+    members: int = 1
+    precision: str = "float32"
 
     def __post_init__(self):
         check_choice(self.optimizer, OPTIMIZER_NAMES, "optimizer")
         check_choice(self.loss, LOSS_KINDS, "loss")
         check_choice(self.weighting, WEIGHTINGS, "loss weighting")
         check_choice(self.global_start, GLOBAL_STARTS, "global start")
+        check_choice(self.precision, PRECISIONS, "precision")
         self.lr = check_number(self.lr, "learning rate", 0.0, include_low=False)
         self.batch_size = check_integer(self.batch_size, "batch size")
         self.epochs = check_integer(self.epochs, "epochs")
         self.patience = check_integer(self.patience, "patience")
         self.seed = check_integer(self.seed, "seed", minimum=0, maximum=MAX_SEED)
+        self.members = check_integer(self.members, "members", minimum=1, maximum=MAX_MEMBERS)
+        if self.seed + self.members - 1 > MAX_SEED:
+            raise HybridlabError(f"members: seeds {self.seed} to {self.seed + self.members - 1} pass the largest seed "
+                                 f"{MAX_SEED}; give a smaller seed")
         check_choice(self.device.split(":")[0] if isinstance(self.device, str) else self.device, DEVICES, "device")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise HybridlabError(f"device {short_repr(self.device)} requested but no CUDA device is available")
 
+    @property
+    def member_seeds(self) -> list[int]:
+        """The seed of each member."""
+        return [self.seed + k for k in range(self.members)]
+
     def to_dict(self) -> dict:
         values = asdict(self)
-        if values["global_start"] == "default":  # plans written before the setting existed stay equal
-            del values["global_start"]
+        # plans written before these settings existed stay equal
+        for key, default in (("global_start", "default"), ("members", 1), ("precision", "float32")):
+            if values[key] == default:
+                del values[key]
         return values
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "TrainConfig":
         return settings_from_dict(cls, values, "train")
+
+
+def cpu_bf16_units() -> str | None:
+    """The CPU's bfloat16 matrix units, as a short name (``AMX``, ``AVX512-BF16``), or None."""
+    probes = (("AMX", "_is_amx_tile_supported"), ("AVX512-BF16", "_is_avx512_bf16_supported"))
+    for name, probe in probes:
+        check = getattr(torch.cpu, probe, None)
+        try:
+            if check is not None and check():
+                return name
+        except RuntimeError:  # a build without the probe's kernels
+            continue
+    return None
+
+
+def check_precision(config: TrainConfig) -> None:
+    """Refuse bf16-mixed on a CPU without bf16 matrix units: it would emulate bfloat16 and crawl."""
+    if config.precision == "bf16-mixed" and config.device == "cpu" and cpu_bf16_units() is None:
+        raise HybridlabError("precision bf16-mixed: this CPU has no bfloat16 matrix units (AMX or AVX512-BF16), so "
+                             "it would be slower than float32; use --precision float32")

@@ -21,7 +21,7 @@ from .losses import MultiTaskLoss
 from .metrics import kge_parts, masked_moments
 from .network import Dropout
 from .tensors import Tensors
-from .train_config import OPTIMIZER_NAMES, TrainConfig
+from .train_config import OPTIMIZER_NAMES, TrainConfig, check_precision
 
 #: held while seeding torch's one random generator per process and drawing from it: runs trained
 #: in threads at once (the dashboard without workers) would otherwise reseed each other's draws
@@ -83,19 +83,21 @@ def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
     Returns
     -------
     ModelOutput
-        Predictions (n, t), parameters (name -> (n,)) and outputs (name -> (n,)), concatenated.
+        Predictions (n, t), parameters (name -> (n,)) and outputs (name -> (n,)), concatenated;
+        an ensemble (:class:`core.members.MemberModel`) adds a leading member dimension to each.
     """
     was_training = model.training
     model.eval()
     parts = [model(data.x[i:i + chunk], data.forcing[i:i + chunk]) for i in range(0, max(len(data), 1), chunk)]
     model.train(was_training)
     n = len(data)
-    predictions = torch.cat([p.predictions for p in parts])
-    parameters = {k: torch.cat([p.parameters[k] for p in parts]) for k in parts[0].parameters}
+    rows = 1 if parts[0].predictions.dim() == 3 else 0  # an ensemble's outputs lead with the member
+    predictions = torch.cat([p.predictions for p in parts], rows)
+    parameters = {k: torch.cat([p.parameters[k] for p in parts], rows) for k in parts[0].parameters}
     # per-sample outputs only (scalars such as penalties are left out)
-    outputs = {k: torch.cat([p.outputs[k] for p in parts]) for k, v in parts[0].outputs.items()
-               if v.dim() == 1 and not k.startswith("penalty")}
-    outputs = {k: v for k, v in outputs.items() if v.shape[0] == n}
+    outputs = {k: torch.cat([p.outputs[k] for p in parts], rows) for k, v in parts[0].outputs.items()
+               if v.dim() == 1 + rows and not k.startswith("penalty")}
+    outputs = {k: v for k, v in outputs.items() if v.shape[rows] == n}
     return ModelOutput(predictions, parameters, outputs, None)
 
 
@@ -110,7 +112,7 @@ class EpochLosses:
 
 
 def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer,
-                batch_size: int, stop_event: threading.Event | None) -> EpochLosses:
+                batch_size: int, stop_event: threading.Event | None, precision: str = "float32") -> EpochLosses:
     """One pass over the (already shuffled) training rows in mini-batches; stops early when
     ``stop_event`` is set (``batches`` then counts only the batches done)."""
     device = shuffled.x.device
@@ -124,7 +126,8 @@ def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, opt
         if stop_event is not None and stop_event.is_set():
             break
         batch = shuffled.slice(start, start + batch_size)
-        out = model(batch.x, batch.forcing)
+        with precision_context(precision, device):
+            out = model(batch.x, batch.forcing)
         loss, per_target, valid = loss_fn(batch.y, out.predictions)
         if out.penalty is not None:
             loss = loss + out.penalty
@@ -187,18 +190,27 @@ class EarlyStopping:
 
 
 def history_row(model: TrainableModel, epoch: int, losses: EpochLosses, validation: Validation,
-                stopping: EarlyStopping, epoch_seconds: float, elapsed_seconds: float) -> dict:
-    """The history row of one epoch (column names from :class:`HistoryColumns`)."""
+                stopping: EarlyStopping, epoch_seconds: float, elapsed_seconds: float,
+                global_values: dict | None = None) -> dict:
+    """The history row of one epoch (column names from :class:`HistoryColumns`); ``global_values``
+    replaces the model's own (an ensemble member's)."""
     row = {"epoch": epoch, "train_loss": losses.total, "val_loss": validation.loss,
            "best_val_loss": stopping.best_loss, "best_epoch": stopping.best_epoch,
            "epoch_seconds": epoch_seconds, "elapsed_seconds": elapsed_seconds}
-    row.update({HistoryColumns.global_value(k): v for k, v in model.global_values().items()})
+    values = model.global_values() if global_values is None else global_values
+    row.update({HistoryColumns.global_value(k): v for k, v in values.items()})
     row.update({HistoryColumns.tracked_mean(k): v for k, v in validation.tracked.items()})
     for j, target in enumerate(model.targets):
         row[HistoryColumns.train_loss(target)] = losses.per_target[j] if losses.observed[j] else math.nan
         row[HistoryColumns.val_loss(target)] = validation.per_target[j] if validation.observed[j] else math.nan
         row[HistoryColumns.val_kge(target)] = validation.kge[j] if validation.observed[j] else math.nan
     return row
+
+
+def precision_context(precision: str, device: torch.device):
+    """Autocast for ``bf16-mixed`` (the backbone's matrix products in bfloat16; the mechanistic
+    model and the loss stay float32, as they take the backbone's output cast back), else nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
 
 
 def _reseed(model: nn.Module, seed: int) -> torch.Generator:
@@ -233,6 +245,7 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
     TrainResult
         History, epochs run, best epoch, seconds and why it stopped.
     """
+    check_precision(config)
     device = torch.device(config.device)
     model.to(device)
     train_data, val_data = train_data.to(device), val_data.to(device)
@@ -252,7 +265,7 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
         epoch_start = time.perf_counter()
         # one gather of the whole split per epoch; the mini-batches are then contiguous slices
         shuffled = train_data.take(torch.randperm(len(train_data), generator=generator).to(device))
-        losses = train_epoch(model, shuffled, loss_fn, optimizer, config.batch_size, stop_event)
+        losses = train_epoch(model, shuffled, loss_fn, optimizer, config.batch_size, stop_event, config.precision)
         cancelled = stop_event is not None and stop_event.is_set()
         if cancelled and losses.batches == 0:
             stopped = "cancelled"

@@ -123,13 +123,13 @@ def test_registry_finds_models_and_template_is_not_registered():
 
 
 def test_parameters_of_a_role_are_scaled_together_as_each_would_be_alone():
-    from core.hybrid import _UnitScale
+    from core.network import UnitScale
 
     params = [Parameter("a", "linear, wide", "-", 500.0, 0.0, 2000.0),
               Parameter("b", "log", "-", 1.0, 0.01, 100.0, scale="log"),
               Parameter("c", "linear", "-", 0.5, 0.05, 0.95)]
     s = torch.rand(64, 3, requires_grad=True)
-    v = _UnitScale(params)(s)
+    v = UnitScale(params)(s)
     for j, p in enumerate(params):
         assert torch.allclose(v[:, j], p.from_unit(s[:, j]), rtol=1e-6)
         assert bool(((v[:, j] >= p.lower) & (v[:, j] <= p.upper)).all())

@@ -58,8 +58,8 @@ def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, 
 
     Returns tensors ``soc, moc, poc, mbc, doc, enz`` (g C kg⁻¹), ``moc_qmax_ratio``, ``x_d`` and
     ``x_p`` (uncapped saturation of uptake and depolymerisation), ``feasible`` (1 where both
-    are below 1), and ``penalty_feasibility`` = feasibility_weight * mean(relu(x - x_soft)**2)
-    summed over x_d and x_p. Where a site is infeasible x is capped at ``x_cap`` so the result
+    are below 1), and ``penalty_feasibility`` = feasibility_weight * relu(x - x_soft)**2 summed
+    over x_d and x_p, per site (the model adds its mean over sites to the loss). Where a site is infeasible x is capped at ``x_cap`` so the result
     stays finite; the penalty pushes parameters back before they reach the cap.
     """
     npp = torch.as_tensor(npp)
@@ -91,7 +91,7 @@ def steady_state(npp, temp, soil_mass=260.0, *, cue=0.4, q_max=30.0, f_poc=0.7, 
         "soc": soc, "moc": moc, "poc": poc, "mbc": mbc, "doc": doc, "enz": enz,
         "moc_qmax_ratio": moc / q_max, "x_d": x_d, "x_p": x_p,
         "feasible": ((x_d < 1.0) & (x_p < 1.0)).to(dtype),
-        "penalty_feasibility": feasibility_weight * excess.mean(),
+        "penalty_feasibility": feasibility_weight * excess,
     }
 
 

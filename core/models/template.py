@@ -4,7 +4,8 @@ This file itself is not registered (the registry skips ``template``). A model is
 
 1. a plain function taking forcing and parameters as keyword tensors (shape (n,) each) and
    returning a dict of tensors: every target, any diagnostics, and optionally ``penalty*``
-   terms that are added to the training loss;
+   terms whose mean is added to the training loss (return them per site, shape (n,), so that
+   an ensemble's members each get their own);
 2. a :class:`ParameterSet` factory: name, meaning, unit, default, bounds, scale and a role for
    each parameter, plus named role presets;
 3. a module-level ``MODEL = ModelSpec(...)`` naming the forcing and targets.

@@ -1,0 +1,118 @@
+"""An ensemble run: the K members of a plan with ``train.members`` > 1, trained as one model
+(:mod:`core.members`, :mod:`core.member_training`) and evaluated in one pass.
+
+The run's predictions and parameters are the members' mean with ``<name>_sd`` beside each;
+metrics.json holds the ensemble mean's metrics, every member's own (``members``, each as a
+single run's metrics.json) and their mean ± sd (``member_summary``). A member whose loss became
+non-finite is named in ``failed_members`` and left out; the others finish.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .datasets import HybridData
+from .errors import DivergenceError
+from .evaluation import Snapshot, run_metrics, snapshot_of
+from .member_training import MembersResult
+from .members import MemberModel, ensemble_mean, member_output
+from .metrics import spread
+from .models import build_model
+from .tensors import Tensors
+from .training import GLOBAL_GENERATOR, HistoryColumns, TrainResult, predict
+
+
+def build_members(model_config: dict, seeds: list[int], train_tensors: Tensors) -> MemberModel:
+    """One model per seed, each initialised exactly as a single run with that seed, stacked."""
+    models = []
+    for seed in seeds:
+        with GLOBAL_GENERATOR:
+            torch.manual_seed(seed)
+            model = build_model(model_config)
+        model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
+        models.append(model)
+    return MemberModel(models)
+
+
+def epoch_row(rows: list[dict]) -> dict:
+    """One history row for the members still training: the mean of each number over them, and
+    how many there are (what progress bars and live views show)."""
+    keys = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
+    row = {k: float(np.nanmean([r.get(k, math.nan) for r in rows])) if rows else math.nan for k in keys}
+    row["epoch"] = max(r["epoch"] for r in rows)
+    row["members_training"] = len(rows)
+    return row
+
+
+def _failure(k: int, seed: int, result: TrainResult, targets: list[str]) -> dict:
+    row = result.history[-1] if result.history else {}
+    went = [t for t in targets if not (math.isfinite(row.get(HistoryColumns.train_loss(t), 0.0))
+                                       and math.isfinite(row.get(HistoryColumns.val_loss(t), 0.0)))]
+    what = f"the loss of target(s) {', '.join(went)}" if went else "the loss"
+    return {"member": k, "seed": seed, "epoch": int(row.get("epoch", 0)),
+            "error": f"member {k} (seed {seed}) diverged at epoch {row.get('epoch', 0)}: {what} became NaN or "
+                     f"infinite; left out of the ensemble"}
+
+
+def _combined(outcome: MembersResult, seeds: list[int], kept: list[int]) -> TrainResult:
+    """The ensemble's training record: every member's history rows (with ``member`` and ``seed``),
+    the latest best epoch and the reason of the member that trained longest."""
+    history = [{"member": k, "seed": seeds[k], **row} for k, result in enumerate(outcome.members)
+               for row in result.history]
+    longest = max(kept, key=lambda k: outcome.members[k].epochs_run)
+    return TrainResult(history, max(outcome.members[k].best_epoch for k in kept),
+                       max(r.epochs_run for r in outcome.members), outcome.seconds, outcome.members[longest].stopped)
+
+
+def _summary(members: list[dict], targets: list[str]) -> dict:
+    """Mean ± sd over members of the validation KGE (overall and per target)."""
+    summary = {"mean_val_kge": spread([m["mean_val_kge"] for m in members]).as_dict("n", "mean", "sd")}
+    for target in targets:
+        values = [((m["targets"].get(target) or {}).get("val") or {}).get("kge", math.nan) for m in members]
+        summary[f"val_kge_{target}"] = spread(values).as_dict("n", "mean", "sd")
+    return summary
+
+
+def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: HybridData, everything: Tensors,
+                   targets: list[str], train_rows: np.ndarray, val_rows: np.ndarray) -> tuple:
+    """Evaluate every member and the ensemble on all rows.
+
+    Returns
+    -------
+    tuple
+        (the ensemble's Snapshot, its metrics.json, the members' parameters as one long table
+        (``member``, ``seed``, ``id``, ``split``, parameters...), the combined TrainResult).
+    """
+    seeds = plan.train.member_seeds
+    failed = [_failure(k, seeds[k], r, targets) for k, r in enumerate(outcome.members) if r.stopped == "diverged"]
+    kept = [k for k in range(len(seeds)) if k not in {f["member"] for f in failed}]
+    if not kept:
+        raise DivergenceError(f"all {len(seeds)} members diverged ({failed[0]['error']}); no model saved. Try a smaller "
+                              f"learning rate, other bounds, or check the data for extreme values")
+    out = predict(model, everything)
+    spec, parameter_set = plan.spec, plan.parameter_set()
+    members, tables = [], []
+    for k in kept:
+        snapshot = snapshot_of(member_output(out, k), data, everything.y, targets, train_rows=train_rows,
+                               val_rows=val_rows, epoch=outcome.members[k].best_epoch)
+        own = replace(plan, train=replace(plan.train, seed=seeds[k], members=1))
+        metrics = run_metrics(spec, parameter_set, snapshot, data, own, outcome.members[k], train_rows=train_rows,
+                              val_rows=val_rows)
+        members.append({"member": k, **metrics})
+        tables.append(snapshot.parameters.assign(member=k, seed=seeds[k]))
+    mean, sd = ensemble_mean(out, targets, kept)
+    result = _combined(outcome, seeds, kept)
+    final = snapshot_of(mean, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows,
+                        epoch=result.best_epoch, spread=sd)
+    metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
+    metrics.update(members=members, member_summary=_summary(members, targets), failed_members=failed)
+    table = pd.concat(tables, ignore_index=True)
+    table = table[["member", "seed"] + [c for c in table.columns if c not in ("member", "seed")]]
+    return final, metrics, table, result
+
+
+__all__ = ["Snapshot", "build_members", "epoch_row", "finish_members"]
