@@ -190,7 +190,7 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
                                 callbacks=[lambda rows: observer.on_epoch(epoch_row(rows), context)])
         model.to("cpu")
         context.everything = context.everything.to("cpu")
-        final, metrics, member_parameters, result = finish_members(
+        final, metrics, members_table, result = finish_members(
             model, outcome, plan=plan, data=data, everything=context.everything, targets=targets,
             train_rows=train_rows, val_rows=val_rows)
     else:
@@ -202,10 +202,10 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
         context.everything = context.everything.to("cpu")
         final = context.snapshot(result.best_epoch)
         metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
-        member_parameters = None
+        members_table = None
     run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
               result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
-              outputs=final.outputs, member_parameters=member_parameters)
+              outputs=final.outputs, members_table=members_table)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

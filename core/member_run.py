@@ -84,8 +84,9 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
     Returns
     -------
     tuple
-        (the ensemble's Snapshot, its metrics.json, the members' parameters as one long table
-        (``member``, ``seed``, ``id``, ``split``, parameters...), the combined TrainResult).
+        (the ensemble's Snapshot, its metrics.json, the members' parameters and predictions as one
+        long table (``member``, ``seed``, ``id``, ``split``, parameters, ``<target>_pred``), the
+        combined TrainResult).
     """
     seeds = plan.train.member_seeds
     failed = [_failure(k, seeds[k], r, targets) for k, r in enumerate(outcome.members) if r.stopped == "diverged"]
@@ -103,7 +104,8 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
         metrics = run_metrics(spec, parameter_set, snapshot, data, own, outcome.members[k], train_rows=train_rows,
                               val_rows=val_rows)
         members.append({"member": k, **metrics})
-        tables.append(snapshot.parameters.assign(member=k, seed=seeds[k]))
+        predicted = snapshot.predictions[[f"{t}_pred" for t in targets]]
+        tables.append(pd.concat([snapshot.parameters, predicted], axis=1).assign(member=k, seed=seeds[k]))
     mean, sd = ensemble_mean(out, targets, kept)
     result = _combined(outcome, seeds, kept)
     final = snapshot_of(mean, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows,

@@ -42,9 +42,9 @@ class Run:
         Per-site model outputs, name -> (n,) array.
     extras : dict
         Results of analyses after training (an experiment's Shapley values); not saved.
-    member_parameters : pandas.DataFrame, optional
-        An ensemble's parameters per member (``member``, ``seed``, ``id``, ``split``, ...); None
-        for a single run.
+    members_table : pandas.DataFrame, optional
+        An ensemble's parameters and predictions per member (``member``, ``seed``, ``id``,
+        ``split``, ...); None for a single run.
     """
 
     plan: RunPlan
@@ -59,7 +59,7 @@ class Run:
     parameters: pd.DataFrame
     outputs: dict
     extras: dict = field(default_factory=dict)
-    member_parameters: pd.DataFrame | None = None
+    members_table: pd.DataFrame | None = None
 
     @property
     def history(self) -> pd.DataFrame:

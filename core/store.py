@@ -4,9 +4,9 @@ A run folder holds ``plan.yaml`` (the plan: re-run it with ``hybridlab train --c
 ``config.json`` (the plan and what it resolved to: the model's variables, its full parameter set
 and the data's columns, enough to rebuild the model without the data), ``history.csv``,
 ``metrics.json``, ``predictions.parquet``, ``parameters.parquet``, ``model.pt`` (a state dict)
-and the marker ``.complete``; an ensemble run (``train.members`` > 1) also
-``member_parameters.parquet``. A folder is written beside its target under a temporary name and
-renamed into place when every file is there, so a reader never sees half a run.
+and the marker ``.complete``; an ensemble run (``train.members`` > 1) also ``members.parquet``
+(each member's parameters and predictions). A folder is written beside its target under a
+temporary name and renamed into place when every file is there, so a reader never sees half a run.
 
 An output folder is checked before any training (:func:`check_out`): it is resolved, never a
 symbolic link, never the current folder or the folder a plan is read from, and it counts as
@@ -32,9 +32,9 @@ from .plan import PLAN_FILE
 
 FORMAT_VERSION = 3
 COMPLETE = MARKER
-MEMBER_PARAMETERS = "member_parameters.parquet"
+MEMBERS_TABLE = "members.parquet"
 RUN_FILES = (PLAN_FILE, "config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet",
-             "model.pt", COMPLETE, MEMBER_PARAMETERS)
+             "model.pt", COMPLETE, MEMBERS_TABLE)
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -191,8 +191,8 @@ def _write(run, out: Path) -> Path:
         write_json(partial / "metrics.json", run.metrics)
         run.predictions.to_parquet(partial / "predictions.parquet", index=False)
         run.parameters.to_parquet(partial / "parameters.parquet", index=False)
-        if getattr(run, "member_parameters", None) is not None:  # an ensemble's members, one row per member and site
-            run.member_parameters.to_parquet(partial / MEMBER_PARAMETERS, index=False)
+        if getattr(run, "members_table", None) is not None:  # an ensemble's members, one row per member and site
+            run.members_table.to_parquet(partial / MEMBERS_TABLE, index=False)
         torch.save(run.model.state_dict(), partial / "model.pt")
         (partial / COMPLETE).write_text(marker_text(partial))
         if out.exists():

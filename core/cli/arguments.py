@@ -60,6 +60,12 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None,
                    help="random seed for the synthetic data, split, initialisation and shuffling (default 0)")
     p.add_argument("--device", default=None, help="cpu or cuda")
+    p.add_argument("--members", type=int, default=None,
+                   help="train an ensemble of K members as one model (member k has seed SEED+k); one run folder "
+                        "holds them all (default 1)")
+    p.add_argument("--precision", default=None,
+                   help="float32 | bf16-mixed: the network's matrix products in bfloat16 where the CPU has bf16 "
+                        "matrix units (default float32)")
 
 
 #: flag -> key in the plan's split / network / train block
@@ -68,7 +74,7 @@ SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": 
 NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
 TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
                "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting",
-               "global_start": "global_start"}
+               "global_start": "global_start", "members": "members", "precision": "precision"}
 
 
 def _key_values(item: str, flag: str, count: int):

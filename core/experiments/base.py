@@ -7,7 +7,7 @@ run folders back as :class:`Member` objects and writes tables with mean ± sd an
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -20,6 +20,7 @@ from ..execute import load_plan_data
 from ..identify import after_sweep
 from ..plan import RunPlan
 from ..loaded_run import load_run
+from ..store import MEMBERS_TABLE
 from ..sweep import FINISHED, MAX_RUNS, ExecutorOptions, SweepPlan, SweepTask, run_sweep
 
 #: the sweep task's analysis hook (:mod:`core.sweep.task`): an experiment's analyse step on a worker
@@ -44,8 +45,9 @@ class ExperimentOptions:
 
 
 class Member:
-    """One finished run of an experiment, read back from its run folder: metrics, plan, tables,
-    model and data (loaded when first asked for; built-in data are cached per process)."""
+    """One finished run of an experiment, read back from its run folder (or one member of an
+    ensemble run, when the sweep packed the seeds): metrics, plan, tables, model and data (loaded
+    when first asked for; built-in data are cached per process)."""
 
     def __init__(self, configuration: str, row: dict):
         self.configuration, self.seed, self.fold = configuration, int(row["seed"]), row.get("fold")
@@ -54,15 +56,33 @@ class Member:
         self.plan: RunPlan = self._loaded.plan
         self.metrics: dict = self._loaded.metrics
         self.model = self._loaded.model
+        self.member = None
+        if self.plan.train.members > 1:  # one member of an ensemble run
+            self.member = int(row["member"])
+            self.metrics = next(m for m in self.metrics["members"] if m["member"] == self.member)
+            self.plan = self.plan.replace(train=replace(self.plan.train, seed=self.seed, members=1))
+            self.model = self.model.member(self.member)
         self.extras: dict = {}
 
     @cached_property
+    def _member_table(self) -> pd.DataFrame:
+        table = pd.read_parquet(self.path / MEMBERS_TABLE)
+        return table[table["member"] == self.member].drop(columns=["member", "seed"]).reset_index(drop=True)
+
+    @cached_property
     def predictions(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path / "predictions.parquet")
+        table = pd.read_parquet(self.path / "predictions.parquet")
+        if self.member is None:
+            return table
+        predicted = [c for c in table.columns if c.endswith("_pred")]
+        own = table.drop(columns=predicted + [c for c in table.columns if c.endswith("_sd")])
+        return own.assign(**{c: self._member_table[c].to_numpy() for c in predicted})
 
     @cached_property
     def parameters(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path / "parameters.parquet")
+        if self.member is None:
+            return pd.read_parquet(self.path / "parameters.parquet")
+        return self._member_table.drop(columns=[c for c in self._member_table.columns if c.endswith("_pred")])
 
     @cached_property
     def data(self):
@@ -71,7 +91,6 @@ class Member:
     @property
     def val_rows(self) -> np.ndarray:
         return np.flatnonzero(self.predictions["split"].to_numpy() == "val")
-
 
 @dataclass(frozen=True)
 class Experiment:

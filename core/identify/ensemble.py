@@ -2,7 +2,7 @@
 their run folders as one (members, sites) array per parameter."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from ..documents import read_document
 from ..errors import HybridlabError
 from ..parameters import ParameterSet
 from ..plan import RunPlan
-from ..store import is_run_folder
+from ..store import MEMBERS_TABLE, is_run_folder
 from ..execute import load_plan_data
 from ..sweep import FINISHED, RUNS, SWEEP_FILE, read_table
 from .scores import fitting_members
@@ -46,8 +46,9 @@ class Ensemble:
         """An ensemble of finished runs in memory, one per seed: :class:`core.run.Run` (or
         anything with its ``plan``, ``parameters`` and ``metrics``), e.g. from
         :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
-        members = [(f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics)
-                   for run in runs]
+        members = [member for run in runs for member in _expand(
+            f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics,
+            lambda run=run: run.members_table)]
         ensemble = _from_members(configuration, members)
         ensemble.data = getattr(runs[0], "data", None)
         return ensemble
@@ -65,11 +66,25 @@ class Ensemble:
         return pd.DataFrame({name: data.frame[column].to_numpy(dtype=float) for name, column in columns.items()})
 
 
-def _member(folder: Path) -> tuple[RunPlan, pd.DataFrame, dict]:
+def _expand(name: str, plan: RunPlan, parameters: pd.DataFrame, metrics: dict, members_table) -> list[tuple]:
+    """(name, plan, parameters, metrics) of each member of a run: the run itself, or each finished
+    member of an ensemble run (``members_table()`` gives its members.parquet)."""
+    if plan.train.members == 1:
+        return [(name, plan, parameters, metrics)]
+    table = members_table()
+    members = []
+    for entry in metrics.get("members") or []:
+        own = plan.replace(train=replace(plan.train, seed=entry["seed"], members=1))
+        rows = table[table["member"] == entry["member"]].drop(columns=["member", "seed"]).reset_index(drop=True)
+        members.append((f"{name}#member{entry['member']}", own, rows, entry))
+    return members
+
+
+def _members(folder: Path) -> list[tuple]:
     plan = RunPlan.read(folder / "plan.yaml")
     parameters = pd.read_parquet(folder / "parameters.parquet")
     metrics = read_document(folder / "metrics.json")
-    return plan, parameters, metrics
+    return _expand(folder.name, plan, parameters, metrics, lambda: pd.read_parquet(folder / MEMBERS_TABLE))
 
 
 def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
@@ -96,12 +111,13 @@ def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
 
 
 def _ensemble(configuration: str, folders: list[Path]) -> Ensemble | None:
-    return _from_members(configuration, [(folder.name, *_member(folder)) for folder in folders])
+    return _from_members(configuration, [member for folder in folders for member in _members(folder)])
 
 
 def sweep_ensembles(out: str | Path) -> list[Ensemble]:
     """One ensemble per configuration of the sweep in ``out`` with at least 2 finished members
-    (seeds x folds); configurations of the pure network are left out (no parameters)."""
+    (seeds x folds, as separate runs or as the members of ensemble runs); configurations of the
+    pure network are left out (no parameters)."""
     out = Path(out)
     table = read_table(out)
     if not (out / SWEEP_FILE).is_file() or table is None:
@@ -112,8 +128,9 @@ def sweep_ensembles(out: str | Path) -> list[Ensemble]:
     ensembles = []
     finished = table[table["status"] == FINISHED]
     for configuration, group in finished.groupby("configuration", sort=False):
-        folders = [out / RUNS / name for name in group["name"] if is_run_folder(out / RUNS / name)]
-        if len(folders) >= 2:
+        names = group["run"].fillna(group["name"]) if "run" in group else group["name"]
+        folders = [out / RUNS / name for name in dict.fromkeys(names) if is_run_folder(out / RUNS / name)]
+        if sum(len(_members(folder)) for folder in folders) >= 2:
             ensemble = _ensemble(str(configuration), folders)
             if ensemble is not None:
                 ensembles.append(ensemble)

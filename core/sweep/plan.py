@@ -6,9 +6,14 @@
     folds:           K: run every fold of a K-fold split by site (None: the base plan's split)
     splits:          split kinds to run each configuration with, e.g. [site, temperature]
     grid:            setting -> values, e.g. {"train.lr": [0.01, 0.001], "network.hidden": [[32], [64, 32]]}
+    pack_seeds:      train consecutive seeds of one configuration as one ensemble run (default true)
 
 Every combination becomes one :class:`SweepTask`: a run plan as a dict, its axes, and the run
-folder it is written to (``OUT/runs/<name>``). The sweep round-trips through YAML like a run plan.
+folder it is written to (``OUT/runs/<name>``). With ``pack_seeds`` (the default), the tasks
+that differ only in consecutive seeds are trained together as the members of one ensemble run
+(:meth:`SweepPlan.packs`, ``train.members``), written to one folder; the sweep's table keeps one
+row per seed. Packed members share the split of their first seed. The sweep round-trips through
+YAML like a run plan.
 """
 from __future__ import annotations
 
@@ -85,6 +90,7 @@ class SweepPlan:
     folds: int | None = None
     splits: list[str] | None = None
     grid: dict[str, list] = field(default_factory=dict)
+    pack_seeds: bool = True
     #: refuse a sweep of more runs (checked from the sizes, before any run plan is built); not saved
     max_runs: int = field(default=MAX_RUNS, repr=False, compare=False)
 
@@ -97,6 +103,8 @@ class SweepPlan:
 
     def __post_init__(self):
         self.max_runs = check_integer(self.max_runs, "--max-runs", minimum=1)
+        if not isinstance(self.pack_seeds, bool):
+            raise HybridlabError(f"sweep pack_seeds must be true or false, got {short_repr(self.pack_seeds)}")
         if not isinstance(self.base, dict):
             raise HybridlabError(f"sweep base must be a run plan (a mapping), got {short_repr(self.base)}")
         self.base = RunPlan.from_dict(self.base).to_dict()
@@ -131,13 +139,15 @@ class SweepPlan:
     def to_dict(self) -> dict:
         values = {"base": self.base, "configurations": self.configurations, "seeds": self.seeds}
         values.update({k: v for k, v in (("folds", self.folds), ("splits", self.splits), ("grid", self.grid)) if v})
+        if not self.pack_seeds:
+            values["pack_seeds"] = False
         return copy.deepcopy(values)
 
     @classmethod
     def from_dict(cls, values: dict, max_runs: int = MAX_RUNS) -> "SweepPlan":
         if not isinstance(values, dict):
             raise HybridlabError(f"a sweep plan must be a mapping, got {type(values).__name__}")
-        check_keys(values, {"base", "configurations", "seeds", "folds", "splits", "grid"}, "sweep plan")
+        check_keys(values, {"base", "configurations", "seeds", "folds", "splits", "grid", "pack_seeds"}, "sweep plan")
         if "base" not in values:
             raise HybridlabError("sweep plan: 'base' (the run plan every run starts from) is missing")
         return cls(**values, max_runs=max_runs)
@@ -198,3 +208,42 @@ class SweepPlan:
         if len(set(names)) != len(names):
             raise HybridlabError("sweep: two runs would share a folder name; give configurations distinct names")
         return tasks
+
+
+@dataclass
+class SweepPack:
+    """Tasks trained as one ensemble run: its folder name, the run plan (``train.members`` = the
+    number of tasks, ``train.seed`` = the first task's seed) and the tasks it stands for, in
+    member order."""
+
+    name: str
+    plan: dict
+    tasks: list[SweepTask]
+
+
+def pack_tasks(tasks: list[SweepTask]) -> list[SweepPack]:
+    """Group tasks (in :meth:`SweepPlan.tasks` order) whose plans differ only in consecutive
+    seeds into packs; a task whose plan already trains members stays alone."""
+    packs: list[SweepPack] = []
+    for task in tasks:
+        last = packs[-1] if packs else None
+        if last is not None and _continues(last, task):
+            last.tasks.append(task)
+            continue
+        packs.append(SweepPack(task.name, task.plan, [task]))
+    for pack in packs:
+        if len(pack.tasks) > 1:
+            seeds = [t.axes["seed"] for t in pack.tasks]
+            pack.name = pack.tasks[0].name.replace(f"__seed{seeds[0]}", f"__seeds{seeds[0]}-{seeds[-1]}", 1)
+            pack.plan = _merge(pack.tasks[0].plan, {"train": {"members": len(seeds)}})
+    return packs
+
+
+def _continues(pack: SweepPack, task: SweepTask) -> bool:
+    first = pack.tasks[0]
+    if (first.plan["train"].get("members", 1) != 1 or task.plan["train"].get("members", 1) != 1
+            or task.axes["seed"] != pack.tasks[-1].axes["seed"] + 1):
+        return False
+    other = {key: value for key, value in task.axes.items() if key != "seed"}
+    mine = {key: value for key, value in first.axes.items() if key != "seed"}
+    return other == mine and _merge(task.plan, {"train": {"seed": first.axes["seed"]}}) == first.plan

@@ -1,7 +1,8 @@
 """Running a sweep into its folder:
 
     OUT/sweep.yaml      the sweep plan
-    OUT/runs/<name>/    one ordinary run folder per run
+    OUT/runs/<name>/    one ordinary run folder per run (packed seeds: one ensemble run folder,
+                        ``<configuration>__seeds<first>-<last>``, for several rows)
     OUT/sweep.parquet   one row per run (rewritten as rows arrive, so an interrupted sweep keeps its rows)
     OUT/summary.*       mean ± sd per configuration and target
     ...                 whatever the caller's ``after`` hooks write (the CLI's and the role
@@ -24,9 +25,9 @@ from ..documents import read_document
 from ..errors import HybridlabError
 from ..executor import Executor
 from ..store import is_run_folder
-from .plan import SWEEP_FILE, SweepPlan, SweepTask
+from .plan import SWEEP_FILE, SweepPack, SweepPlan, SweepTask, pack_tasks
 from .results import read_table, write_summary, write_table
-from .task import FINISHED, metrics_row, run_tasks
+from .task import FINISHED, member_rows, metrics_row, run_tasks
 
 RUNS = "runs"
 
@@ -72,8 +73,8 @@ def check_sweep_out(out: Path) -> None:
         raise HybridlabError(f"{out}: the folder holds files that are not a hybridlab sweep; choose another --out")
 
 
-def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
-    """The row of a finished run from an earlier invocation, or None if it must run."""
+def _previous_rows(pack: SweepPack, folder: Path, previous: dict) -> list[dict] | None:
+    """The rows of a finished run (or ensemble) from an earlier invocation, or None if it must run."""
     if not is_run_folder(folder):
         return None
     try:
@@ -81,13 +82,26 @@ def _previous_row(task: SweepTask, folder: Path, previous: dict) -> dict | None:
         metrics = read_document(folder / "metrics.json")
     except HybridlabError:
         return None
-    if stored != task.plan:
+    if stored != pack.plan:
         return None
-    row = previous.get(task.name)
-    if row is not None and row.get("status") == FINISHED:
-        return row
-    return {"name": task.name, **task.axes, "status": FINISHED, "error": "", "worker": "", "out": str(folder),
-            "duration_s": None, **metrics_row(metrics)}
+    rows = [previous.get(task.name) for task in pack.tasks]
+    if all(row is not None and row.get("status") == FINISHED for row in rows):
+        return rows
+    if len(pack.tasks) > 1:
+        return member_rows(_packed_task(pack, folder), metrics)
+    task = pack.tasks[0]
+    return [{"name": task.name, **task.axes, "status": FINISHED, "error": "", "worker": "", "out": str(folder),
+             "duration_s": None, **metrics_row(metrics)}]
+
+
+def _packed_task(pack: SweepPack, folder: Path, analysis: dict | None = None) -> dict:
+    """The task dict of a pack (see :mod:`core.sweep.task`)."""
+    first = pack.tasks[0]
+    task = {"name": pack.name, "axes": first.axes, "plan": pack.plan, "out": str(folder.resolve()),
+            "analysis": analysis}
+    if len(pack.tasks) > 1:
+        task["members"] = [{"name": t.name, "axes": t.axes} for t in pack.tasks]
+    return task
 
 
 #: what runs after a sweep's table and summary are written: ``hook(sweep, out, title)``
@@ -113,7 +127,8 @@ def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None
     stop_event : threading.Event, optional
         Set: what has not finished is cancelled; the outcome says ``interrupted``.
     analysis : callable, optional
-        ``analysis(task)`` -> the task's ``analysis`` entry (see :mod:`core.sweep.task`).
+        ``analysis(task)`` -> the task's ``analysis`` entry (see :mod:`core.sweep.task`); with
+        one, every seed is a run of its own (an analysis looks at one model).
     after : sequence of callable
         ``hook(sweep, out, title)`` after the table and summary are written (e.g.
         :func:`core.identify.after_sweep`).
@@ -136,17 +151,17 @@ def run_sweep(sweep: SweepPlan, out: str | Path, options: ExecutorOptions | None
     rows, todo = [], []
     tasks = sweep.tasks()
     order = [task.name for task in tasks]
-    for task in tasks:
-        folder = out / RUNS / task.name
-        row = _previous_row(task, folder, previous)
-        if row is not None:
-            rows.append(row)
+    packs = pack_tasks(tasks) if sweep.pack_seeds and analysis is None else [SweepPack(t.name, t.plan, [t]) for t in tasks]
+    for pack in packs:
+        folder = out / RUNS / pack.name
+        found = _previous_rows(pack, folder, previous)
+        if found is not None:
+            rows.extend(found)
             continue
-        todo.append({"name": task.name, "axes": task.axes, "plan": task.plan, "out": str(folder.resolve()),
-                     "analysis": analysis(task) if analysis else None})
+        todo.append(_packed_task(pack, folder, analysis(pack.tasks[0]) if analysis else None))
     skipped = len(rows)
     if on_plan is not None:
-        on_plan(len(todo), skipped)
+        on_plan(sum(len(task.get("members") or [task]) for task in todo), skipped)
     last_write = [0.0]
 
     def arrived(row: dict) -> None:

@@ -1,7 +1,9 @@
 """What a worker does with one task: run a plan into its run folder and return a small row.
 
 A task is plain data (it crosses process and machine boundaries): ``{"name", "axes", "plan",
-"out", "analysis"}``. ``analysis``, if given, is ``{"hook": "module:function", "arguments": {...}}``:
+"out", "analysis"}``, and for an ensemble run that stands for several sweep runs (packed seeds)
+``"members"``: a list of ``{"name", "axes"}``, one per member, each of which gets its own row
+(``run``: the folder's name, ``member``: its index) from that member's metrics. ``analysis``, if given, is ``{"hook": "module:function", "arguments": {...}}``:
 a function named by its import path (an experiment's ``analyse`` step), called as
 ``function(run, **arguments)`` on the finished run before it is written. The sweep does not know
 what the hook is; whoever builds the tasks does. The row holds the axes, status, error, epochs,
@@ -56,9 +58,13 @@ def _worker_name() -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def failure_row(task: dict, error: BaseException | str) -> dict:
-    """The row of a task that did not finish: its name, axes and folder, status ``failed`` and the
-    error in one line (a HybridlabError's message as it is; other errors with their type)."""
+def failure_row(task: dict, error: BaseException | str) -> dict | list[dict]:
+    """The row of a task that did not finish (a row per member for a packed task): its name, axes
+    and folder, status ``failed`` and the error in one line (a HybridlabError's message as it is;
+    other errors with their type)."""
+    if task.get("members"):
+        return [{**failure_row({**task, **member, "members": None}, error), "run": task["name"], "member": k}
+                for k, member in enumerate(task["members"])]
     return {"name": task["name"], **task["axes"], "status": FAILED, "out": task["out"], "error": one_line(error)}
 
 
@@ -76,11 +82,12 @@ def _analyse(run, analysis: dict) -> None:
     hook(run, **analysis.get("arguments", {}))
 
 
-def run_task(task: dict, stop_event: threading.Event | None = None) -> dict:
+def run_task(task: dict, stop_event: threading.Event | None = None) -> dict | list[dict]:
     """Execute one task on this process (a Dask worker, a thread of the dashboard, the caller) and
-    return its row. A run that fails is a row with status ``failed`` and the error in one line, not
-    an exception. ``stop_event`` set: the training ends after its current batch and the run counts
-    as failed ("stopped"), with no folder written, so that a resume trains it again."""
+    return its row (a row per member for a packed task). A run that fails is a row with status
+    ``failed`` and the error in one line, not an exception. ``stop_event`` set: the training ends
+    after its current batch and the run counts as failed ("stopped"), with no folder written, so
+    that a resume trains it again."""
     start = time.perf_counter()
     row = {"name": task["name"], **task["axes"], "status": FAILED, "error": "", "worker": _worker_name(),
            "out": task["out"]}
@@ -91,11 +98,34 @@ def run_task(task: dict, stop_event: threading.Event | None = None) -> dict:
         if task.get("analysis"):
             _analyse(run, task["analysis"])
         run.save(Path(task["out"]))
+        if task.get("members"):
+            return member_rows(task, run.metrics, worker=row["worker"], seconds=time.perf_counter() - start)
         row.update(metrics_row(run.metrics), status=FINISHED)
     except Exception as error:  # noqa: BLE001 - a sweep records every failure and goes on
+        if task.get("members"):
+            return [{**r, "worker": row["worker"], "duration_s": time.perf_counter() - start}
+                    for r in failure_row(task, error)]
         row["error"] = one_line(error)
     row["duration_s"] = time.perf_counter() - start
     return row
+
+
+def member_rows(task: dict, metrics: dict, worker: str = "", seconds: float | None = None) -> list[dict]:
+    """One row per member of a packed task's ensemble run (from its metrics.json); a member that
+    diverged is a failed row with its error."""
+    finished = {entry["member"]: entry for entry in metrics.get("members") or []}
+    failed = {entry["member"]: entry for entry in metrics.get("failed_members") or []}
+    rows = []
+    for k, member in enumerate(task["members"]):
+        row = {"name": member["name"], **member["axes"], "status": FAILED, "error": "", "worker": worker,
+               "out": task["out"], "run": task["name"], "member": k,
+               "duration_s": seconds / len(task["members"]) if seconds is not None else None}
+        if k in finished:
+            row.update(metrics_row(finished[k]), status=FINISHED)
+        else:
+            row["error"] = (failed.get(k) or {}).get("error", "not in the ensemble's metrics")
+        rows.append(row)
+    return rows
 
 
 def task_name(task: dict) -> str:
@@ -107,6 +137,15 @@ def run_tasks(executor, tasks: list[dict], *, on_row: Callable[[dict], None] | N
               stop_event: threading.Event | None = None) -> list[dict]:
     """Every task through ``executor`` (a :class:`core.executor.Executor`, or anything with its
     ``map``, such as the dashboard's training pool); ``on_row(row)`` as each ends, a lost task
-    included (:func:`failure_row`). Returns the rows in the order they finished."""
-    return executor.map(run_task, tasks, on_result=(lambda task, row: on_row(row)) if on_row else None,
-                        on_error=failure_row, stop_event=stop_event, name=task_name)
+    included (:func:`failure_row`); a packed task gives a row per member. Returns the rows in the
+    order they finished."""
+    def rows_of(result) -> list[dict]:
+        return result if isinstance(result, list) else [result]
+
+    def arrived(task: dict, result) -> None:
+        for row in rows_of(result):
+            on_row(row)
+
+    results = executor.map(run_task, tasks, on_result=arrived if on_row else None, on_error=failure_row,
+                           stop_event=stop_event, name=task_name)
+    return [row for result in results for row in rows_of(result)]
