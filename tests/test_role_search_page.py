@@ -61,8 +61,10 @@ def test_a_sweep_on_the_pool_counts_once_against_its_user_and_writes_its_runs(po
     assert other_user.start(_respiration())
     worker.join(300)
     table = result["outcome"].table
-    assert list(table["status"]) == ["finished"] * 4
-    assert all(is_run_folder(tmp_path / "runs" / name) for name in table["name"])
+    assert list(table["status"]) == ["finished"] * 4  # one row per seed
+    # the two seeds of a configuration trained as one ensemble run, written to one folder
+    assert sorted(set(table["run"])) == ["a__seeds0-1", "b__seeds0-1"]
+    assert all(is_run_folder(tmp_path / "runs" / name) for name in table["run"])
     _until(lambda: other_user.status == "finished", sync=[other_user])
 
 

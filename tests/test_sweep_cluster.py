@@ -70,9 +70,11 @@ def test_sweep_on_external_scheduler_writes_rows_runs_and_summary(tmp_path, dask
     assert table["worker"].str.startswith("tcp://").all()
     assert "recovery_r_rb" in table and table.loc[table["configuration"] == "default", "recovery_r_rb"].notna().all()
     soil = load_data("respiration-synthetic", n=40).frame.head(5)
-    for name in table["name"]:
+    # each configuration's two seeds trained as one ensemble run: predict gives their mean and sd
+    assert sorted(set(table["run"])) == ["all_global__seeds0-1", "default__seeds0-1"]
+    for name in set(table["run"]):
         predicted = load_run(out / "runs" / name).predict(soil)
-        assert len(predicted) == 5 and predicted["reco_pred"].notna().all()
+        assert len(predicted) == 5 and predicted["reco_pred"].notna().all() and (predicted["reco_sd"] >= 0).all()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["configurations"]["default"]["mean_val_kge"]["n"] == 2
     assert "± " in (out / "summary.md").read_text()
@@ -83,7 +85,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path, dask_cluster):
     address, workers = dask_cluster
     out = tmp_path / "sweep"
     sweep = _cli("sweep", "--model", "respiration", "--n-sites", "150", "--epochs", "40", "--patience", "1000",
-                 "--seeds", "6", "--scheduler", address, "--out", str(out))
+                 "--seeds", "6", "--separate-seeds", "--scheduler", address, "--out", str(out))
     _wait(lambda: sum(1 for _ in out.glob("runs/.*partial*")) or any((out / "runs").glob("*/.complete"))
           if (out / "runs").is_dir() else False, 120, "the first run to start writing")
     workers[0].kill()
@@ -97,7 +99,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path, dask_cluster):
 def test_interrupted_sweep_resumes_without_training_finished_runs_again(tmp_path):
     out = tmp_path / "sweep"
     args = ["sweep", "--model", "respiration", "--n-sites", "100", "--epochs", "60", "--patience", "1000",
-            "--seeds", "5", "--workers", "1", "--out", str(out)]
+            "--seeds", "5", "--separate-seeds", "--workers", "1", "--out", str(out)]
     first = _cli(*args)
     _wait(lambda: len(list(out.glob("runs/*/.complete"))) >= 2, 240, "two finished runs")
     first.send_signal(signal.SIGINT)

@@ -32,7 +32,9 @@ class ExperimentOptions:
     """Settings an experiment's configurations share. n_sites: sites (or profiles) of the built-in
     data (None: the full set); seed: data seed and first training seed; seeds: training seeds
     seed..seed+seeds-1; folds: run every fold of a k-fold split by site (None: ``split``);
-    configurations: a subset of the experiment's (None: all)."""
+    configurations: a subset of the experiment's (None: all); pack_seeds: a configuration's seeds
+    train as the members of one ensemble run (:class:`~core.sweep.SweepPlan`); precision:
+    float32 or bf16-mixed."""
 
     split: str = "site"
     epochs: int = 1000
@@ -42,6 +44,8 @@ class ExperimentOptions:
     configurations: list[str] | None = None
     seeds: int = 1
     folds: int | None = None
+    pack_seeds: bool = True
+    precision: str = "float32"
 
 
 class Member:
@@ -124,8 +128,11 @@ def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> Swee
     if options.folds is not None and options.split != "site":
         raise HybridlabError("--folds runs a k-fold split by site; leave out --split temperature")
     plans = {name: plan.to_dict() for name, plan in chosen(experiment.plans(options), options).items()}
+    if options.precision != "float32":
+        plans = {name: {**plan, "train": {**plan["train"], "precision": options.precision}} for name, plan in plans.items()}
     return SweepPlan(base=next(iter(plans.values())), configurations=plans,
-                     seeds=list(range(options.seed, options.seed + options.seeds)), folds=options.folds)
+                     seeds=list(range(options.seed, options.seed + options.seeds)), folds=options.folds,
+                     pack_seeds=options.pack_seeds)
 
 
 def run_experiment(experiment: Experiment, out: str | Path, options: ExperimentOptions,
