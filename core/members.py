@@ -59,18 +59,23 @@ class StackedNetwork(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         members = self.weights[0].shape[0]
-        h = x.expand(members, *x.shape)
+        h = x
         for position, (kind, layer) in enumerate(self.layers):
+            weight, bias = (self.weights[layer], self.biases[layer]) if kind == "linear" else (None, None)
             if kind == "linear" and members == 1:  # the very operation of nn.Linear: one member as one run
-                h = nn.functional.linear(h[0], self.weights[layer][0], self.biases[layer][0]).unsqueeze(0)
+                h = nn.functional.linear(h if h.dim() == 2 else h[0], weight[0], bias[0]).unsqueeze(0)
+            elif kind == "linear" and h.dim() == 2:
+                # the shared input meets every member's first layer in one wide product (n, K * out)
+                wide = nn.functional.linear(h, weight.reshape(-1, weight.shape[2]), bias.reshape(-1))
+                h = wide.view(h.shape[0], members, -1).transpose(0, 1)
             elif kind == "linear":
-                h = torch.baddbmm(self.biases[layer].unsqueeze(1), h, self.weights[layer].transpose(1, 2))
+                h = torch.baddbmm(bias.unsqueeze(1), h, weight.transpose(1, 2))
             elif kind == "module":
                 h = layer(h)
             elif self.training and layer.p > 0:
                 shape = tuple(h.shape[1:])
-                masks = [layer.mask(shape, bits, h.dtype) for bits in self.generators[position]]
-                h = h * torch.stack(masks).to(h.device)
+                kept = np.stack([layer.kept(shape, bits) for bits in self.generators[position]])
+                h = h * layer.scaled(kept, h.dtype).to(h.device)
         return h
 
     def member(self, k: int) -> nn.Sequential:

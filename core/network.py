@@ -90,15 +90,19 @@ class Dropout(nn.Module):
             return nn.functional.dropout(x, self.p, True)
         return x * self.mask(tuple(x.shape), self.bits, x.dtype)
 
-    def mask(self, shape: tuple, bits: np.random.SFC64, dtype: torch.dtype) -> torch.Tensor:
-        """A scaled keep-mask of ``shape`` from generator ``bits`` (members of an ensemble each
-        draw theirs from their own generator, as the same layer of a single run would)."""
+    def kept(self, shape: tuple, bits: np.random.SFC64) -> np.ndarray:
+        """Which elements of ``shape`` are kept (bool), drawn from generator ``bits`` (members
+        of an ensemble each draw theirs from their own, as the same layer of a single run would)."""
         n = int(np.prod(shape))
-        draws = bits.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape)
-        mask = (draws >= self._threshold).astype(np.float64 if dtype == torch.float64 else np.float32)
-        mask *= 1.0 / (1.0 - self.p)
-        mask = torch.from_numpy(mask)
-        return mask if mask.dtype == dtype else mask.to(dtype)
+        return bits.random_raw((n + 3) // 4).view(np.uint16)[:n].reshape(shape) >= self._threshold
+
+    def scaled(self, kept: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        """The keep-mask as 0 or 1/(1-p) (torch converts and scales faster than NumPy)."""
+        return torch.from_numpy(kept.view(np.uint8)).to(dtype).mul_(1.0 / (1.0 - self.p))
+
+    def mask(self, shape: tuple, bits: np.random.SFC64, dtype: torch.dtype) -> torch.Tensor:
+        """A scaled keep-mask of ``shape`` from generator ``bits``."""
+        return self.scaled(self.kept(shape, bits), dtype)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

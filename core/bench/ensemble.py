@@ -1,0 +1,98 @@
+"""``ensemble_speedup``: K members trained as one model (``train.members``) against the same K
+runs trained one after another, in this process, with the same threads and epochs.
+
+Each case trains the SOC hybrid (five_neural) or the pure network through :func:`execute`, as a
+user's ``hybridlab train`` does, with patience above the epochs so that every member trains every
+epoch; the times are the training loops' (``result.seconds``), data loading and evaluation left
+out. Peak memory is measured in a fresh process per ensemble size (``python -m
+core.bench.ensemble K``), since a process's peak never goes down.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+
+import torch
+
+from ..datasets import load_data
+from ..execute import execute
+from ..network import NetworkConfig
+from ..train_config import cpu_bf16_units
+from .training import dense_flops
+
+MEMBERS = 5
+
+
+def _plan(model: str, n_sites: int | None, epochs: int, seed: int, members: int, precision: str) -> dict:
+    data = {"name": "lucas-synthetic"} if n_sites is None else {"name": "lucas-synthetic", "n": n_sites}
+    return {"model": model, "data": data, "train": {"epochs": epochs, "patience": epochs + 1, "seed": seed,
+                                                     "members": members, "precision": precision}}
+
+
+def _epoch_seconds(history: list[dict], warmup: int) -> float:
+    rows = [r for r in history if r.get("member", 0) == 0]
+    return statistics.median(r["epoch_seconds"] for r in rows[warmup:])
+
+
+def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: int, log) -> dict:
+    """Separate runs against one ensemble run, for one model, size and precision."""
+    separate = [execute(_plan(model, n_sites, epochs, seed, 1, precision)) for seed in range(MEMBERS)]
+    together = execute(_plan(model, n_sites, epochs, 0, MEMBERS, precision))
+    seconds_separate = sum(run.result.seconds for run in separate)
+    seconds_together = together.result.seconds
+    epoch_separate = statistics.mean(_epoch_seconds(run.result.history, warmup) for run in separate)
+    epoch_together = _epoch_seconds(together.result.history, warmup)
+    first = separate[0]
+    n_train, n_val = len(first.train_rows), len(first.val_rows)
+    outputs = len(first.model_config["targets"]) if model == "nn" else \
+        sum(1 for p in first.model_config["parameters"] if p["role"] == "neural")
+    inputs = len(first.model_config["predictors"]) + (len(first.model_config["forcing"]) if model == "nn" else 0)
+    flops = (3 * n_train + n_val) * dense_flops(inputs, tuple(NetworkConfig().hidden), outputs)
+    case = {"model": model, "sites": n_train + n_val, "precision": precision, "members": MEMBERS, "epochs": epochs,
+            "separate_seconds": seconds_separate, "members_seconds": seconds_together,
+            "speedup": seconds_separate / seconds_together,
+            "separate_seconds_per_member_epoch": epoch_separate,
+            "members_seconds_per_member_epoch": epoch_together / MEMBERS,
+            "separate_gflops": flops / epoch_separate / 1e9,
+            "members_gflops": flops * MEMBERS / epoch_together / 1e9}
+    log(f"ensemble {model} {case['sites']} sites {precision}: {MEMBERS} runs {seconds_separate:.2f} s, "
+        f"{MEMBERS} members {seconds_together:.2f} s, speed-up {case['speedup']:.2f}")
+    return case
+
+
+def peak_rss_mb(members: int, epochs: int = 3) -> float:
+    """Peak RSS (MB) of a fresh process that trains ``members`` SOC members on the full data."""
+    done = subprocess.run([sys.executable, "-m", "core.bench.ensemble", str(members), str(epochs)],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def ensemble_speedup(quick: bool = False, log=print, peak_gflops: float | None = None) -> dict:
+    """Every case's times and speed-up, the CPU's bf16 units, and (unless quick) peak RSS at K = 1, 5, 20."""
+    epochs, warmup = (3, 1) if quick else (12, 2)
+    units = cpu_bf16_units()
+    precisions = ["float32"] + (["bf16-mixed"] if units else [])
+    log(f"ensemble: CPU bf16 matrix units: {units or 'none (bf16-mixed is refused on this CPU)'}; "
+        f"{torch.get_num_threads()} threads")
+    cases = [_case("soc", None, precision, epochs, warmup, log) for precision in precisions]
+    cases += [_case("soc", 1000, precision, epochs * 3, warmup, log) for precision in precisions]
+    cases.append(_case("nn", None, "float32", epochs, warmup, log))
+    if peak_gflops:
+        for case in cases:
+            case["separate_fraction_of_peak"] = case["separate_gflops"] / peak_gflops
+            case["members_fraction_of_peak"] = case["members_gflops"] / peak_gflops
+    result = {"cpu_bf16_units": units, "threads": torch.get_num_threads(), "cases": cases}
+    if not quick:
+        result["peak_rss_mb"] = {str(k): peak_rss_mb(k) for k in (1, 5, 20)}
+        log(f"ensemble peak RSS (MB) by members: {result['peak_rss_mb']}")
+    return result
+
+
+if __name__ == "__main__":  # one ensemble's peak memory, in a process of its own
+    count, epoch_count = int(sys.argv[1]), int(sys.argv[2])
+    load_data("lucas-synthetic")
+    execute(_plan("soc", None, epoch_count, 0, count, "float32"))
+    print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
