@@ -192,9 +192,11 @@ class HybridModel(TrainableModel):
     def parameter_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every mechanistic parameter per sample, (n,) each, inside its bounds."""
         output = self.net(self.normalize(x)).float() if self.net is not None else None
-        return self._values(output, self.global_logits, x.shape[0])
+        return self.values_from(output, self.global_logits, x.shape[0])
 
-    def _values(self, network_output, global_logits, n: int, members: int = 1) -> dict[str, torch.Tensor]:
+    def values_from(self, network_output, global_logits, n: int, members: int = 1) -> dict[str, torch.Tensor]:
+        """Every parameter on n rows from the backbone's output (n, P) and the global logits ((G,),
+        or (members, G) for the members' rows laid one after another)."""
         values: dict[str, torch.Tensor] = {}
         if network_output is not None:
             v = self.neural_scale(torch.sigmoid(network_output))
@@ -211,7 +213,7 @@ class HybridModel(TrainableModel):
 
     def assemble(self, network_output, global_logits, forcing: torch.Tensor, members: int = 1) -> ModelOutput:
         n = forcing.shape[0]
-        params = self._values(network_output, global_logits, n, members)
+        params = self.values_from(network_output, global_logits, n, members)
         kwargs = {name: forcing[:, j] for j, name in enumerate(self.forcing)}
         kwargs.update(params)
         outputs = self.function(**kwargs, **self.function_options)

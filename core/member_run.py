@@ -39,12 +39,15 @@ def build_members(model_config: dict, seeds: list[int], train_tensors: Tensors) 
 
 
 def epoch_row(rows: list[dict]) -> dict:
-    """One history row for the members still training: the mean of each number over them, and
-    how many there are (what progress bars and live views show)."""
-    keys = [k for k, v in rows[0].items() if isinstance(v, (int, float))]
-    row = {k: float(np.nanmean([r.get(k, math.nan) for r in rows])) if rows else math.nan for k in keys}
-    row["epoch"] = max(r["epoch"] for r in rows)
-    row["members_training"] = len(rows)
+    """One history row for the members still training (what progress bars and live views show):
+    the mean of each real number over them, the largest of each count (epoch, best epoch), and how
+    many members there are."""
+    row: dict = {"members_training": len(rows)}
+    for key, value in rows[0].items():
+        values = [r.get(key, math.nan) for r in rows]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        row[key] = max(values) if isinstance(value, int) else float(np.nanmean(values))
     return row
 
 

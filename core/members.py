@@ -184,6 +184,18 @@ class MemberModel(nn.Module):
                             {k: per_member(v) for k, v in out.outputs.items() if not k.startswith("penalty")},
                             penalty)
 
+    def parameter_values(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The members' mean of every mechanistic parameter per sample, (n,) each (none for the
+        pure network), as the ensemble's predictions are the members' mean."""
+        if not hasattr(self.head, "values_from"):
+            return {}
+        members, n = self.count, x.shape[0]
+        output = None
+        if self.net is not None:
+            output = self.net(self.head.network_input(x, x.new_zeros(n, 0))).float().reshape(members * n, -1)
+        values = self.head.values_from(output, self.global_logits, members * n, members)
+        return {name: v.reshape(members, n).mean(0) for name, v in values.items()}
+
     def observation_penalty(self, parameters: dict, y: torch.Tensor) -> torch.Tensor | None:
         """Each member's constraint term (K,) given observations y (n, T), or None."""
         terms = [self.head.observation_penalty({k: v[m] for k, v in parameters.items()}, y)
