@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from .allocator import keep_freed_memory
 from .losses import MultiTaskLoss
 from .members import MemberModel
 from .metrics import kge_parts, masked_moments
@@ -201,6 +202,7 @@ def train_members(model: MemberModel, train_data: Tensors, val_data: Tensors, co
         A TrainResult per member (``stopped``: early stopping, max epochs, cancelled or diverged).
     """
     check_precision(config)
+    keep_freed_memory()
     device = torch.device(config.device)
     model.to(device)
     train_data, val_data = train_data.to(device), val_data.to(device)

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from .allocator import keep_freed_memory
 from .hybrid import ModelOutput, TrainableModel
 from .losses import MultiTaskLoss
 from .metrics import kge_parts, masked_moments
@@ -246,6 +247,7 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
         History, epochs run, best epoch, seconds and why it stopped.
     """
     check_precision(config)
+    keep_freed_memory()
     device = torch.device(config.device)
     model.to(device)
     train_data, val_data = train_data.to(device), val_data.to(device)

@@ -18,11 +18,17 @@ def test_quick_bench_writes_every_figure(tmp_path):
     res = json.loads(out.read_text())
     assert set(res) == {"machine", "matmul_gflops", "matmul_gflops_range", "nn", "hybrid_soc", "reference", "speedup_vs_reference",
                         "steady_state_sites_per_second", "experiment_soc", "sweep_speedup", "live_view_overhead",
-                        "live_view", "peak_rss_mb"}
+                        "live_view", "peak_rss_mb", "ensemble_speedup"}
     assert res["experiment_soc"] is None
     sweep = res["sweep_speedup"]
     assert sweep["failed"] == [] and sweep["runs"] == 4 and sweep["workers"] == 2
     assert sweep["sequential_seconds"] > 0 and sweep["executor_seconds"] > 0 and sweep["overhead_per_task_seconds"] < 60
+    ensemble = res["ensemble_speedup"]
+    assert ensemble["threads"] >= 1 and "cpu_bf16_units" in ensemble
+    kinds = {(case["model"], case["sites"], case["precision"]) for case in ensemble["cases"]}
+    assert {("soc", 16743, "float32"), ("soc", 1000, "float32"), ("nn", 16743, "float32")} <= kinds
+    for case in ensemble["cases"]:
+        assert case["speedup"] > 0 and 0 < case["members_fraction_of_peak"]
     low, high = res["matmul_gflops_range"]
     assert 0 < low <= res["matmul_gflops"] <= high
     for key in ("nn", "hybrid_soc"):

@@ -21,7 +21,7 @@ from ..datasets import load_data
 from ..execute import execute
 from ..network import NetworkConfig
 from ..train_config import cpu_bf16_units
-from .training import dense_flops
+from .flops import dense_flops
 
 MEMBERS = 5
 

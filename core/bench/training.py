@@ -28,6 +28,8 @@ from ..models.soc import steady_state
 from ..network import NetworkConfig
 from ..splits import SplitConfig, split_rows
 from ..training import TrainConfig, train
+from .ensemble import ensemble_speedup
+from .flops import dense_flops
 from .sweep import sweep_speedup
 
 
@@ -53,12 +55,6 @@ class MatmulProbe:
             best = min(best, time.perf_counter() - t)
         self.rates.append(2 * self.n ** 3 / best / 1e9)
         return self.rates[-1]
-
-
-def dense_flops(n_in: int, hidden: tuple[int, ...], n_out: int) -> int:
-    """Forward FLOPs per sample of the dense stack."""
-    sizes = [n_in, *hidden, n_out]
-    return sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 def _epoch_seconds(history: list[dict], warmup: int) -> float:
@@ -199,6 +195,7 @@ def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
     for entry in entry_points(group="hybridlab.benchmarks"):
         result.update(entry.load()(quick, log=log))
 
+    result["ensemble_speedup"] = ensemble_speedup(quick, log=log, peak_gflops=peak)
     result["sweep_speedup"] = sweep_speedup(quick, log=log)
     result["experiment_soc"] = None if quick else experiment_soc(seeds=5, log=log)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
