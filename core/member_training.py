@@ -105,6 +105,7 @@ def member_epoch(model: MemberModel, shuffled: Tensors, loss_fn: MemberLoss, opt
 def validate_members(model: MemberModel, val_data: Tensors, loss_fn: MemberLoss, chunk: int = 65536) -> list[Validation]:
     """Each active member's validation loss, per-target losses and KGE, and tracked means."""
     model.eval()
+    chunk = max(1, chunk // model.count)
     parts = [model(val_data.x[i:i + chunk], val_data.forcing[i:i + chunk]) for i in range(0, len(val_data), chunk)]
     predictions = torch.cat([p.predictions for p in parts], dim=1)
     per_target, valid = loss_fn.per_target(val_data.y, predictions)

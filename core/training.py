@@ -89,6 +89,7 @@ def predict(model: nn.Module, data: Tensors, chunk: int = 65536) -> ModelOutput:
     """
     was_training = model.training
     model.eval()
+    chunk = max(1, chunk // getattr(model, "count", 1))  # an ensemble's K members: K times the rows
     parts = [model(data.x[i:i + chunk], data.forcing[i:i + chunk]) for i in range(0, max(len(data), 1), chunk)]
     model.train(was_training)
     n = len(data)

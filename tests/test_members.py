@@ -195,16 +195,26 @@ def test_a_sweep_packs_seeds_into_one_ensemble_run_keeps_a_row_per_seed_and_resu
 
     args = ["sweep", "--model", "respiration", "--n-sites", "30", "--epochs", "5", "--seeds", "3", "--workers", "1",
             "--quiet"]
-    assert main([*args, "--out", str(tmp_path / "packed")]) == 0
+    assert main([*args, "--pack-seeds", "--out", str(tmp_path / "packed")]) == 0
     table = pd.read_parquet(tmp_path / "packed" / "sweep.parquet")
     assert list(table["seed"]) == [0, 1, 2] and set(table["status"]) == {"finished"}
     assert set(table["run"]) == {"default__seeds0-2"} and list(table["member"]) == [0, 1, 2]
     assert [p.name for p in (tmp_path / "packed" / "runs").iterdir()] == ["default__seeds0-2"]
     identifiability = json.loads((tmp_path / "packed" / "identifiability.json").read_text())
     assert len(identifiability["configurations"]["default"]["members"]) == 3
-    assert main([*args, "--out", str(tmp_path / "packed")]) == 0
+    assert main([*args, "--pack-seeds", "--out", str(tmp_path / "packed")]) == 0
     assert "(3 from before)" in capsys.readouterr().out
-    assert main([*args, "--separate-seeds", "--out", str(tmp_path / "separate")]) == 0
+    assert main([*args, "--out", str(tmp_path / "separate")]) == 0
     separate = pd.read_parquet(tmp_path / "separate" / "sweep.parquet")
     assert sorted(p.name for p in (tmp_path / "separate" / "runs").iterdir()) == list(separate["name"])
     assert list(separate.columns[:4]) == list(table.columns[:4])
+
+
+def test_the_allocator_keeps_what_training_frees_on_linux():
+    import sys
+
+    from core.allocator import keep_freed_memory
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc's thresholds are set on Linux only")
+    assert keep_freed_memory() is True

@@ -48,7 +48,7 @@ def test_step_of_reads_the_search_configuration_names():
 @pytest.mark.slow  # trains several runs: end to end, out of the quick loop
 def test_a_sweep_on_the_pool_counts_once_against_its_user_and_writes_its_runs(pool, tmp_path):
     base = _respiration().plan().to_dict()
-    sweep = SweepPlan(base=base, seeds=[0, 1], configurations={"a": {}, "b": {"roles": {"rb": "global"}}})
+    sweep = SweepPlan(base=base, seeds=[0, 1], configurations={"a": {}, "b": {"roles": {"rb": "global"}}}, pack_seeds=True)
     executor = PoolExecutor(pool, "alice")
     result = {}
     worker = threading.Thread(target=lambda: result.update(outcome=run_sweep(sweep, tmp_path, executor=executor)))

@@ -60,7 +60,7 @@ def dask_cluster(tmp_path):
 def test_sweep_on_external_scheduler_writes_rows_runs_and_summary(tmp_path, dask_cluster):
     address, _ = dask_cluster
     out = tmp_path / "sweep"
-    code = main(["sweep", *SMALL, "--roles", "all_global,default", "--seeds", "2", "--scheduler", address,
+    code = main(["sweep", *SMALL, "--roles", "all_global,default", "--seeds", "2", "--pack-seeds", "--scheduler", address,
                  "--out", str(out), "--quiet"])
     assert code == 0
     table = pd.read_parquet(out / "sweep.parquet")
@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path, dask_cluster):
     address, workers = dask_cluster
     out = tmp_path / "sweep"
     sweep = _cli("sweep", "--model", "respiration", "--n-sites", "150", "--epochs", "40", "--patience", "1000",
-                 "--seeds", "6", "--separate-seeds", "--scheduler", address, "--out", str(out))
+                 "--seeds", "6", "--scheduler", address, "--out", str(out))
     _wait(lambda: sum(1 for _ in out.glob("runs/.*partial*")) or any((out / "runs").glob("*/.complete"))
           if (out / "runs").is_dir() else False, 120, "the first run to start writing")
     workers[0].kill()
@@ -99,7 +99,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(tmp_path, dask_cluster):
 def test_interrupted_sweep_resumes_without_training_finished_runs_again(tmp_path):
     out = tmp_path / "sweep"
     args = ["sweep", "--model", "respiration", "--n-sites", "100", "--epochs", "60", "--patience", "1000",
-            "--seeds", "5", "--separate-seeds", "--workers", "1", "--out", str(out)]
+            "--seeds", "5", "--workers", "1", "--out", str(out)]
     first = _cli(*args)
     _wait(lambda: len(list(out.glob("runs/*/.complete"))) >= 2, 240, "two finished runs")
     first.send_signal(signal.SIGINT)

@@ -55,9 +55,8 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--configurations", default=None, help="comma-separated subset of the experiment's configurations")
     p.add_argument("--seeds", type=int, default=1, help="training seeds SEED..SEED+N-1 per configuration (default 1)")
     p.add_argument("--folds", type=int, default=None, help="run every fold of a K-fold split by site")
-    p.add_argument("--separate-seeds", action="store_true",
-                   help="train every seed as a run of its own (default: a configuration's seeds train together as "
-                        "one ensemble run)")
+    p.add_argument("--pack-seeds", action="store_true",
+                   help="train a configuration's seeds together as one ensemble run (sharing the first seed's split)")
     p.add_argument("--precision", default="float32", choices=["float32", "bf16-mixed"],
                    help="bf16-mixed: the network's matrix products in bfloat16 (CPUs with bf16 matrix units)")
     add_executor_arguments(p)

@@ -137,7 +137,7 @@ def cmd_experiment(a: argparse.Namespace) -> int:
     experiment = get_experiment(a.name)
     options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
-                                seeds=a.seeds, folds=a.folds, pack_seeds=not a.separate_seeds, precision=a.precision)
+                                seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision)
     executor = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     progress = SweepProgress(a.quiet)
 

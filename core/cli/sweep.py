@@ -42,9 +42,9 @@ def add_command(sub) -> None:
     p.add_argument("--grid", action="append", default=[], metavar="SETTING=V1,V2,...",
                    help="sweep a training or network setting, e.g. lr=0.01,0.001 or hidden='64,32;128' (repeatable)")
     add_executor_arguments(p)
-    p.add_argument("--separate-seeds", action="store_true",
-                   help="train every seed as a run of its own (default: a configuration's seeds train together as "
-                        "the members of one ensemble run, sharing the first seed's split; one row per seed either way)")
+    p.add_argument("--pack-seeds", action="store_true",
+                   help="train a configuration's consecutive seeds together as the members of one ensemble run "
+                        "(they share the first seed's split; one row per seed either way; docs/ensembles.md)")
     p.add_argument("--out", default=None, help="sweep folder (runs/, sweep.parquet, summary.md)")
     p.add_argument("--dump-plan", action="store_true", help="print the sweep plan these flags stand for and exit")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -140,8 +140,8 @@ def sweep_from_args(a: argparse.Namespace):
         values["seeds"] = [first_seed]
     if a.plan and a.folds is not None:
         values["folds"] = a.folds
-    if a.separate_seeds:
-        values["pack_seeds"] = False
+    if a.pack_seeds:
+        values["pack_seeds"] = True
     return SweepPlan.from_dict({k: v for k, v in values.items() if v is not None}, a.max_runs)
 
 

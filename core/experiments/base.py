@@ -44,7 +44,7 @@ class ExperimentOptions:
     configurations: list[str] | None = None
     seeds: int = 1
     folds: int | None = None
-    pack_seeds: bool = True
+    pack_seeds: bool = False
     precision: str = "float32"
 
 

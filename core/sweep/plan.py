@@ -6,10 +6,10 @@
     folds:           K: run every fold of a K-fold split by site (None: the base plan's split)
     splits:          split kinds to run each configuration with, e.g. [site, temperature]
     grid:            setting -> values, e.g. {"train.lr": [0.01, 0.001], "network.hidden": [[32], [64, 32]]}
-    pack_seeds:      train consecutive seeds of one configuration as one ensemble run (default true)
+    pack_seeds:      train consecutive seeds of one configuration as one ensemble run (default false)
 
 Every combination becomes one :class:`SweepTask`: a run plan as a dict, its axes, and the run
-folder it is written to (``OUT/runs/<name>``). With ``pack_seeds`` (the default), the tasks
+folder it is written to (``OUT/runs/<name>``). With ``pack_seeds``, the tasks
 that differ only in consecutive seeds are trained together as the members of one ensemble run
 (:meth:`SweepPlan.packs`, ``train.members``), written to one folder; the sweep's table keeps one
 row per seed. Packed members share the split of their first seed. The sweep round-trips through
@@ -90,7 +90,7 @@ class SweepPlan:
     folds: int | None = None
     splits: list[str] | None = None
     grid: dict[str, list] = field(default_factory=dict)
-    pack_seeds: bool = True
+    pack_seeds: bool = False
     #: refuse a sweep of more runs (checked from the sizes, before any run plan is built); not saved
     max_runs: int = field(default=MAX_RUNS, repr=False, compare=False)
 
@@ -139,8 +139,8 @@ class SweepPlan:
     def to_dict(self) -> dict:
         values = {"base": self.base, "configurations": self.configurations, "seeds": self.seeds}
         values.update({k: v for k, v in (("folds", self.folds), ("splits", self.splits), ("grid", self.grid)) if v})
-        if not self.pack_seeds:
-            values["pack_seeds"] = False
+        if self.pack_seeds:
+            values["pack_seeds"] = True
         return copy.deepcopy(values)
 
     @classmethod
