@@ -16,6 +16,7 @@ def metrics_table(metrics: dict) -> str:
     lines.append(f"mean validation KGE: {_fmt(metrics.get('mean_val_kge'))}   "
                  f"epochs: {metrics['epochs_run']} (best {metrics['best_epoch']}, {metrics.get('stopped', '')})   "
                  f"time: {metrics['train_seconds']:.1f} s ({metrics['seconds_per_epoch'] * 1000:.0f} ms/epoch)")
+    lines += members_lines(metrics)
     rec = metrics.get("parameter_recovery")
     if rec:
         lines.append("parameter recovery (learned vs true):")
@@ -27,3 +28,18 @@ def metrics_table(metrics: dict) -> str:
                 lines.append(f"  {name:<10} neural  r {_fmt(r['r'])}  RMSE {_fmt(r['rmse'], 4)}  "
                              f"(validation r {_fmt(r.get('r_val'))})")
     return "\n".join(lines)
+
+
+def members_lines(metrics: dict) -> list[str]:
+    """An ensemble run's members: what the table above is (the members' mean), each member's
+    validation KGE and epochs, their mean ± sd, and any member that failed (none for a single run)."""
+    members = metrics.get("members")
+    if not members:
+        return []
+    summary = metrics["member_summary"]["mean_val_kge"]
+    lines = [f"ensemble of {len(members)} members: the table is the members' mean prediction; members' mean "
+             f"validation KGE {_fmt(summary['mean'])} ± {_fmt(summary['sd'])} (mean ± sd)"]
+    lines += [f"  member {m['member']} (seed {m['seed']}): mean validation KGE {_fmt(m['mean_val_kge'])}, "
+              f"{m['epochs_run']} epochs (best {m['best_epoch']}, {m['stopped']})" for m in members]
+    lines += [f"  {failure['error']}" for failure in metrics.get("failed_members") or []]
+    return lines
