@@ -24,6 +24,7 @@ from .hybrid import TrainableModel
 from .member_run import build_members, epoch_row, finish_members
 from .member_training import train_members
 from .models import build_model
+from .network import check_weights
 from .plan import RunPlan
 from .run import Run
 from .splits import split_rows
@@ -174,6 +175,9 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
                     "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
                     "options": spec.check_options(plan.options)}
+    # before any weight is allocated: inputs and outputs at their most (the network sees the forcing too)
+    check_weights(len(data.predictors) + len(forcing), max(len(targets), len(parameter_set.names)), plan.network,
+                  plan.train.members)
     if plan.train.members > 1:
         model_config.update(members=plan.train.members, member_seeds=plan.train.member_seeds)
         model = build_members(model_config, plan.train.member_seeds, train_tensors)

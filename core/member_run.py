@@ -17,7 +17,7 @@ import torch
 
 from .datasets import HybridData
 from .errors import DivergenceError
-from .evaluation import Snapshot, run_metrics, snapshot_of
+from .evaluation import run_metrics, snapshot_of
 from .member_training import MembersResult
 from .members import MemberModel, ensemble_mean, member_output
 from .metrics import spread
@@ -120,4 +120,4 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
     return final, metrics, table, result
 
 
-__all__ = ["Snapshot", "build_members", "epoch_row", "finish_members"]
+__all__ = ["build_members", "epoch_row", "finish_members"]

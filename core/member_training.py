@@ -26,7 +26,7 @@ from .metrics import kge_parts, masked_moments
 from .tensors import Tensors
 from .train_config import TrainConfig, check_precision
 from .training import (GLOBAL_GENERATOR, GLOBAL_START_OFFSET, OPTIMIZERS, EarlyStopping, EpochLosses, TrainResult,
-                       Validation, history_row, precision_context)
+                       Validation, epoch_sums, history_row)
 
 
 class MemberLoss(nn.Module):
@@ -75,30 +75,12 @@ class _Epoch:
 def member_epoch(model: MemberModel, shuffled: Tensors, loss_fn: MemberLoss, optimizer, batch_size: int,
                  stop_event: threading.Event | None, precision: str) -> _Epoch:
     """One pass over the shuffled training rows for every active member."""
-    members, device = model.count, shuffled.x.device
-    totals = torch.zeros(members, device=device)
-    sum_target = torch.zeros(members, shuffled.y.shape[1], device=device)
-    n_target = torch.zeros_like(sum_target)
-    batches = 0
-    model.train()
-    for start in range(0, len(shuffled), batch_size):
-        if stop_event is not None and stop_event.is_set():
-            break
-        batch = shuffled.slice(start, start + batch_size)
-        with precision_context(precision, device):
-            out = model(batch.x, batch.forcing)
-        member_loss, per_target, valid = loss_fn(batch.y, out.predictions)
-        for extra in (out.penalty, model.observation_penalty(out.parameters, batch.y)):
-            if extra is not None:
-                member_loss = member_loss + extra
-        optimizer.zero_grad(set_to_none=True)
-        member_loss.sum().backward()
-        optimizer.step()
-        totals += member_loss.detach()
-        sum_target += per_target.detach()
-        n_target += valid.to(n_target.dtype)
-        batches += 1
-    return _Epoch(totals / max(batches, 1), sum_target / n_target.clamp(min=1), n_target > 0, batches)
+    totals, sum_target, n_target, batches = epoch_sums(model, shuffled, loss_fn, optimizer, batch_size, stop_event,
+                                                       precision)
+    shape = (model.count, shuffled.y.shape[1])
+    sum_target, n_target = sum_target.expand(shape), n_target.expand(shape)
+    return _Epoch(totals.expand(model.count) / max(batches, 1), sum_target / n_target.clamp(min=1), n_target > 0,
+                  batches)
 
 
 @torch.inference_mode()

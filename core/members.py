@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hybrid import ModelOutput, TrainableModel
+from .hybrid import _UNIT_MARGIN, ModelOutput, TrainableModel
 from .network import Dropout
 
 
@@ -160,7 +160,7 @@ class MemberModel(nn.Module):
     def start_globals_at_random(self, generators: Sequence[torch.Generator]) -> None:
         """Each member's global parameters at a random point of their bounds, from its generator."""
         for k, generator in enumerate(generators):
-            units = torch.rand(self.global_logits.shape[1], generator=generator) * (1 - 2e-6) + 1e-6
+            units = torch.rand(self.global_logits.shape[1], generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
             self.global_logits[k].copy_(torch.logit(units).to(self.global_logits))
 
     def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> MemberOutput:

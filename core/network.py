@@ -23,6 +23,9 @@ DEFAULT_HIDDEN = (256, 128, 64, 32)
 
 #: the engine's hard limits on the backbone (a served dashboard sets lower ones)
 MAX_HIDDEN_UNITS, MAX_HIDDEN_LAYERS = 16384, 32
+#: the most weights one run may build, all members together (0.4 GB in float32; the optimiser keeps
+#: about two more copies)
+MAX_WEIGHTS = 100_000_000
 
 
 @dataclass
@@ -106,6 +109,18 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def check_weights(n_in: int, n_out: int, cfg: NetworkConfig, members: int = 1) -> int:
+    """The number of weights and biases of ``members`` backbones n_in -> hidden -> n_out; refused
+    above :data:`MAX_WEIGHTS` before anything is allocated."""
+    sizes = [n_in, *cfg.hidden, n_out]
+    weights = members * sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if weights > MAX_WEIGHTS:
+        raise HybridlabError(f"the network would hold {weights:,} weights ({members} member(s) of hidden layers "
+                             f"{list(cfg.hidden)[:8]} on {n_in} inputs), more than {MAX_WEIGHTS:,}; use smaller "
+                             f"hidden layers or fewer members")
+    return weights
 
 
 def mlp(n_in: int, n_out: int, cfg: NetworkConfig) -> nn.Sequential:

@@ -113,15 +113,14 @@ class EpochLosses:
     batches: int
 
 
-def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer,
-                batch_size: int, stop_event: threading.Event | None, precision: str = "float32") -> EpochLosses:
-    """One pass over the (already shuffled) training rows in mini-batches; stops early when
-    ``stop_event`` is set (``batches`` then counts only the batches done)."""
+def epoch_sums(model: nn.Module, shuffled: Tensors, loss_fn: nn.Module, optimizer: torch.optim.Optimizer,
+               batch_size: int, stop_event: threading.Event | None, precision: str = "float32") -> tuple:
+    """One pass over the (already shuffled) training rows in mini-batches, for one model (a scalar
+    loss) or an ensemble's members (a loss per member, whose sum is minimised); stops early when
+    ``stop_event`` is set. Returns the sums over batches of the loss and of the per-target losses,
+    the count of batches in which each target had data, and the number of batches done."""
     device = shuffled.x.device
-    n_targets = shuffled.y.shape[1]
-    sum_loss = torch.zeros((), device=device)
-    sum_target = torch.zeros(n_targets, device=device)
-    n_target = torch.zeros(n_targets, device=device)
+    sum_loss = sum_target = n_target = torch.zeros((), device=device)
     batches = 0
     model.train()
     for start in range(0, len(shuffled), batch_size):
@@ -131,18 +130,27 @@ def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, opt
         with precision_context(precision, device):
             out = model(batch.x, batch.forcing)
         loss, per_target, valid = loss_fn(batch.y, out.predictions)
-        if out.penalty is not None:
-            loss = loss + out.penalty
-        constraint = model.observation_penalty(out.parameters, batch.y)
-        if constraint is not None:
-            loss = loss + constraint
+        for extra in (out.penalty, model.observation_penalty(out.parameters, batch.y)):
+            if extra is not None:
+                loss = loss + extra
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.sum().backward()
         optimizer.step()
-        sum_loss += loss.detach()
-        sum_target += per_target.detach()
-        n_target += valid.to(n_target.dtype)
+        sum_loss = sum_loss + loss.detach()
+        sum_target = sum_target + per_target.detach()
+        n_target = n_target + valid.to(per_target.dtype)
         batches += 1
+    return sum_loss, sum_target, n_target, batches
+
+
+def train_epoch(model: nn.Module, shuffled: Tensors, loss_fn: MultiTaskLoss, optimizer: torch.optim.Optimizer,
+                batch_size: int, stop_event: threading.Event | None, precision: str = "float32") -> EpochLosses:
+    """One pass over the (already shuffled) training rows in mini-batches; stops early when
+    ``stop_event`` is set (``batches`` then counts only the batches done)."""
+    sum_loss, sum_target, n_target, batches = epoch_sums(model, shuffled, loss_fn, optimizer, batch_size, stop_event,
+                                                         precision)
+    n_target = n_target.expand(shuffled.y.shape[1]) if n_target.dim() == 0 else n_target
+    sum_target = sum_target.expand(shuffled.y.shape[1]) if sum_target.dim() == 0 else sum_target
     per_target = (sum_target / n_target.clamp(min=1)).tolist()
     return EpochLosses(float(sum_loss / max(batches, 1)), per_target, (n_target > 0).tolist(), batches)
 

@@ -218,3 +218,9 @@ def test_the_allocator_keeps_what_training_frees_on_linux():
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc's thresholds are set on Linux only")
     assert keep_freed_memory() is True
+
+
+def test_a_network_too_large_for_memory_is_refused_before_it_is_built():
+    with pytest.raises(HybridlabError, match="more than 100,000,000"):
+        execute({"model": "respiration", "data": {"name": "respiration-synthetic", "n": 10},
+                 "network": {"hidden": [4096, 4096]}, "train": {"epochs": 1, "members": 8}})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import types
 
 import param
 
@@ -19,9 +20,8 @@ from app.state.inbox import PoolUser
 from app.training.pool import Job
 
 def ensemble_result(label: str, runs: list) -> dict:
-    """Identifiability of finished runs (an ensemble run, or one run per seed) and the across-member
-    sd per row of each neural parameter (``spread``; of log10 values for a log-scale parameter, as
-    ``spread_label`` says)."""
+    """Identifiability of finished runs (one per seed) and the across-member sd per row of each
+    neural parameter (``spread``; of log10 values for a log-scale parameter, as ``spread_label`` says)."""
     ensemble = Ensemble.from_runs(label or "dashboard", runs)
     neural = [p.name for p in ensemble.parameter_set if p.role == "neural"]
     spread = {name: site_spread(ensemble, name) for name in neural}
@@ -50,23 +50,24 @@ class TrainingSession(PoolUser):
     spec = param.Parameter(default=None, doc="the core.ModelSpec being trained")
     label = param.String(default="")
     derived = param.Parameter(default=None, doc="DerivedResults of a finished run whose model derives quantities")
-    members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run); they train as one "
-                                           "model in one job")
+    members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run)")
+    member_runs = param.List(default=[], doc="the other members, finished: plan, parameters table and metrics each")
     ensemble = param.Parameter(default=None, doc="the finished ensemble: {'identifiability': core.identify.analyse "
                                                  "result, 'spread': parameter -> across-member sd per row, "
                                                  "'spread_label': parameter -> what that sd is of}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
 
-    inbox_lists = {"row": "rows"}
+    inbox_lists = {"row": "rows", "member": "members"}
 
     def __init__(self, **params):
         super().__init__(**params)
         self._job: Job | None = None
+        self._members: list[Job] = []
 
     @property
     def running(self) -> bool:
         """A training of this session is queued or running."""
-        return self._job is not None and self._job.state != "done"
+        return any(job.state != "done" for job in [self._job, *self._members] if job is not None)
 
     def start(self, setup) -> bool:
         """Validate the set-up and queue the training; returns False (with a message) when it cannot."""
@@ -74,29 +75,43 @@ class TrainingSession(PoolUser):
             self.message = "a run is already training; stop it first"
             return False
         try:
-            plan = setup.plan()
+            plan, *others = setup.member_plans()
             token = self.inbox.reset()  # news of an earlier training are dropped from now on
             self._job = self.pool.submit(self.owner, plan.to_dict(), functools.partial(self.inbox.post, token))
+            member_post = functools.partial(self._post_member, token)
+            self._members = [self.pool.submit(self.owner, other.to_dict(), member_post, group=self._job.group)
+                             for other in others]
         except core.HybridlabError as e:
             self.status, self.message = "error", f"cannot train: {e}"
             return False
         self.label = setup.model_name + (f" {setup.preset_name()}" if setup.rows else "")
         self.param.update(status="queued", message="", epoch=0, max_epochs=plan.train.epochs, queue_position=None,
                           best_val_loss=None, best_epoch=0, seconds_left=None, produced_at=None, history=[], snapshot=None, run=None,
-                          derived=None, spec=plan.spec, members=plan.train.members, ensemble=None)
+                          derived=None, spec=plan.spec, members=1 + len(others), member_runs=[], ensemble=None)
         return True
 
     def stop(self) -> None:
         """Cancel a queued training at once; a running one stops after its current batch and keeps
         the best weights."""
         if self.running:
-            self.pool.cancel(self._job)
+            for job in [self._job, *self._members]:
+                if job.state != "done":
+                    self.pool.cancel(job)
             if self.status == "training":
                 self.status = "stopping"
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the training is over; True when it is."""
         return self._job is None or self._job.finished.wait(timeout)
+
+    # -- the pool's thread: only writes into the inbox ------------------------------------------------
+    def _post_member(self, token, **items) -> None:
+        """News of another member: only its end counts. Of its run only what the ensemble reads is
+        kept (plan, parameters table, metrics): a whole run holds its data and model."""
+        if "done" in items:
+            run = items.get("run")
+            self.inbox.post(token, member=None if run is None else
+                       types.SimpleNamespace(plan=run.plan, parameters=run.parameters, metrics=run.metrics))
 
     # -- session thread ----------------------------------------------------------------------------
     def _progress(self, rows: list[dict]) -> dict:
@@ -127,19 +142,21 @@ class TrainingSession(PoolUser):
                 update.update(run=inbox["run"], derived=inbox.get("derived"), seconds_left=0.0,
                               message=f"{metrics['stopped']} after {metrics['epochs_run']} epochs (best "
                                       f"{metrics['best_epoch']}); mean validation KGE {metrics['mean_val_kge']:.3f}")
+        if "members" in inbox:
+            update["member_runs"] = self.member_runs + [run for run in inbox["members"] if run is not None]
         update["syncs"] = self.syncs + 1
         self.param.update(**update)
         self._close_ensemble()
         return True
 
     def _close_ensemble(self) -> None:
-        """Once an ensemble run is in: its members' identifiability (members that diverged are left out)."""
+        """Once the first run and every other member are in: the identifiability of the ensemble."""
         if self.members < 2 or self.ensemble is not None or self.run is None or self.running:
             return
-        finished = len(self.run.metrics.get("members") or [])
-        if finished < 2:
-            self.message += f"; only {finished} member(s) finished, so no agreement"
+        runs = [self.run, *self.member_runs]
+        if len(runs) < 2:
+            self.message += "; the other members did not finish, so no agreement"
             self.ensemble = {}
             return
-        self.ensemble = ensemble_result(self.label, [self.run])
-        self.message += f"; ensemble of {finished} members: agreement on the parameter rows"
+        self.ensemble = ensemble_result(self.label, runs)
+        self.message += f"; ensemble of {len(runs)} members: agreement on the parameter rows"

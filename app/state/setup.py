@@ -86,8 +86,8 @@ class Setup(param.Parameterized):
     split = param.Selector(default=core.SplitConfig().kind, objects=core.CHOICES["split"])
     seed = param.Integer(default=_TRAIN.seed, bounds=(0, None))
     ensemble = param.Integer(default=1, bounds=(1, 10),
-                             doc="members: seeds SEED..SEED+N-1 trained together as one model (one job on the pool); "
-                                 "2 or more give each parameter an agreement (docs/identifiability.md)")
+                             doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
+                                 "parameter an agreement (docs/identifiability.md)")
     errors = param.List(default=[], doc="messages that block training")
     upload = param.ClassSelector(class_=Upload, doc="the user's uploaded file and its mapping")
     limits = param.ClassSelector(class_=ServerLimits, doc="what the server allows (epochs, network, data size)")
@@ -199,13 +199,20 @@ class Setup(param.Parameterized):
             "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
             "split": {"kind": self.split},
             "network": {"hidden": self.hidden, **{k: getattr(self, k) for k in NETWORK_FIELDS}},
-            "train": {"seed": self.seed, "members": self.ensemble, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
+            "train": {"seed": self.seed, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
 
     def plan(self) -> core.RunPlan:
         """The run plan for the current settings; raises HybridlabError naming what is invalid."""
         if self.validate():
             raise core.HybridlabError("; ".join(self.errors))
         return self._plan()
+
+    def member_plans(self) -> list[core.RunPlan]:
+        """The plans of an ensemble's members: the plan, then the same with seeds SEED+1..SEED+N-1."""
+        plan = self.plan()
+        values = plan.to_dict()
+        return [plan] + [core.RunPlan.from_dict({**values, "train": {**values["train"], "seed": plan.train.seed + k}})
+                         for k in range(1, self.ensemble)]
 
     def show_identifiability(self, result: dict | None) -> None:
         """Put each learned parameter's verdict and agreement on its row (``core.identify.analyse``

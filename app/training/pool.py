@@ -38,7 +38,7 @@ class Job:
     plan: dict | None
     post: Callable[..., None]
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    #: jobs of one group (a role search's runs) count once against the per-user limit
+    #: jobs of one group (an ensemble's members, a role search's runs) count once against the per-user limit
     group: str = ""
     #: (function, item): ``function(item, stop_event)`` runs instead of a live training of ``plan``
     call: tuple[Callable, object] | None = None
@@ -67,8 +67,8 @@ class TrainingPool:
     def submit(self, owner: str, plan: dict | None, post: Callable[..., None], group: str | None = None,
                call: tuple[Callable, object] | None = None) -> Job:
         """Queue a training; HybridlabError when ``owner`` already has its share running or waiting.
-        ``group``: jobs that count as one against that share (the next run of a role search): a
-        job of a group that has jobs queued or running is always taken."""
+        ``group``: jobs that count as one against that share (another seed of an ensemble, the next
+        run of a role search): a job of a group that has jobs queued or running is always taken."""
         with self._lock:
             groups = {job.group for job in [*self._queue, *self._running] if job.owner == owner}
             if group not in groups and len(groups) >= self.limits.trainings_per_session:
