@@ -44,7 +44,7 @@ class Snapshot:
 
 
 def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], *, train_rows: np.ndarray,
-             val_rows: np.ndarray, epoch: int = 0) -> Snapshot:
+             val_rows: np.ndarray, epoch: int = 0, calibration_rows: np.ndarray | None = None) -> Snapshot:
     """Predict on all rows (``everything``, the tensors of every row of ``data``) and build the
     predictions / parameters tables and the metrics of each target on both splits."""
     start = time.perf_counter()
@@ -52,21 +52,27 @@ def evaluate(model, data: HybridData, everything: Tensors, targets: list[str], *
     if out.predictions.dim() == 3:
         out, spread = ensemble_mean(out, targets)
     return snapshot_of(out, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows, epoch=epoch,
-                       start=start, spread=spread)
+                       start=start, spread=spread, calibration_rows=calibration_rows)
 
 
 def snapshot_of(out: ModelOutput, data: HybridData, observations, targets: list[str], *, train_rows: np.ndarray,
-                val_rows: np.ndarray, epoch: int = 0, start: float | None = None, spread: dict | None = None) -> Snapshot:
+                val_rows: np.ndarray, epoch: int = 0, start: float | None = None, spread: dict | None = None,
+                calibration_rows: np.ndarray | None = None) -> Snapshot:
     """The tables and metrics of a model's output on every row: predictions (n, T), parameters
     and outputs (n,) each; ``observations`` (n, T). ``spread`` adds ``<name>_sd`` columns (an
-    ensemble's across-member sd: target name or parameter name -> (n,) array)."""
+    ensemble's across-member sd: target name or parameter name -> (n,) array). Rows held out to
+    calibrate intervals (``calibration_rows``) get the split ``calibration``."""
     start = time.perf_counter() if start is None else start
     spread = spread or {}
     predicted = out.predictions.double().cpu().numpy()
     observed = observations.double().cpu().numpy()
     codes = np.zeros(len(data.frame), dtype=np.int8)
     codes[val_rows] = 1
-    split = pd.Categorical.from_codes(codes, ["train", "val"])
+    names = ["train", "val"]
+    if calibration_rows is not None and len(calibration_rows):
+        codes[calibration_rows] = 2
+        names.append("calibration")
+    split = pd.Categorical.from_codes(codes, names)
     ids = data.frame[data.id].to_numpy()
     columns = {"id": ids, "split": split}
     for j, target in enumerate(targets):
@@ -142,7 +148,8 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         "model": plan.model, "roles": parameter_set.roles, "split": plan.split.kind, "seed": plan.train.seed,
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch, "stopped": result.stopped,
         "train_seconds": result.seconds, "seconds_per_epoch": result.seconds / max(result.epochs_run, 1),
-        "n_train": int(len(train_rows)), "n_val": int(len(val_rows)), "targets": snapshot.targets,
+        "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
+        "n_calibration": int((snapshot.predictions["split"] == "calibration").sum()), "targets": snapshot.targets,
         "mean_val_kge": float(np.mean(finite)) if finite else math.nan, "diagnostics": {},
     }
     if not spec.has_parameters:

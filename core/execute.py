@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .calibration import add_interval_metrics, calibrate_run
 from .datasets import HybridData, load_source
 from .errors import DataError, DivergenceError
 from .evaluation import Snapshot, evaluate, run_metrics
@@ -27,7 +28,7 @@ from .models import build_model
 from .network import check_weights
 from .plan import RunPlan
 from .run import Run
-from .splits import split_rows
+from .splits import hold_out_calibration, split_rows
 from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
 from .formatting import short_repr
 
@@ -47,6 +48,8 @@ class RunContext:
         Row positions of the two splits.
     everything : Tensors
         The tensors of every row.
+    calibration_rows : numpy.ndarray
+        Rows held out to calibrate prediction intervals (empty: none).
     """
 
     plan: RunPlan
@@ -56,13 +59,14 @@ class RunContext:
     train_rows: np.ndarray
     val_rows: np.ndarray
     everything: Tensors
+    calibration_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def snapshot(self, epoch: int) -> Snapshot:
         device = next(self.model.parameters()).device
         if self.everything.x.device != device:
             self.everything = self.everything.to(device)
         return evaluate(self.model, self.data, self.everything, self.targets, train_rows=self.train_rows,
-                        val_rows=self.val_rows, epoch=epoch)
+                        val_rows=self.val_rows, epoch=epoch, calibration_rows=self.calibration_rows)
 
 
 class RunObserver:
@@ -105,21 +109,24 @@ def load_plan_data(plan: RunPlan) -> HybridData:
     return data
 
 
-def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row positions (train, val, calibration)."""
     values = None
     if plan.split.kind == "temperature":
         column = data.forcing.get(plan.split.column, plan.split.column)
         if column not in data.frame.columns:
             raise DataError(f"temperature split: column {short_repr(plan.split.column)} not found in data {short_repr(data.name)}")
         values = data.frame[column].to_numpy()
-    train_rows, val_rows = split_rows(data.frame[data.id].to_numpy(), plan.split, plan.train.seed, values)
+    groups = data.frame[data.id].to_numpy()
+    train_rows, val_rows = split_rows(groups, plan.split, plan.train.seed, values)
+    train_rows, calibration_rows = hold_out_calibration(groups, train_rows, plan.split.calibration, plan.train.seed)
     for rows, name in ((train_rows, "training"), (val_rows, "validation")):
         for target in targets:
             n = int(data.frame[data.targets[target]].iloc[rows].notna().sum())
             if n < 2:
                 raise DataError(f"target {short_repr(target)} (column {short_repr(data.targets[target])}) has {n} observation(s) in the "
                                 f"{name} split; it needs at least 2: choose another split or leave the target out")
-    return train_rows, val_rows
+    return train_rows, val_rows, calibration_rows
 
 
 def divergence_message(history: list[dict], model: TrainableModel) -> str:
@@ -140,6 +147,38 @@ def divergence_message(history: list[dict], model: TrainableModel) -> str:
         parts.append(f"{len(weights)} weight tensor(s) (first {weights[0]})")
     return (f"training diverged at epoch {row['epoch']}: {' and '.join(parts)} became NaN or infinite; no model "
             f"saved. Try a smaller learning rate, other bounds, or check the data for extreme values")
+
+
+def _train_members(context: RunContext, model_config: dict, train_tensors: Tensors, val_tensors: Tensors,
+                   observer: RunObserver, stop_event) -> tuple:
+    """Train an ensemble's members and evaluate them; members that diverged leave the model (and
+    ``model_config``), so the saved model holds only the members that finished."""
+    model, plan = context.model, context.plan
+    outcome = train_members(model, train_tensors, val_tensors, plan.train, stop_event=stop_event,
+                            callbacks=[lambda rows: observer.on_epoch(epoch_row(rows), context)])
+    model.to("cpu")
+    context.everything = context.everything.to("cpu")
+    final, metrics, members_table, result = finish_members(
+        model, outcome, plan=plan, data=context.data, everything=context.everything, targets=context.targets,
+        train_rows=context.train_rows, val_rows=context.val_rows, calibration_rows=context.calibration_rows)
+    failed = {row["member"] for row in metrics["failed_members"]}
+    if failed:
+        kept = [k for k in range(model.count) if k not in failed]
+        model.keep(kept)
+        model_config.update(members=len(kept), member_seeds=[model_config["member_seeds"][k] for k in kept])
+    return final, metrics, members_table, result
+
+
+def _calibrate(context: RunContext, metrics: dict) -> dict | None:
+    """calibration.json of the trained model, when the split held out calibration sites (its
+    coverage, width and CRPS go into ``metrics``)."""
+    if not len(context.calibration_rows):
+        return None
+    rows = {"calibration": context.calibration_rows, "train": context.train_rows, "val": context.val_rows}
+    calibration = calibrate_run(context.model, context.everything, context.targets, rows,
+                                nonnegative=context.plan.spec.nonnegative, seed=context.plan.train.seed)
+    add_interval_metrics(metrics, calibration)
+    return calibration
 
 
 def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunObserver | None = None,
@@ -167,7 +206,7 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     spec = plan.spec
     data = load_plan_data(plan)
     forcing, targets = spec.variables(data, plan.targets)
-    train_rows, val_rows = _split(plan, data, targets)
+    train_rows, val_rows, calibration_rows = _split(plan, data, targets)
     train_tensors = data.tensors(train_rows, forcing, targets)
     val_tensors = data.tensors(val_rows, forcing, targets)
 
@@ -187,16 +226,12 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
             model = build_model(model_config)
         model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
 
-    context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets))
+    context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets),
+                         calibration_rows)
     observer.on_start(context)
     if plan.train.members > 1:
-        outcome = train_members(model, train_tensors, val_tensors, plan.train, stop_event=stop_event,
-                                callbacks=[lambda rows: observer.on_epoch(epoch_row(rows), context)])
-        model.to("cpu")
-        context.everything = context.everything.to("cpu")
-        final, metrics, members_table, result = finish_members(
-            model, outcome, plan=plan, data=data, everything=context.everything, targets=targets,
-            train_rows=train_rows, val_rows=val_rows)
+        final, metrics, members_table, result = _train_members(context, model_config, train_tensors, val_tensors,
+                                                              observer, stop_event)
     else:
         result = train(model, train_tensors, val_tensors, plan.train,
                        callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
@@ -207,9 +242,11 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
         final = context.snapshot(result.best_epoch)
         metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
         members_table = None
+    calibration = _calibrate(context, metrics)
     run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
               result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
-              outputs=final.outputs, members_table=members_table)
+              outputs=final.outputs, members_table=members_table, calibration_rows=calibration_rows,
+              calibration=calibration)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

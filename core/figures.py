@@ -185,3 +185,30 @@ def shap_dependence(explanations: dict, path: Path) -> Path:
         ax.set_xlabel(f"{feature}")
     axes[0][0].set_ylabel("SHAP value for AWC")
     return _save(fig, path)
+
+
+def interval_reliability(calibration: dict, path: Path, title: str = "") -> Path:
+    """Per calibrated target: the reliability diagram of its intervals on the validation sites
+    (nominal level vs observed coverage, top) and the PIT histogram of its predictive normal
+    (bottom; flat when the spread is right, U-shaped when too narrow, humped when too wide)."""
+    entries = {t: e for t, e in calibration["targets"].items() if e.get("calibrated")}
+    fig, axes = subplots(2, max(len(entries), 1), figsize=(3.2 * max(len(entries), 1), 6.2), squeeze=False)
+    for j, (target, entry) in enumerate(entries.items()):
+        levels = [row["level"] for row in entry["reliability"]]
+        coverage = [row["coverage"] for row in entry["reliability"]]
+        top, bottom = axes[0, j], axes[1, j]
+        top.plot([0, 1], [0, 1], color="k", lw=1)
+        top.plot(levels, coverage, marker="o", color="tab:orange")
+        scores = entry["scores_at_level"].get("val", {})
+        top.set_title(f"{_label(target)}: {number(scores.get('picp'), 2)} of val in the "
+                      f"{calibration['level']:.0%} interval", fontsize=9)
+        top.set_xlabel("nominal level")
+        top.set_ylabel("observed coverage (val)")
+        counts = np.asarray(entry["pit"], dtype=float)
+        bottom.bar(np.arange(len(counts)) / len(counts), counts, width=1 / len(counts), align="edge",
+                   color="tab:blue", alpha=0.7)
+        if counts.sum():
+            bottom.axhline(counts.sum() / len(counts), color="k", lw=1)
+        bottom.set_xlabel("PIT (val)")
+        bottom.set_ylabel("sites")
+    return _save(fig, path, title)

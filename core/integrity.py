@@ -25,6 +25,8 @@ MARKER = ".complete"
 MARKER_FORMAT = 3
 #: the files whose checksums the marker carries: everything that changes a prediction
 CHECKED = ("plan.yaml", "config.json", "model.pt")
+#: checked as well where the run has them (a calibrated run's intervals)
+CHECKED_IF_PRESENT = ("calibration.json",)
 #: the largest model.pt accepted (bytes): far above the engine's network caps
 MAX_MODEL_BYTES = 2 * 1024 ** 3
 #: the most members a run folder may declare (TrainConfig's limit; this layer sits below it)
@@ -42,7 +44,8 @@ def sha256(path: Path) -> str:
 
 def marker_text(folder: Path) -> str:
     """The marker's content for the files now in ``folder``."""
-    return json.dumps({"format": MARKER_FORMAT, "sha256": {name: sha256(folder / name) for name in CHECKED}})
+    names = list(CHECKED) + [name for name in CHECKED_IF_PRESENT if (folder / name).is_file()]
+    return json.dumps({"format": MARKER_FORMAT, "sha256": {name: sha256(folder / name) for name in names}})
 
 
 def verify(folder: Path) -> None:
@@ -58,9 +61,13 @@ def verify(folder: Path) -> None:
     if not isinstance(sums, dict) or any(not isinstance(sums.get(name), str) for name in CHECKED):
         raise HybridlabError(f"{path}: the completion marker is damaged or from an older hybridlab (it must hold the "
                              f"checksums of {', '.join(CHECKED)}); train the run again")
-    for name in CHECKED:
+    present = [name for name in CHECKED_IF_PRESENT if name in sums or (folder / name).is_file()]
+    for name in (*CHECKED, *present):
         if not (folder / name).is_file():
             raise HybridlabError(f"{folder}: {name} is missing; train the run again")
+        if not isinstance(sums.get(name), str):
+            raise HybridlabError(f"{folder / name}: was not written with this run (the marker does not list it); "
+                                 f"the folder was changed after it was written")
         if sha256(folder / name) != sums[name]:
             raise HybridlabError(f"{folder / name}: not the file written with this run (its checksum differs); "
                                  f"the folder was changed after it was written")
@@ -127,3 +134,30 @@ def check_finite(path: Path, state: dict) -> None:
     bad = [name for name, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
     if bad:
         raise HybridlabError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values (first {bad[0]}); refused")
+
+
+def check_calibration(path: Path, calibration) -> dict:
+    """calibration.json as :mod:`core.calibration` writes it, or a one-line HybridlabError: a
+    known method and source, and per calibrated target a finite noise sd and finite scores."""
+    def refuse(what: str):
+        raise HybridlabError(f"{path}: {what}; train the run again")
+
+    if not isinstance(calibration, dict) or not isinstance(calibration.get("targets"), dict):
+        refuse("not a calibration file (no 'targets')")
+    if calibration.get("source") not in ("members", "mc_dropout", "none"):
+        refuse(f"unknown source {short_repr(calibration.get('source'))}")
+    passes = calibration.get("passes")
+    if passes is not None and (not isinstance(passes, int) or not 1 <= passes <= 10_000):
+        refuse(f"passes must be a whole number in 1..10000, got {short_repr(passes)}")
+    for target, entry in calibration["targets"].items():
+        if not isinstance(entry, dict) or not entry.get("calibrated"):
+            continue
+        scores, noise = entry.get("scores"), entry.get("noise_sd")
+        if entry.get("method") not in ("conformal", "normalised"):
+            refuse(f"target {short_repr(target)}: unknown method {short_repr(entry.get('method'))}")
+        if not isinstance(noise, (int, float)) or not noise >= 0 or noise == float("inf"):
+            refuse(f"target {short_repr(target)}: noise_sd must be a finite number >= 0")
+        if not isinstance(scores, list) or not scores or not all(
+                isinstance(s, (int, float)) and abs(s) != float("inf") and s == s for s in scores):
+            refuse(f"target {short_repr(target)}: scores must be a list of finite numbers")
+    return calibration

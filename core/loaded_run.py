@@ -18,11 +18,12 @@ import torch
 from .documents import read_document
 from .errors import HybridlabError
 from .formatting import short_text
-from .integrity import check_declared_sizes, check_finite, check_model_archive, verify
+from .integrity import check_calibration, check_declared_sizes, check_finite, check_model_archive, verify
 from .members import MemberModel
 from .models import build_model
 from .plan import PLAN_FILE, RunPlan
 from .prediction import predict_table
+from .store import CALIBRATION_FILE
 
 
 @dataclass
@@ -41,6 +42,8 @@ class LoadedRun:
         metrics.json.
     model : torch.nn.Module
         The trained model, in eval mode on the CPU.
+    calibration : dict, optional
+        calibration.json (a run with calibration sites), else None.
     """
 
     path: Path
@@ -48,14 +51,17 @@ class LoadedRun:
     config: dict
     metrics: dict
     model: torch.nn.Module
+    calibration: dict | None = None
 
     @property
     def history(self) -> pd.DataFrame:
         return pd.read_csv(self.path / "history.csv")
 
-    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
-        """Parameters, derived quantities and predictions for new rows (see :func:`core.prediction.predict_table`)."""
-        return predict_table(self.model, self.config, frame, at)
+    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,
+                interval: float | None = None) -> pd.DataFrame:
+        """Parameters, derived quantities and predictions for new rows, with ``interval`` (e.g.
+        0.9) their calibrated bounds (see :func:`core.prediction.predict_table`)."""
+        return predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
 
 
 def _read_state(path: Path) -> dict:
@@ -76,7 +82,7 @@ def _read_state(path: Path) -> dict:
 def _build(model_config: dict) -> torch.nn.Module:
     """The model a config.json describes: one, or an ensemble's stacked members."""
     members = model_config.get("members", 1)
-    if members == 1:
+    if members == 1 and "member_seeds" not in model_config:
         return build_model(model_config)
     return MemberModel([build_model(model_config) for _ in range(members)])
 
@@ -123,4 +129,7 @@ def load_run(path: str | Path) -> LoadedRun:
         raise HybridlabError(f"{path}: config.json and model.pt do not describe one model ({type(e).__name__}: "
                              f"{short_text(e, 160)})") from None
     model.eval()
-    return LoadedRun(path, plan, config, metrics, model)
+    calibration = None
+    if (path / CALIBRATION_FILE).is_file():
+        calibration = check_calibration(path / CALIBRATION_FILE, read_document(path / CALIBRATION_FILE))
+    return LoadedRun(path, plan, config, metrics, model, calibration)

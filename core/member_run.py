@@ -81,7 +81,8 @@ def _summary(members: list[dict], targets: list[str]) -> dict:
 
 
 def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: HybridData, everything: Tensors,
-                   targets: list[str], train_rows: np.ndarray, val_rows: np.ndarray) -> tuple:
+                   targets: list[str], train_rows: np.ndarray, val_rows: np.ndarray,
+                   calibration_rows: np.ndarray | None = None) -> tuple:
     """Evaluate every member and the ensemble on all rows.
 
     Returns
@@ -102,7 +103,8 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
     members, tables = [], []
     for k in kept:
         snapshot = snapshot_of(member_output(out, k), data, everything.y, targets, train_rows=train_rows,
-                               val_rows=val_rows, epoch=outcome.members[k].best_epoch)
+                               val_rows=val_rows, epoch=outcome.members[k].best_epoch,
+                               calibration_rows=calibration_rows)
         own = replace(plan, train=replace(plan.train, seed=seeds[k], members=1))
         metrics = run_metrics(spec, parameter_set, snapshot, data, own, outcome.members[k], train_rows=train_rows,
                               val_rows=val_rows)
@@ -112,7 +114,7 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
     mean, sd = ensemble_mean(out, targets, kept)
     result = _combined(outcome, seeds, kept)
     final = snapshot_of(mean, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows,
-                        epoch=result.best_epoch, spread=sd)
+                        epoch=result.best_epoch, spread=sd, calibration_rows=calibration_rows)
     metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
     metrics.update(members=members, member_summary=_summary(members, targets), failed_members=failed)
     table = pd.concat(tables, ignore_index=True)

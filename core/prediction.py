@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .calibration import interval_columns
 from .errors import DataError
 from .formatting import short_repr
 from .members import ensemble_mean
@@ -51,12 +52,18 @@ def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
                             f"not a number")
 
 
-def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None) -> pd.DataFrame:
+def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,
+                  interval: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
     """One row per input row: every mechanistic parameter, quantities the model derives from them
     (e.g. ``awc``), and ``<target>_pred``. With ``at`` (forcing name -> values, e.g.
     ``{"h": [100, 15000]}``) the forcing comes from that grid instead of the table, giving columns
     ``<target>[<forcing>=<value>]`` for every combination. For an ensemble run every value is the
-    members' mean, with the members' sd as ``<target>_sd`` and ``<parameter>_sd``."""
+    members' mean, with the members' sd as ``<target>_sd`` and ``<parameter>_sd``. With
+    ``interval`` (a level, e.g. 0.9) and the run's ``calibration`` (calibration.json), each
+    calibrated target also gets ``<target>_lower`` and ``<target>_upper``; targets without one are
+    named in ``result.attrs["interval_notes"]``."""
+    if interval is not None and at:
+        raise DataError("--interval and --at: intervals are calibrated on the observed forcing; give one or the other")
     at = {k: [float(v) for v in values] for k, values in (at or {}).items()}
     _check_columns(frame, config, at)
     n = len(frame)
@@ -79,6 +86,15 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
         if name in spread:
             result[f"{name}_sd"] = spread[name]
     spec = get_model(config["model"]["name"])
+    if interval is not None:
+        tensors = Tensors(x, _forcing(frame, config, {}), torch.zeros(n, 0))
+        bounds, notes = interval_columns(model, tensors, targets, calibration, interval, spec.nonnegative)
+        for target in targets:
+            if f"{target}_lower" in bounds:
+                position = result.columns.get_loc(f"{target}_pred") + 1
+                result.insert(position, f"{target}_upper", bounds[f"{target}_upper"])
+                result.insert(position, f"{target}_lower", bounds[f"{target}_lower"])
+        result.attrs["interval_notes"] = notes
     if spec.derived is not None:
         with torch.inference_mode():
             for name, values in spec.derived({k: v.double() for k, v in out.parameters.items()}).items():

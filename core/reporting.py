@@ -17,6 +17,7 @@ def metrics_table(metrics: dict) -> str:
                  f"epochs: {metrics['epochs_run']} (best {metrics['best_epoch']}, {metrics.get('stopped', '')})   "
                  f"time: {metrics['train_seconds']:.1f} s ({metrics['seconds_per_epoch'] * 1000:.0f} ms/epoch)")
     lines += members_lines(metrics)
+    lines += interval_lines(metrics)
     rec = metrics.get("parameter_recovery")
     if rec:
         lines.append("parameter recovery (learned vs true):")
@@ -43,3 +44,51 @@ def members_lines(metrics: dict) -> list[str]:
               f"{m['epochs_run']} epochs (best {m['best_epoch']}, {m['stopped']})" for m in members]
     lines += [f"  {failure['error']}" for failure in metrics.get("failed_members") or []]
     return lines
+
+
+def interval_lines(metrics: dict) -> list[str]:
+    """A calibrated run's intervals on the validation sites: coverage, width (in sd of the
+    observations) and CRPS per target, with MC-dropout's beside them where measured."""
+    level = metrics.get("interval_level")
+    if level is None:
+        return []
+    lines = [f"{level:.0%} prediction intervals ({metrics.get('interval_source')}, calibrated on "
+             f"{metrics.get('n_calibration')} held-out sites), validation sites:"]
+    for target, splits in metrics["targets"].items():
+        val = splits.get("val", {})
+        if "picp" not in val:
+            lines.append(f"  {target:<8} no interval (too few calibration observations: calibration.json)")
+            continue
+        line = (f"  {target:<8} coverage {_fmt(val['picp'])}  width {_fmt(val['interval_width'])} sd  "
+                f"CRPS {_fmt(val['crps'], 4)}")
+        if "mc_dropout_picp" in val:
+            line += (f"   MC-dropout: coverage {_fmt(val['mc_dropout_picp'])}  width "
+                     f"{_fmt(val['mc_dropout_interval_width'])} sd  CRPS {_fmt(val['mc_dropout_crps'], 4)}")
+        lines.append(line)
+    return lines
+
+
+def interval_markdown(spread: dict, targets) -> list[str]:
+    """Markdown lines: per configuration and target, validation coverage, width and CRPS (mean ±
+    sd over seeds) of the ensemble's and MC-dropout's intervals; empty when no run has them.
+    spread: configuration -> a sweep summary's entry (``targets`` -> ``val_picp`` ...)."""
+    from .formatting import plus_minus
+
+    def cell(entry: dict, key: str, digits: int = 2) -> str:
+        return plus_minus(entry.get(key), digits) if entry.get(key, {}).get("n") else "–"
+
+    rows = []
+    for name, entry in spread.items():
+        for target in targets:
+            t = entry["targets"].get(target, {})
+            if t.get("val_picp", {}).get("n"):
+                rows.append(f"| {name} | {target.upper()} | {cell(t, 'val_picp')} | {cell(t, 'val_interval_width')} | "
+                            f"{cell(t, 'val_crps', 3)} | {cell(t, 'val_mc_dropout_picp')} | "
+                            f"{cell(t, 'val_mc_dropout_interval_width')} | {cell(t, 'val_mc_dropout_crps', 3)} |")
+    if not rows:
+        return []
+    return ["", "## Prediction intervals (90 %, validation sites; mean ± sd over seeds)", "",
+            "Calibrated by normalised split-conformal prediction on held-out training sites (docs/uncertainty.md). "
+            "Width in sd of the observed values; CRPS in the target's units (lower is better).", "",
+            "| configuration | target | coverage | width | CRPS | MC-dropout coverage | MC-dropout width | "
+            "MC-dropout CRPS |", "|---|---|---|---|---|---|---|---|", *rows]

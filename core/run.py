@@ -12,7 +12,7 @@ import torch
 from .datasets import HybridData
 from .evaluation import Snapshot
 from .plan import RunPlan
-from .store import write_run
+from .store import INTERVALS_FIGURE, write_run
 from .training import TrainResult
 
 
@@ -45,6 +45,10 @@ class Run:
     members_table : pandas.DataFrame, optional
         An ensemble's parameters and predictions per member (``member``, ``seed``, ``id``,
         ``split``, ...); None for a single run.
+    calibration_rows : numpy.ndarray, shape (n_calibration,)
+        Rows held out to calibrate prediction intervals (empty: none).
+    calibration : dict, optional
+        What calibration.json holds (:mod:`core.calibration`); None without calibration rows.
     """
 
     plan: RunPlan
@@ -60,6 +64,8 @@ class Run:
     outputs: dict
     extras: dict = field(default_factory=dict)
     members_table: pd.DataFrame | None = None
+    calibration_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    calibration: dict | None = None
 
     @property
     def history(self) -> pd.DataFrame:
@@ -80,5 +86,11 @@ class Run:
         return RunPlots(self)
 
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
-        """Write the run folder (see :func:`core.store.write_run`); returns its path."""
-        return write_run(self, out, overwrite=overwrite)
+        """Write the run folder (see :func:`core.store.write_run`); returns its path. A calibrated
+        run also gets its intervals' reliability diagram and PIT histogram (intervals.png)."""
+        figures = {}
+        if self.calibration is not None:
+            from .figures import interval_reliability
+
+            figures[INTERVALS_FIGURE] = lambda path: interval_reliability(self.calibration, path, title=self.plan.model)
+        return write_run(self, out, overwrite=overwrite, figures=figures)

@@ -4,6 +4,11 @@
 - ``temperature``: train on the colder sites, validate on the warmest fraction of sites by their
   mean of a column (default the forcing ``temp``): a test of extrapolation to warmer climates;
 - ``kfold``: k-fold by group (scikit-learn ``GroupKFold`` with shuffling), one fold as validation.
+
+Any of them can hold out a share of the training groups as *calibration* sites
+(:func:`hold_out_calibration`): neither trained on nor reported, they calibrate prediction intervals
+(:mod:`core.calibration`). They are drawn at random from the training side, so under the
+temperature split they come from the colder, seen climates, as a map user's own calibration would.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ class SplitConfig:
         What the temperature split stratifies by (a forcing name or a data column).
     folds, fold : int
         Number of folds and the validation fold (0-based) for ``kfold``.
+    calibration : float
+        Share of the training groups held out to calibrate prediction intervals (0: none).
     """
 
     kind: str = "site"
@@ -40,6 +47,7 @@ class SplitConfig:
     column: str = "temp"
     folds: int = 5
     fold: int = 0
+    calibration: float = 0.0
 
     def __post_init__(self):
         check_choice(self.kind, SPLIT_KINDS, "split")
@@ -50,6 +58,7 @@ class SplitConfig:
         self.fold = check_integer(self.fold, "fold", minimum=0)
         if self.fold >= self.folds:
             raise HybridlabError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
+        check_number(self.calibration, "calibration fraction", 0, 1, include_high=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,3 +98,21 @@ def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np
         is_val = np.array([g in warm for g in groups])
         train, val = rows[~is_val], rows[is_val]
     return np.sort(train), np.sort(val)
+
+
+def hold_out_calibration(groups, train_rows: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (train, calibration): a random ``fraction`` of the groups among ``train_rows``
+    (all rows of a group on one side). groups: (n,) group ids of every row."""
+    train_rows = np.asarray(train_rows)
+    if fraction <= 0:
+        return train_rows, np.zeros(0, dtype=train_rows.dtype)
+    groups = np.asarray(groups)[train_rows]
+    if len(pd.unique(groups)) < 4:
+        raise DataError(f"a calibration split needs at least 4 training sites/groups, the data have "
+                        f"{len(pd.unique(groups))}")
+    from sklearn.model_selection import GroupShuffleSplit
+
+    # its own stream (seed + 1): the same run with or without calibration keeps the same validation sites
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed + 1)
+    kept, held = next(splitter.split(train_rows, groups=groups))
+    return np.sort(train_rows[kept]), np.sort(train_rows[held])

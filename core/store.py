@@ -5,7 +5,8 @@ A run folder holds ``plan.yaml`` (the plan: re-run it with ``hybridlab train --c
 and the data's columns, enough to rebuild the model without the data), ``history.csv``,
 ``metrics.json``, ``predictions.parquet``, ``parameters.parquet``, ``model.pt`` (a state dict)
 and the marker ``.complete``; an ensemble run (``train.members`` > 1) also ``members.parquet``
-(each member's parameters and predictions). A folder is written beside its target under a
+(each member's parameters and predictions); a run with calibration sites ``calibration.json`` (its
+prediction intervals, :mod:`core.calibration`) and ``intervals.png`` (their reliability). A folder is written beside its target under a
 temporary name and renamed into place when every file is there, so a reader never sees half a run.
 
 An output folder is checked before any training (:func:`check_out`): it is resolved, never a
@@ -33,8 +34,10 @@ from .plan import PLAN_FILE
 FORMAT_VERSION = 3
 COMPLETE = MARKER
 MEMBERS_TABLE = "members.parquet"
+CALIBRATION_FILE = "calibration.json"
+INTERVALS_FIGURE = "intervals.png"
 RUN_FILES = (PLAN_FILE, "config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet",
-             "model.pt", COMPLETE, MEMBERS_TABLE)
+             "model.pt", COMPLETE, MEMBERS_TABLE, CALIBRATION_FILE, INTERVALS_FIGURE)
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -145,7 +148,7 @@ def run_config(run) -> dict:
                                               "targets": data.targets}}
 
 
-def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
+def write_run(run, out: str | Path, overwrite: bool = False, figures: dict | None = None) -> Path:
     """Write the run folder ``out`` (replacing an earlier run there).
 
     Parameters
@@ -156,6 +159,8 @@ def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
         A new or empty folder, or an earlier run's.
     overwrite : bool
         Also replace a folder that holds files hybridlab did not write.
+    figures : dict, optional
+        File name (one of :data:`RUN_FILES`) -> function that draws it to a path.
 
     Returns
     -------
@@ -165,7 +170,7 @@ def write_run(run, out: str | Path, overwrite: bool = False) -> Path:
     """
     out = check_out(out, overwrite)
     with claim(out):
-        return _write(run, out)
+        return _write(run, out, figures)
 
 
 def _partial_prefix(out: Path) -> str:
@@ -181,7 +186,7 @@ def remove_leftovers(out: Path) -> list[Path]:
     return leftovers
 
 
-def _write(run, out: Path) -> Path:
+def _write(run, out: Path, figures: dict | None = None) -> Path:
     remove_leftovers(out)
     partial = Path(tempfile.mkdtemp(prefix=_partial_prefix(out), dir=out.parent))
     try:
@@ -193,6 +198,10 @@ def _write(run, out: Path) -> Path:
         run.parameters.to_parquet(partial / "parameters.parquet", index=False)
         if getattr(run, "members_table", None) is not None:  # an ensemble's members, one row per member and site
             run.members_table.to_parquet(partial / MEMBERS_TABLE, index=False)
+        if getattr(run, "calibration", None) is not None:
+            write_json(partial / CALIBRATION_FILE, run.calibration)
+        for name, draw in (figures or {}).items():
+            draw(partial / name)
         torch.save(run.model.state_dict(), partial / "model.pt")
         (partial / COMPLETE).write_text(marker_text(partial))
         if out.exists():

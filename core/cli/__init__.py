@@ -38,6 +38,9 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--at", action="append", default=[], metavar="FORCING=V1,V2,...",
                    help="evaluate at these forcing values instead of the input's column, e.g. h=63,15849 "
                         "for water contents at pF 1.8 and 4.2 (repeatable)")
+    p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                   help="add <target>_lower and <target>_upper: the calibrated LEVEL prediction interval, e.g. 0.9 "
+                        "(the run needs calibration sites: train --calibration 0.15)")
     p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
@@ -59,6 +62,11 @@ def _add_builtin_commands(sub) -> None:
                    help="train a configuration's seeds together as one ensemble run (sharing the first seed's split)")
     p.add_argument("--precision", default="float32", choices=["float32", "bf16-mixed"],
                    help="bf16-mixed: the network's matrix products in bfloat16 (CPUs with bf16 matrix units)")
+    p.add_argument("--members", type=int, default=1,
+                   help="every run an ensemble of K members with calibrated prediction intervals; each seed gives "
+                        "one ensemble (default 1)")
+    p.add_argument("--calibration", type=float, default=None,
+                   help="share of the training sites held out to calibrate intervals (default 0.15 with --members)")
     add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_experiment)

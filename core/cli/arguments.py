@@ -44,6 +44,9 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split-column", default=None, help="column for the temperature split (default: temp)")
     p.add_argument("--folds", type=int, default=None, help="number of folds for --split kfold (default 5)")
     p.add_argument("--fold", type=int, default=None, help="validation fold (0-based) for --split kfold")
+    p.add_argument("--calibration", type=float, default=None,
+                   help="share of the training sites held out to calibrate prediction intervals, e.g. 0.15 "
+                        "(default 0: none; `predict --interval` needs it for a one-member run)")
     p.add_argument("--epochs", type=int, help="maximum epochs (report: 1000)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (report: 100)")
     p.add_argument("--batch-size", type=int, help="batch size (report: 2048)")
@@ -70,7 +73,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
 
 #: flag -> key in the plan's split / network / train block
 SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": "column", "folds": "folds",
-               "fold": "fold"}
+               "fold": "fold", "calibration": "calibration"}
 NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
 TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
                "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting",

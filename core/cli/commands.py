@@ -71,7 +71,9 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
     run = load_run(a.run)
     frame = _read_input(a.input)
-    result = run.predict(frame, at=_forcing_grid(a.at) or None)
+    result = run.predict(frame, at=_forcing_grid(a.at) or None, interval=a.interval)
+    for note in result.attrs.get("interval_notes", []):
+        print(note, file=sys.stderr)
     table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
     if a.out:
         out = check_output_file(a.out, a.overwrite, inputs=[a.input])
@@ -137,7 +139,8 @@ def cmd_experiment(a: argparse.Namespace) -> int:
     experiment = get_experiment(a.name)
     options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
-                                seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision)
+                                seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision,
+                                members=a.members, calibration=a.calibration)
     executor = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     progress = SweepProgress(a.quiet)
 

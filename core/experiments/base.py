@@ -6,6 +6,8 @@ run folders back as :class:`Member` objects and writes tables with mean ± sd an
 """
 from __future__ import annotations
 
+import math
+
 import time
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
@@ -34,7 +36,9 @@ class ExperimentOptions:
     seed..seed+seeds-1; folds: run every fold of a k-fold split by site (None: ``split``);
     configurations: a subset of the experiment's (None: all); pack_seeds: a configuration's seeds
     train as the members of one ensemble run (:class:`~core.sweep.SweepPlan`); precision:
-    float32 or bf16-mixed."""
+    float32 or bf16-mixed; members: every run an ensemble of this many members (each seed then
+    gives one ensemble); calibration: share of the training sites held out to calibrate
+    prediction intervals (None: 0.15 for ensembles, else none)."""
 
     split: str = "site"
     epochs: int = 1000
@@ -46,6 +50,23 @@ class ExperimentOptions:
     folds: int | None = None
     pack_seeds: bool = False
     precision: str = "float32"
+    members: int = 1
+    calibration: float | None = None
+
+    @property
+    def calibration_share(self) -> float:
+        """The calibration share every run holds out."""
+        if self.calibration is not None:
+            return self.calibration
+        return ENSEMBLE_CALIBRATION if self.members > 1 else 0.0
+
+
+#: calibration share of an experiment's ensemble runs unless given
+ENSEMBLE_CALIBRATION = 0.15
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 class Member:
@@ -61,7 +82,7 @@ class Member:
         self.metrics: dict = self._loaded.metrics
         self.model = self._loaded.model
         self.member = None
-        if self.plan.train.members > 1:  # one member of an ensemble run
+        if _present(row.get("member")):  # one member of an ensemble run that packed the seeds
             self.member = int(row["member"])
             self.metrics = next(m for m in self.metrics["members"] if m["member"] == self.member)
             self.plan = self.plan.replace(train=replace(self.plan.train, seed=self.seed, members=1))
@@ -127,11 +148,17 @@ def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> Swee
         raise HybridlabError(f"--seeds {options.seeds:,} is more runs than a sweep may hold ({MAX_RUNS:,})")
     if options.folds is not None and options.split != "site":
         raise HybridlabError("--folds runs a k-fold split by site; leave out --split temperature")
+    if options.members > 1 and options.pack_seeds:
+        raise HybridlabError("--members trains every seed as its own ensemble; --pack-seeds packs seeds into one: "
+                             "give one of them")
     plans = {name: plan.to_dict() for name, plan in chosen(experiment.plans(options), options).items()}
-    if options.precision != "float32":
-        plans = {name: {**plan, "train": {**plan["train"], "precision": options.precision}} for name, plan in plans.items()}
+    train = {"precision": options.precision, "members": options.members}
+    split = {"calibration": options.calibration_share}
+    plans = {name: {**plan, "train": {**plan["train"], **train}, "split": {**plan["split"], **split}}
+             for name, plan in plans.items()}
     return SweepPlan(base=next(iter(plans.values())), configurations=plans,
-                     seeds=list(range(options.seed, options.seed + options.seeds)), folds=options.folds,
+                     seeds=list(range(options.seed, options.seed + options.seeds * options.members, options.members)),
+                     folds=options.folds,
                      pack_seeds=options.pack_seeds)
 
 

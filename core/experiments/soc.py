@@ -14,6 +14,7 @@ from .. import figures
 from ..json_files import json_safe
 from ..metrics import log_combination
 from ..formatting import number, plus_minus
+from ..reporting import interval_markdown
 from ..models import get_model
 from ..network import NetworkConfig
 from ..plan import DataSource, RunPlan
@@ -127,6 +128,7 @@ def results_markdown(summary: dict) -> str:
         cells = [f"{_pm(targets[t], 'train_kge')} / {_pm(targets[t], 'val_kge')}" if t in targets else "–"
                  for t in TARGETS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += interval_markdown(spread, TARGETS)
     lines += ["", "## Parameter recovery (learned vs true; neural: r over all sites / validation sites; "
                   "RMSE and global values from the first run)", "",
               "| configuration | parameter | role | r | r (val) | RMSE | learned | true |", "|---|---|---|---|---|---|---|---|"]

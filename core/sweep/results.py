@@ -52,6 +52,11 @@ def read_table(out: Path) -> pd.DataFrame | None:
                              f"to rebuild it from the run folders") from None
 
 
+#: per target and split, what the summary gives mean ± sd of (the interval's parts where runs have them)
+SUMMARY_PARTS = ("kge", "r", "alpha", "beta", "picp", "interval_width", "crps", "mc_dropout_picp",
+                 "mc_dropout_interval_width", "mc_dropout_crps")
+
+
 def _spread(values) -> dict:
     """mean, sd and n of the finite values (as summary.json holds them)."""
     return spread(values).as_dict("mean", "sd", "n")
@@ -76,8 +81,8 @@ def summarize(table: pd.DataFrame) -> dict:
                  "mean_val_kge": _spread(done.get("mean_val_kge", [])), "targets": {}, "recovery": {}}
         for target in targets:
             entry["targets"][target] = {f"{split}_{part}": _spread(done[f"{split}_{part}_{target}"])
-                                        for split in ("train", "val") for part in ("kge", "r", "alpha", "beta")
-                                        if f"{split}_{part}_{target}" in done}
+                                        for split in ("train", "val") for part in SUMMARY_PARTS
+                                        if f"{split}_{part}_{target}" in done and done[f"{split}_{part}_{target}"].notna().any()}
         for column in recovery:
             spread = _spread(done[column])
             if spread["n"]:

@@ -25,7 +25,8 @@ from ..errors import HybridlabError
 from ..execute import execute
 
 FINISHED, FAILED = "finished", "failed"
-METRIC_PARTS = ("kge", "r", "alpha", "beta", "nse", "rmse")
+METRIC_PARTS = ("kge", "r", "alpha", "beta", "nse", "rmse", "picp", "interval_width", "crps", "mc_dropout_picp",
+                "mc_dropout_interval_width", "mc_dropout_crps")
 
 
 def metrics_row(metrics: dict) -> dict:
