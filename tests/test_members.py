@@ -24,7 +24,7 @@ def _setup(model="soc", n=400, members=3, **train):
                               "train": {"epochs": 30, "patience": 5, "members": members, **train}})
     data = load_plan_data(plan)
     forcing, targets = plan.spec.variables(data, None)
-    train_rows, val_rows = _split(plan, data, targets)
+    train_rows, val_rows, _ = _split(plan, data, targets)
     config = {"name": plan.model, "predictors": data.predictors, "forcing": forcing, "targets": targets,
               "parameters": plan.parameter_set().to_dict(), "network": plan.network.to_dict(),
               "options": plan.spec.check_options(plan.options)}

@@ -19,7 +19,8 @@ def test_configurations_seeds_and_folds_expand_to_every_combination():
     assert len({t.name for t in tasks}) == len(tasks)
     first = tasks[0]
     assert first.axes == {"configuration": "global", "seed": 0, "split": "kfold", "fold": 0}
-    assert first.plan["split"] == {"kind": "kfold", "val_fraction": 0.2, "column": "temp", "folds": 3, "fold": 0}
+    assert first.plan["split"] == {"kind": "kfold", "val_fraction": 0.2, "column": "temp", "folds": 3, "fold": 0,
+                                  "calibration": 0.0}
     assert first.plan["train"]["seed"] == 0 and first.plan["roles"] == "all_global"
     folds = sorted(t.plan["split"]["fold"] for t in tasks if t.axes["configuration"] == "rb" and t.axes["seed"] == 2)
     assert folds == [0, 1, 2]
