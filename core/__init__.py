@@ -10,7 +10,7 @@ Public API (the dashboard uses nothing else):
 - a run: :class:`RunPlan` (plain data) -> :func:`execute` -> :class:`Run` -> run folder
   (:func:`write_run`, :func:`load_run`); :class:`RunObserver` follows a run as it trains
 - settings: :class:`TrainConfig`, :class:`NetworkConfig`, :class:`SplitConfig` and their
-  :data:`CHOICES`
+  :data:`CHOICES`; :data:`INTERVAL_CALIBRATION`, the share of sites held out to calibrate intervals
 """
 from .datasets import HybridData, builtin_names, load_data
 from .errors import DataError, HybridlabError, ParameterError
@@ -25,7 +25,7 @@ from .models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_n
 from .network import ACTIVATIONS, NetworkConfig
 from .parameters import ROLES, Parameter, ParameterSet
 from .plan import DataSource, RunPlan, default_settings
-from .splits import SPLIT_KINDS, SplitConfig
+from .splits import INTERVAL_CALIBRATION, SPLIT_KINDS, SplitConfig
 from .loaded_run import LoadedRun, load_run
 from .store import list_runs, run_config, write_run
 from .training import OPTIMIZERS, HistoryColumns, Tensors, TrainConfig, predict, train
@@ -37,7 +37,7 @@ CHOICES = {"optimizer": list(OPTIMIZERS), "activation": list(ACTIVATIONS), "loss
            "weighting": list(WEIGHTINGS), "split": list(SPLIT_KINDS), "role": list(ROLES)}
 
 __all__ = [
-    "CHOICES", "DataError", "DataSource", "HistoryColumns", "HybridData", "HybridModel", "HybridlabError",
+    "CHOICES", "INTERVAL_CALIBRATION", "DataError", "DataSource", "HistoryColumns", "HybridData", "HybridModel", "HybridlabError",
     "LoadedRun", "ModelOutput", "ModelSpec", "NEURAL_NETWORK", "NetworkConfig", "NeuralNetwork", "Parameter",
     "ParameterError", "ParameterSet", "ROLES", "ResponseCurve", "Run", "RunContext", "RunObserver", "RunPlan",
     "SPLIT_KINDS", "Snapshot", "SplitConfig", "Tensors", "TrainConfig", "TrainableModel", "builtin_names",

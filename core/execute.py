@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .calibration import add_interval_metrics, calibrate_run
+from .calibration import add_interval_metrics, calibrate_run, interval_columns
 from .datasets import HybridData, load_source
 from .errors import DataError, DivergenceError
 from .evaluation import Snapshot, evaluate, run_metrics
@@ -169,15 +169,21 @@ def _train_members(context: RunContext, model_config: dict, train_tensors: Tenso
     return final, metrics, members_table, result
 
 
-def _calibrate(context: RunContext, metrics: dict) -> dict | None:
-    """calibration.json of the trained model, when the split held out calibration sites (its
-    coverage, width and CRPS go into ``metrics``)."""
+def _calibrate(context: RunContext, metrics: dict, predictions) -> dict | None:
+    """calibration.json of the trained model, when the split held out calibration sites: its
+    coverage, width and CRPS go into ``metrics``, and each calibrated target's bounds at the
+    reported level into ``predictions`` (``<target>_lower``, ``<target>_upper``)."""
     if not len(context.calibration_rows):
         return None
     rows = {"calibration": context.calibration_rows, "train": context.train_rows, "val": context.val_rows}
-    calibration = calibrate_run(context.model, context.everything, context.targets, rows,
-                                nonnegative=context.plan.spec.nonnegative, seed=context.plan.train.seed)
+    nonnegative = context.plan.spec.nonnegative
+    calibration = calibrate_run(context.model, context.everything, context.targets, rows, nonnegative=nonnegative,
+                                seed=context.plan.train.seed)
     add_interval_metrics(metrics, calibration)
+    bounds, _ = interval_columns(context.model, context.everything, context.targets, calibration,
+                                 calibration["level"], nonnegative)
+    for name, values in bounds.items():
+        predictions[name] = values
     return calibration
 
 
@@ -242,7 +248,7 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
         final = context.snapshot(result.best_epoch)
         metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
         members_table = None
-    calibration = _calibrate(context, metrics)
+    calibration = _calibrate(context, metrics, final.predictions)
     run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
               result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
               outputs=final.outputs, members_table=members_table, calibration_rows=calibration_rows,

@@ -164,3 +164,26 @@ class RunPlots:
         target, capacity = spec.saturation
         return hv.Layout(saturation_histograms(self.run.predictions, self.run.parameters[capacity].to_numpy(),
                                                target, capacity)).cols(2)
+
+
+def interval_reliability(calibration: dict) -> list:
+    """Per calibrated target (calibration.json): nominal level against the coverage observed on
+    the validation sites (on the diagonal when the intervals are right), titled with the 90 %
+    interval's coverage and width."""
+    plots = []
+    for target, entry in calibration["targets"].items():
+        if not entry.get("calibrated"):
+            continue
+        levels = [row["level"] for row in entry["reliability"]]
+        coverage = [row["coverage"] for row in entry["reliability"]]
+        val = entry["scores_at_level"].get("val", {})
+        dims = ["nominal level", "observed coverage (val)"]
+        diagonal = hv.Curve([(0, 0), (1, 1)], kdims=dims[:1], vdims=dims[1:]).opts(color="black", line_width=1)
+        curve = hv.Curve((levels, coverage), kdims=dims[:1], vdims=dims[1:]).opts(color=SPLIT_COLORS["val"])
+        points = hv.Scatter((levels, coverage), kdims=dims[:1], vdims=dims[1:]).opts(
+            color=SPLIT_COLORS["val"], size=6, tools=["hover"])
+        title = (f"{label(target)}: 90 % covers {number(val.get('picp'), 2)}, width "
+                 f"{number(val.get('width'), 2)} sd")
+        plots.append((diagonal * curve * points).opts(title=title, fontsize={"title": 9}, width=300, height=280,
+                                                      xlim=(0, 1), ylim=(0, 1)))
+    return plots

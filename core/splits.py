@@ -22,6 +22,9 @@ from .validation import check_choice, check_integer, check_number, settings_from
 from .formatting import short_repr
 
 SPLIT_KINDS = ("site", "temperature", "kfold")
+#: the calibration share used where a user asks for intervals without giving one (experiments with
+#: --members, the dashboard's interval switch)
+INTERVAL_CALIBRATION = 0.15
 
 
 @dataclass

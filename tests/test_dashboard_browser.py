@@ -126,3 +126,19 @@ def test_role_search_from_the_page_shows_its_path_as_it_grows(server, browser):
     page.locator(".search-use button").click()
     page.locator(".search-message", has_text="roles put on the form").wait_for(timeout=10_000)
     page.close()
+
+
+def test_a_calibrated_run_shows_its_coverage_intervals_and_reliability(server, browser):
+    page = _open(browser, server)
+    _small_soc(page, sites=1500, epochs=25, patience=10)
+    page.locator(".intervals input").check()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".status", has_text="finished").wait_for(timeout=120_000)
+    coverage = page.locator(".coverage-values").inner_text()
+    assert "90 % interval covers" in coverage and "SOC 0." in coverage
+    page.screenshot(path=str(SHOTS / "intervals_training.png"), full_page=True)
+    page.get_by_text("Model", exact=True).click()
+    page.get_by_text("Prediction intervals: nominal level vs coverage").wait_for(timeout=30_000)
+    time.sleep(2)
+    page.screenshot(path=str(SHOTS / "intervals_reliability.png"), full_page=True)
+    page.close()

@@ -179,7 +179,7 @@ def test_a_model_defined_here_appears_in_the_dashboard_and_trains():
     assert "test_decay" in setup.param.model_name.objects
     assert [r.pname for r in setup.rows] == ["k", "c0"] and setup.preset_name() == "default"
     assert {type(v).__name__ for v in views_for("Parameters", spec)} >= {"ParameterHistograms", "GlobalCurves"}
-    assert views_for("Model", spec) == []  # it offers no model views
+    assert [type(v).__name__ for v in views_for("Model", spec)] == ["IntervalReliability"]  # only the model-free one
     session = TrainingSession()
     assert session.start(setup)
     _wait(session)

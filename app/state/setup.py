@@ -88,6 +88,8 @@ class Setup(param.Parameterized):
     ensemble = param.Integer(default=1, bounds=(1, 10),
                              doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
                                  "parameter an agreement (docs/identifiability.md)")
+    intervals = param.Boolean(default=False, doc="hold out a share of the training sites (core.INTERVAL_CALIBRATION) "
+                                                 "to calibrate 90 % prediction intervals (docs/uncertainty.md)")
     errors = param.List(default=[], doc="messages that block training")
     upload = param.ClassSelector(class_=Upload, doc="the user's uploaded file and its mapping")
     limits = param.ClassSelector(class_=ServerLimits, doc="what the server allows (epochs, network, data size)")
@@ -197,7 +199,7 @@ class Setup(param.Parameterized):
                 else self.upload.data.source)
         return core.RunPlan.from_dict({
             "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
-            "split": {"kind": self.split},
+            "split": {"kind": self.split, "calibration": core.INTERVAL_CALIBRATION if self.intervals else 0.0},
             "network": {"hidden": self.hidden, **{k: getattr(self, k) for k in NETWORK_FIELDS}},
             "train": {"seed": self.seed, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
 
@@ -250,6 +252,7 @@ class Setup(param.Parameterized):
             row = self.row(p.name)
             row.param.update(lower=p.lower, upper=p.upper, role=p.role, value=p.fixed_value)
         self.param.update(hidden=",".join(map(str, plan.network.hidden)), split=plan.split.kind,
+                          intervals=plan.split.calibration > 0,
                           seed=plan.train.seed, **{k: getattr(plan.network, k) for k in NETWORK_FIELDS},
                           **{k: getattr(plan.train, k) for k in TRAIN_FIELDS})
         if plan.data.name is not None:

@@ -15,6 +15,8 @@ from core.formatting import label, number
 from core.plots import MAX_POINTS
 
 PARTS = ("kge", "r", "alpha", "beta")
+#: sites whose interval is drawn in an observed-vs-predicted plot
+INTERVAL_SITES = 300
 MIN_WIDTH = 170  # px of one scatter or bar plot; the plots of a row share the width of the window
 
 
@@ -91,6 +93,9 @@ class ScatterFigure:
                              color="#1f77b4" if split == "train" else "#ff7f0e")
         self.line = ColumnDataSource({"x": [0, 1], "y": [0, 1]})
         self.fig.line("x", "y", source=self.line, color="black")
+        # a calibrated run's 90 % intervals over a sample of sites (filled when the run finishes)
+        self.bars = ColumnDataSource({"o": [], "lower": [], "upper": []})
+        self.fig.segment(x0="o", y0="lower", x1="o", y1="upper", source=self.bars, color="#555555", alpha=0.35)
 
     def update(self, snapshot) -> None:
         d = snapshot.predictions
@@ -100,8 +105,10 @@ class ScatterFigure:
         ok = np.isfinite(o) & np.isfinite(p)
         m = snapshot.targets[self.target][self.split]
         # two lines: one line of all four numbers is wider than the plot
+        coverage = f"\n90 % interval covers {number(m['picp'], 2)}" if "picp" in m else ""
         self.fig.title.text = (f"{label(self.target)} {self.split}: KGE {number(m['kge'], 2)}\n"
-                               f"r {number(m['r'], 2)}  α {number(m['alpha'], 2)}  β {number(m['beta'], 2)}")
+                               f"r {number(m['r'], 2)}  α {number(m['alpha'], 2)}  β {number(m['beta'], 2)}{coverage}")
+        self._interval_bars(d, rows)
         if not ok.any():
             return
         lo, hi = (float(v) for v in np.percentile(np.r_[o[ok], p[ok]], [0.2, 99.8]))
@@ -120,6 +127,18 @@ class ScatterFigure:
         pad = 0.02 * (hi - lo)
         self.fig.x_range.update(start=lo - pad, end=hi + pad)
         self.fig.y_range.update(start=lo - pad, end=hi + pad)
+
+
+    def _interval_bars(self, predictions, rows: np.ndarray) -> None:
+        """Vertical bars from lower to upper bound at up to INTERVAL_SITES sites (none without bounds)."""
+        if f"{self.target}_lower" not in predictions:
+            if len(self.bars.data["o"]):
+                self.bars.data = {"o": [], "lower": [], "upper": []}
+            return
+        columns = [predictions[f"{self.target}_{kind}"].to_numpy()[rows] for kind in ("obs", "lower", "upper")]
+        known = np.flatnonzero(np.isfinite(columns[0]))
+        keep = known[np.linspace(0, len(known) - 1, min(INTERVAL_SITES, len(known))).astype(int)] if len(known) else known
+        self.bars.data = {key: values[keep].tolist() for key, values in zip(("o", "lower", "upper"), columns)}
 
 
 class KGEPartsFigure:

@@ -7,6 +7,8 @@ import html
 import panel as pn
 import param
 
+import core
+
 from app.state.setup import PRESET_LABELS, Setup
 from app.limits import UPLOAD_CHUNK_BYTES
 
@@ -154,7 +156,9 @@ def settings_card(setup: Setup):
         pn.Row(widget.Select.from_param(s.loss, width=130), widget.Select.from_param(s.weighting, width=130),
                widget.Select.from_param(s.split, width=130), widget.IntInput.from_param(s.seed, width=130)),
         pn.Row(widget.IntInput.from_param(s.ensemble, name="ensemble (seeds, 1-10)", width=130,
-                                          css_classes=["ensemble"])),
+                                          css_classes=["ensemble"]),
+               widget.Checkbox.from_param(s.intervals, name=f"90 % intervals (hold out {core.INTERVAL_CALIBRATION:.0%} to calibrate)",
+                                          css_classes=["intervals"], width=260)),
         title="Training settings", collapsed=False, width=SIDEBAR_WIDTH - 20, css_classes=["training-settings"])
 
 

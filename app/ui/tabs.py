@@ -14,13 +14,23 @@ from app.state.setup import Setup
 from app.ui.views.compare import compare_overlay
 
 VIEW_TABS = ("Parameters", "Model")
+
+
 def kge_text(snapshot) -> str:
+    """Validation KGE per target and, for a calibrated run that finished, its 90 % intervals'
+    coverage of the validation sites."""
     if snapshot is None:
         return ""
     cells = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['kge']:.3f}"
                        for t, v in snapshot.targets.items()
                        if v["val"]["kge"] is not None)
-    return f"<div class='kge-values'>validation KGE at epoch {snapshot.epoch}: {cells}</div>"
+    text = f"<div class='kge-values'>validation KGE at epoch {snapshot.epoch}: {cells}</div>"
+    coverage = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['picp']:.2f}"
+                          for t, v in snapshot.targets.items() if v["val"].get("picp") is not None)
+    if coverage:
+        text += (f"<div class='coverage-values'>90 % interval covers, on validation sites: {coverage} "
+                 f"(ideal 0.90; Model tab: reliability)</div>")
+    return text
 
 
 def training_tab(session, live):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HybridlabError
+from ..splits import INTERVAL_CALIBRATION
 from ..execute import load_plan_data
 from ..identify import after_sweep
 from ..plan import RunPlan
@@ -58,11 +59,7 @@ class ExperimentOptions:
         """The calibration share every run holds out."""
         if self.calibration is not None:
             return self.calibration
-        return ENSEMBLE_CALIBRATION if self.members > 1 else 0.0
-
-
-#: calibration share of an experiment's ensemble runs unless given
-ENSEMBLE_CALIBRATION = 0.15
+        return INTERVAL_CALIBRATION if self.members > 1 else 0.0
 
 
 def _present(value) -> bool:
