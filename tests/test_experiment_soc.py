@@ -87,3 +87,19 @@ def test_bad_soc_options_are_named(capsys, args, message):
     assert main(["train", "--model", "soc", "--n-sites", "300", "--out", "unused", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+def test_experiment_with_members_reports_interval_coverage_with_the_seed_spread(tmp_path):
+    code = main(["experiment", "soc", "--out", str(tmp_path), "--n-sites", "1200", "--epochs", "8", "--patience", "4",
+                 "--seeds", "2", "--members", "2", "--configurations", "neural_network,five_neural", "--workers", "1",
+                 "--quiet"])
+    assert code == 0
+    table = pd.read_parquet(tmp_path / "sweep.parquet")
+    assert list(table["seed"]) == [0, 2, 0, 2]  # each seed an ensemble of seeds s, s+1: no member shared
+    assert table["val_picp_soc"].between(0, 1).all() and table["val_mc_dropout_crps_soc"].gt(0).all()
+    plan = json.loads((tmp_path / "runs" / "five_neural__seed2" / "config.json").read_text())["plan"]
+    assert plan["train"]["members"] == 2 and plan["split"]["calibration"] == 0.15
+    md = (tmp_path / "results.md").read_text()
+    section = md[md.index("## Prediction intervals"):]
+    assert "| five_neural | SOC | 0." in section and " ± " in section  # mean ± sd over the two seeds
+    assert (tmp_path / "figures" / "intervals_five_neural.png").stat().st_size > 10_000

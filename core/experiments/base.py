@@ -85,6 +85,8 @@ class Member:
             self.plan = self.plan.replace(train=replace(self.plan.train, seed=self.seed, members=1))
             self.model = self.model.member(self.member)
         self.extras: dict = {}
+        #: calibration.json of an ensemble run with intervals (None for one member of a packed run)
+        self.calibration = self._loaded.calibration if self.member is None else None
 
     @cached_property
     def _member_table(self) -> pd.DataFrame:

@@ -65,6 +65,8 @@ def _figures(out: Path, runs: dict, data) -> None:
     truth = data.frame.set_index(data.id)
     for name, r in runs.items():
         figures.observed_vs_predicted(r.predictions, r.metrics, fig_dir / f"obs_pred_{name}.png", title=name)
+        if r.calibration is not None:
+            figures.interval_reliability(r.calibration, fig_dir / f"intervals_{name}.png", title=name)
         if "q_max" not in r.parameters:
             continue
         figures.moc_saturation(parameters=r.parameters, predictions=r.predictions, path=fig_dir / f"moc_qmax_{name}.png",
@@ -161,6 +163,7 @@ def results_markdown(summary: dict) -> str:
                      f"({_f(100 * ob['share_above_1'], 1) if ob.get('share_above_1') is not None else '–'} %) | {bounds} |")
     lines += ["", "## Figures", "", "- `figures/obs_pred_<configuration>.png`: observed vs predicted, train and validation",
               "- `figures/kge_decomposition.png`: KGE, r, alpha, beta per target and configuration (mean ± sd)",
+              "- `figures/intervals_<configuration>.png` (with `--members`): reliability diagram and PIT histogram",
               "- `figures/moc_qmax_<configuration>.png`: predicted and observed MOC / q_max (the report's Figure 8)",
               "- `figures/recovery_<configuration>.png`: learned vs true parameters",
               "- `figures/combination_<configuration>.png`: learned vs true log(f_poc · k_m0 / v_max0)", ""]
