@@ -302,3 +302,16 @@ def test_the_moc_capacity_constraint_penalises_only_observed_moc_above_q_max():
     assert moc_capacity({"q_max": q_max}, observed) is None  # off unless a weight is given
     penalty = moc_capacity({"q_max": q_max}, observed, moc_capacity_weight=2.0)
     assert float(penalty) == pytest.approx(2.0 * (0.0 + 0.5) / 2)
+
+
+def test_the_interval_switch_holds_out_calibration_sites_and_comes_back_from_a_plan():
+    import core
+
+    setup = Setup()
+    assert setup.plan().split.calibration == 0.0
+    setup.intervals = True
+    plan = setup.plan()
+    assert plan.split.calibration == core.INTERVAL_CALIBRATION
+    other = Setup()
+    other.load_plan(plan)
+    assert other.intervals
