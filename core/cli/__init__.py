@@ -79,9 +79,20 @@ def _add_builtin_commands(sub) -> None:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)
-    p = sub.add_parser("data", help="list built-in data sets")
+    p = sub.add_parser("data", help="list built-in data sets; 'data lucas' joins LUCAS files into one table")
+    p.add_argument("action", nargs="?", choices=["lucas"], help="lucas: join LUCAS files (--soil and the others)")
     p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
-    p.add_argument("--overwrite", action="store_true", help="replace sample files that exist in DIR")
+    p.add_argument("--overwrite", action="store_true", help="replace sample files (or the --out table) that exist")
+    for flag, what in (("--soil", "LUCAS topsoil CSV (2018 or 2015): the points, with OC"),
+                       ("--bulk-density", "bulk density and coarse fragments (BD 0-20, CF), keyed by POINT_ID"),
+                       ("--texture", "texture (Clay, Sand, Silt, Coarse), keyed by POINTID"),
+                       ("--fractions", "SOC fractions (MAOC/MOC, POC)"), ("--mbc", "microbial biomass carbon (MBC)"),
+                       ("--covariates", "covariate stack (CSV or Parquet) keyed by the point id")):
+        p.add_argument(flag, default=None, metavar="FILE", help=what)
+    p.add_argument("--below-detection", default="nan", choices=["nan", "half", "limit"],
+                   help="values such as '< LOD' or '<0.5': missing (default), half the limit, or the limit")
+    p.add_argument("--out", default=None, metavar="TABLE.parquet",
+                   help="the joined table; its column map (.columns.json) and report (.report.md) go beside it")
     p.set_defaults(func=cmd_data)
 
 

@@ -117,8 +117,36 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lucas(a: argparse.Namespace) -> int:
+    from ..ingest import assemble_lucas
+    from ..json_files import write_json
+
+    if not a.out or not a.soil:
+        raise HybridlabError("data lucas needs --soil FILE and --out TABLE.parquet")
+    files = {"soil": a.soil, "bulk_density": a.bulk_density, "texture": a.texture, "fractions": a.fractions,
+             "mbc": a.mbc, "covariates": a.covariates}
+    inputs = [path for path in files.values() if path]
+    out = check_output_file(a.out, a.overwrite, inputs=inputs)
+    if out.suffix != ".parquet":
+        raise HybridlabError(f"{out}: --out must end in .parquet")
+    written = [out.with_suffix(".columns.json"), out.with_suffix(".report.md")]
+    for path in written:
+        check_output_file(str(path), a.overwrite, inputs=inputs)
+    assembled = assemble_lucas(files, a.below_detection)
+    assembled.table.to_parquet(out, index=False)
+    write_json(written[0], assembled.columns)
+    written[1].write_text("# LUCAS files joined\n\n" + "\n".join(f"- {line}" for line in assembled.report) + "\n")
+    print("\n".join(assembled.report))
+    print(f"{len(assembled.table)} points written to {out}; column map {written[0]} (train --data {out} "
+          f"--columns {written[0]}); report {written[1]}")
+    return 0
+
+
 def cmd_data(a: argparse.Namespace) -> int:
     from ..datasets import builtin_names, load_data, write_samples
+
+    if a.action == "lucas":
+        return cmd_lucas(a)
 
     if a.write_samples:
         for path in write_samples(a.write_samples, overwrite=a.overwrite):

@@ -166,7 +166,7 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
     where = str(path)
     frame = read_table(path)
     mapping = read_mapping(columns)
-    unknown = set(mapping) - {"id", "targets", "forcing", "predictors"}
+    unknown = set(mapping) - {"id", "targets", "forcing", "predictors", "units"}  # units: documentation only
     if unknown:
         raise DataError(f"column mapping: unknown key(s) {', '.join(sorted(unknown))}; "
                         "use id, targets, forcing, predictors")

@@ -1,0 +1,110 @@
+"""``hybridlab data lucas``: LUCAS files in the layouts the JRC publishes, with their awkward parts
+(a BOM, ';' separators, decimal commas, '< LOD', ids spelled three ways, ids missing from one file,
+duplicated ids), joined into one table that ``train --columns`` takes."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli import main
+from core.errors import DataError
+from core.ingest import assemble_lucas
+
+
+def _write(path, text: str, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    ids = list(range(1000, 1060))
+    soil = ["POINTID,OC,pH_H2O,N,P,NUTS_0,TH_LAT,TH_LONG,LC0_Desc"]
+    for k, point in enumerate(ids):
+        oc = "< LOD" if k == 3 else "<0.5" if k == 4 else f"{rng.uniform(5, 60):.1f}"
+        p = "abc" if k == 7 else f"{rng.uniform(5, 80):.1f}"
+        soil.append(f"{point},{oc},{rng.uniform(4, 8):.2f},{rng.uniform(0.5, 5):.2f},{p},DE,{rng.uniform(40, 60):.4f},"
+                    f"{rng.uniform(-5, 25):.4f},Cropland")
+    soil.append("1005,12.0,6.1,1.0,10,DE,50.0,10.0,Grassland")  # 1005 again: both rows are left out
+    soil.append(",20.0,6.0,1.0,10,DE,50.0,10.0,Grassland")  # no id
+    # bulk density: ';' separated, decimal commas, a BOM, POINT_ID, CF in percent; one id not in the soil file
+    bd = ["POINT_ID;BD 0-20;CF 0-20"] + [f"{p};{rng.uniform(0.9, 1.6):.2f}".replace(".", ",") + f";{rng.integers(0, 40)}"
+                                           for p in ids[:40]] + ["999999;1,2;5"]
+    texture = ["Point_ID,Clay,Sand,Silt,Coarse"] + [f"{p},{rng.uniform(5, 50):.0f},{rng.uniform(5, 80):.0f},"
+                                                    f"{rng.uniform(5, 60):.0f},{rng.uniform(0, 30):.0f}" for p in ids]
+    covariates = pd.DataFrame({"POINTID": ids, "MAT": rng.uniform(2, 16, 60), "NPP": rng.uniform(200, 900, 60),
+                               "ndvi": rng.uniform(0, 1, 60), "elev_dem": rng.uniform(0, 1500, 60)})
+    covariates.to_parquet(tmp_path / "covariates.parquet", index=False)
+    return {"soil": _write(tmp_path / "LUCAS-SOIL-2018.csv", "\n".join(soil) + "\n"),
+            "bulk_density": _write(tmp_path / "BD.csv", "\ufeff" + "\n".join(bd) + "\n"),
+            "texture": _write(tmp_path / "texture.csv", "\n".join(texture) + "\n"),
+            "covariates": tmp_path / "covariates.parquet"}
+
+
+def test_files_join_on_the_point_id_whatever_its_spelling(files):
+    assembled = assemble_lucas(files)
+    table = assembled.table.set_index("point_id")
+    assert len(table) == 59  # 60 points, 1005 duplicated (both rows out), a row without id out
+    assert "1005" not in table.index
+    assert table.loc["1000", "bd"] > 0.8 and table.loc["1000", "clay"] >= 5 and table.loc["1000", "MAT"] > 0
+    assert np.isnan(table.loc["1003", "oc"]) and np.isnan(table.loc["1004", "oc"])  # < LOD, <0.5: nan policy
+    assert np.isnan(table.loc["1007", "p"])  # 'abc' in a numeric column: missing, and a line says where
+    assert table["nuts_0"].eq("DE").all() and table["lc0_desc"].eq("Cropland").all()  # text stays text
+    report = "\n".join(assembled.report)
+    assert "LUCAS-SOIL-2018.csv: 2 row(s) left out: point id appears more than once" in report
+    assert "LUCAS-SOIL-2018.csv: 1 row(s) left out: no point id" in report
+    assert "BD.csv: 2 point id(s) not among the soil file's points, left out" in report  # 999999, and 1005
+    assert "BD.csv: 20 of 59 soil points have no row here" in report
+    assert "LUCAS-SOIL-2018.csv: column P, row 9: 'abc' is not a number; taken as missing" in report
+    assert "below detection limit, nan: 1 value(s)" in report and "no limit given, nan: 1" in report
+
+
+def test_soc_density_from_oc_bulk_density_and_coarse_fragments(files):
+    table = assemble_lucas(files).table.set_index("point_id")
+    row = table.loc["1000"]
+    assert row["coarse_fragments"] <= 1  # read as percent, divided by 100, and said so
+    assert row["soc_density"] == pytest.approx(row["oc"] * row["bd"] * (1 - row["coarse_fragments"]))
+    assert table["soc_density"].notna().sum() == 37  # 40 BD rows, 1005 left out, 1003/1004 below detection
+
+
+@pytest.mark.parametrize("policy, expected", [("half", 0.25), ("limit", 0.5)])
+def test_below_detection_policy(files, policy, expected):
+    table = assemble_lucas(files, policy).table.set_index("point_id")
+    assert table.loc["1004", "oc"] == expected
+    assert np.isnan(table.loc["1003", "oc"])  # '< LOD' names no limit: missing whatever the policy
+
+
+def test_the_column_map_names_targets_forcing_predictors_and_units(files):
+    columns = assemble_lucas(files).columns
+    assert columns["id"] == "point_id" and columns["targets"] == {"soc": "oc"}
+    assert columns["forcing"] == {"temp": "MAT", "npp": "NPP"}
+    assert columns["predictors"] == ["ndvi", "elev_dem"]  # the covariate stack, forcing and targets left out
+    assert columns["units"]["oc"] == "g kg-1" and columns["units"]["soc_density"] == "kg m-3"
+
+
+def test_the_command_writes_a_table_that_trains(files, tmp_path, capsys):
+    out = tmp_path / "lucas.parquet"
+    args = ["data", "lucas", "--soil", str(files["soil"]), "--bulk-density", str(files["bulk_density"]),
+            "--texture", str(files["texture"]), "--covariates", str(files["covariates"]), "--out", str(out)]
+    assert main(args) == 0
+    assert (tmp_path / "lucas.columns.json").is_file() and "left out" in (tmp_path / "lucas.report.md").read_text()
+    assert main(args) == 2  # exists: nothing is overwritten without --overwrite
+    assert "exists" in capsys.readouterr().err
+    columns = json.loads((tmp_path / "lucas.columns.json").read_text())
+    assert main(["train", "--model", "soc", "--roles", "all_global", "--targets", "soc", "--data", str(out),
+                 "--columns", str(tmp_path / "lucas.columns.json"), "--epochs", "2", "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    assert columns["targets"]["soc"] == "oc"
+
+
+def test_problems_with_the_files_are_one_line(files, tmp_path, capsys):
+    bad = _write(tmp_path / "no_id.csv", "ID,OC\n1,2\n")
+    with pytest.raises(DataError, match="no_id.csv: no point id column"):
+        assemble_lucas({"soil": bad})
+    with pytest.raises(DataError, match="--soil is required"):
+        assemble_lucas({"texture": files["texture"]})
+    assert main(["data", "lucas", "--soil", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "t.parquet")]) == 2
+    assert "missing.csv: no such file" in capsys.readouterr().err
+    assert main(["data", "lucas", "--soil", str(files["soil"]), "--out", str(tmp_path / "t.csv")]) == 2
