@@ -37,6 +37,10 @@ REPORTED_LEVEL = 0.9
 MINIMUM_SITES = 50
 #: MC-dropout passes of one network
 MC_PASSES = 30
+#: the noise of a non-negative target is relative (a share of the predicted level), else absolute
+RELATIVE_NOISE = True
+#: a relative noise scales by at least this share of the median predicted level
+FLOOR_SHARE = 0.01
 
 
 def _has_dropout(model) -> bool:
@@ -89,15 +93,22 @@ def _clip(lower: np.ndarray, target: str, nonnegative) -> np.ndarray:
     return np.maximum(lower, 0.0) if target in nonnegative else lower
 
 
-def target_bounds(entry: dict, predictive: Predictive, level: float, target: str, nonnegative=()) -> tuple:
-    """(lower, upper) of one target's ``level`` interval from its calibration.json entry."""
+def entry_predictive(entry: dict, centre: np.ndarray, samples: np.ndarray) -> Predictive:
+    """A target's Predictive with the noise model its calibration.json entry names."""
+    relative = entry.get("noise_model") == "relative"
+    return Predictive(centre, samples, relative, entry.get("noise_floor", 0.0) if relative else 0.0)
+
+
+def target_bounds(entry: dict, predictive: Predictive, level: float, target: str) -> tuple:
+    """(lower, upper) of one target's ``level`` interval from its calibration.json entry (the lower
+    bound cut at 0 for a non-negative target)."""
     quantile = conformal_quantile(np.asarray(entry["scores"]), level)
     if not math.isfinite(quantile):
         needed = math.ceil(level / (1 - level))
         raise HybridlabError(f"target {target!r}: a {level:g} interval needs at least {needed} calibration sites, the "
                              f"run has {entry['n']}; choose a lower --interval or train with a larger --calibration")
     lower, upper = bounds(entry["method"], predictive, level, entry["noise_sd"], quantile)
-    return _clip(lower, target, nonnegative), upper
+    return _clip(lower, target, {target} if entry.get("nonnegative") else ()), upper
 
 
 def check_level(level) -> float:
@@ -107,8 +118,8 @@ def check_level(level) -> float:
     return float(level)
 
 
-def interval_columns(model, tensors: Tensors, targets: list[str], calibration: dict | None, level: float,
-                     nonnegative=()) -> tuple[dict, list[str]]:
+def interval_columns(model, tensors: Tensors, targets: list[str], calibration: dict | None,
+                     level: float) -> tuple[dict, list[str]]:
     """``<target>_lower`` and ``<target>_upper`` ((n,) each) of every calibrated target at ``level``,
     and one line per target that gets none (too few calibration sites)."""
     level = check_level(level)
@@ -124,7 +135,8 @@ def interval_columns(model, tensors: Tensors, targets: list[str], calibration: d
         if not entry.get("calibrated"):
             notes.append(f"no interval for {target}: {entry.get('reason', 'not calibrated')}")
             continue
-        lower, upper = target_bounds(entry, Predictive(centre[:, j], samples[:, :, j]), level, target, nonnegative)
+        predictive = entry_predictive(entry, centre[:, j], samples[:, :, j])
+        lower, upper = target_bounds(entry, predictive, level, target)
         columns[f"{target}_lower"], columns[f"{target}_upper"] = lower, upper
     return columns, notes
 
@@ -137,19 +149,35 @@ def _fit(method: str, observed: np.ndarray, predictive: Predictive, level: float
     return noise, conformal_quantile(nonconformity(method, observed, predictive, noise, level), level)
 
 
+def _variants(predictive: Predictive, target: str, nonnegative) -> list[tuple[str, str, Predictive]]:
+    """(name, method, predictive) of every method with an absolute noise and, for a non-negative
+    target, the noise-model methods with a relative one as well (``<method>_relative``)."""
+    absolute = Predictive(predictive.centre, predictive.samples)
+    variants = [(method, method, absolute) for method in INTERVAL_METHODS]
+    if target in nonnegative:
+        relative = Predictive(predictive.centre, predictive.samples, True, _floor(predictive.centre))
+        variants += [(f"{method}_relative", method, relative) for method in ("gaussian", "normalised")]
+    return variants
+
+
 def _compare(observed: np.ndarray, predictive: Predictive, calibration: np.ndarray, reported: dict, target: str,
              nonnegative) -> dict:
     """Every method at the reported level, calibrated on ``calibration`` rows, scored on each
     ``reported`` split (name -> rows)."""
     result = {}
     known = calibration[np.isfinite(observed[calibration])]
-    for method in INTERVAL_METHODS:
-        noise, quantile = _fit(method, observed[known], predictive.rows(known), REPORTED_LEVEL)
-        lower, upper = bounds(method, predictive, REPORTED_LEVEL, noise, quantile)
+    for name, method, variant in _variants(predictive, target, nonnegative):
+        noise, quantile = _fit(method, observed[known], variant.rows(known), REPORTED_LEVEL)
+        lower, upper = bounds(method, variant, REPORTED_LEVEL, noise, quantile)
         lower = _clip(lower, target, nonnegative)
-        result[method] = {split: interval_scores(observed[rows], lower[rows], upper[rows], predictive.rows(rows), noise)
-                          for split, rows in reported.items()}
+        result[name] = {split: interval_scores(observed[rows], lower[rows], upper[rows], variant.rows(rows), noise)
+                        for split, rows in reported.items()}
     return result
+
+
+def _floor(centre: np.ndarray) -> float:
+    finite = np.abs(centre[np.isfinite(centre)])
+    return float(FLOOR_SHARE * np.median(finite)) if len(finite) else 0.0
 
 
 def _calibrate_target(target: str, observed: np.ndarray, predictive: Predictive, rows: dict, nonnegative) -> dict:
@@ -158,12 +186,16 @@ def _calibrate_target(target: str, observed: np.ndarray, predictive: Predictive,
     if len(known) < MINIMUM_SITES:
         return {"calibrated": False, "n": int(len(known)),
                 "reason": f"{len(known)} calibration observations, fewer than {MINIMUM_SITES}: no interval"}
+    relative = RELATIVE_NOISE and target in nonnegative
+    entry = {"calibrated": True, "method": METHOD, "n": int(len(known)), "nonnegative": target in nonnegative,
+             "noise_model": "relative" if relative else "absolute",
+             "noise_floor": _floor(predictive.centre) if relative else 0.0}
+    predictive = entry_predictive(entry, predictive.centre, predictive.samples)
     part = predictive.rows(known)
-    noise = noise_sd(observed[known], part)
+    entry["noise_sd"] = noise = noise_sd(observed[known], part)
     scores = np.sort(nonconformity(METHOD, observed[known], part, noise, REPORTED_LEVEL))
-    entry = {"calibrated": True, "method": METHOD, "n": int(len(known)), "noise_sd": noise,
-             "scores": [float(f"{s:.6g}") for s in scores]}
-    lower, upper = target_bounds(entry, predictive, REPORTED_LEVEL, target, nonnegative)
+    entry["scores"] = [float(f"{s:.6g}") for s in scores]
+    lower, upper = target_bounds(entry, predictive, REPORTED_LEVEL, target)
     reported = {split: r for split, r in rows.items() if split != "calibration"}
     entry["scores_at_level"] = {split: interval_scores(observed[r], lower[r], upper[r], predictive.rows(r), noise)
                                 for split, r in reported.items()}
@@ -187,13 +219,16 @@ def calibrate_run(model, everything: Tensors, targets: list[str], rows: dict, *,
     rows : dict
         Row positions: ``calibration`` and the splits to report (``train``, ``val``).
     nonnegative : iterable of str
-        Targets whose lower bound is cut at 0.
+        Targets known to be >= 0 (the model's); a target whose every observation is >= 0 counts
+        too. Their noise is relative (:data:`RELATIVE_NOISE`) and their lower bound is cut at 0.
     seed, passes : int
         MC-dropout's seed and number of passes.
     compare : bool
         Also score every method, for the members and for MC-dropout (``comparison``).
     """
     observed = everything.y.double().cpu().numpy()
+    nonnegative = set(nonnegative) | {t for j, t in enumerate(targets)
+                                      if np.isfinite(observed[:, j]).any() and np.nanmin(observed[:, j]) >= 0}
     source = default_source(model)
     centre, samples = prediction_samples(model, everything, source, passes, seed)
     result = {"method": METHOD, "source": source, "samples": int(len(samples)), "level": REPORTED_LEVEL,
@@ -246,5 +281,5 @@ def add_interval_metrics(metrics: dict, calibration: dict) -> None:
                                                      mc_dropout_crps=scores["crps"])
 
 
-__all__ = ["check_level", "interval_columns", "METHOD", "MINIMUM_SITES", "MC_PASSES", "REPORTED_LEVEL", "add_interval_metrics",
+__all__ = ["entry_predictive", "check_level", "interval_columns", "METHOD", "MINIMUM_SITES", "MC_PASSES", "REPORTED_LEVEL", "add_interval_metrics",
            "calibrate_run", "default_source", "dropout_samples", "prediction_samples", "target_bounds"]

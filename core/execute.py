@@ -180,8 +180,7 @@ def _calibrate(context: RunContext, metrics: dict, predictions) -> dict | None:
     calibration = calibrate_run(context.model, context.everything, context.targets, rows, nonnegative=nonnegative,
                                 seed=context.plan.train.seed)
     add_interval_metrics(metrics, calibration)
-    bounds, _ = interval_columns(context.model, context.everything, context.targets, calibration,
-                                 calibration["level"], nonnegative)
+    bounds, _ = interval_columns(context.model, context.everything, context.targets, calibration, calibration["level"])
     for name, values in bounds.items():
         predictions[name] = values
     return calibration

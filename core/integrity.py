@@ -157,6 +157,11 @@ def check_calibration(path: Path, calibration) -> dict:
             refuse(f"target {short_repr(target)}: unknown method {short_repr(entry.get('method'))}")
         if not isinstance(noise, (int, float)) or not noise >= 0 or noise == float("inf"):
             refuse(f"target {short_repr(target)}: noise_sd must be a finite number >= 0")
+        if entry.get("noise_model", "absolute") not in ("absolute", "relative"):
+            refuse(f"target {short_repr(target)}: unknown noise_model {short_repr(entry.get('noise_model'))}")
+        floor = entry.get("noise_floor", 0.0)
+        if not isinstance(floor, (int, float)) or not 0 <= floor < float("inf"):
+            refuse(f"target {short_repr(target)}: noise_floor must be a finite number >= 0")
         if not isinstance(scores, list) or not scores or not all(
                 isinstance(s, (int, float)) and abs(s) != float("inf") and s == s for s in scores):
             refuse(f"target {short_repr(target)}: scores must be a list of finite numbers")

@@ -14,6 +14,9 @@ samples' sd s_i (the epistemic part), one noise sd sigma per target in the targe
 - ``quantile``: [l - q, u + q], l and u the samples' (1 - level)/2 and (1 + level)/2 quantiles, q the
   conformal quantile of max(l - y, y - u) (conformalised quantiles, Romano et al. 2019).
 
+The noise is absolute (sigma in target units) or relative (sigma times the predicted level, for
+quantities whose error grows with their size): :attr:`Predictive.relative`.
+
 The conformal quantile of n calibration scores at level 1 - alpha is the ceil((n + 1)(1 - alpha))-th
 smallest score: with calibration and new sites exchangeable, the interval covers a new site's
 observation with probability at least 1 - alpha (infinite when n is too small for the level).
@@ -43,10 +46,17 @@ class Predictive:
         The point prediction (target units).
     samples : numpy.ndarray, shape (S, n)
         Members' or MC-dropout passes' predictions; S = 1 gives no spread.
+    relative : bool
+        The noise sd is ``noise`` times max(|centre|, floor) (a relative, multiplicative noise, as
+        for concentrations whose error grows with their level) instead of ``noise`` everywhere.
+    floor : float
+        The smallest level a relative noise is scaled by (target units).
     """
 
     centre: np.ndarray
     samples: np.ndarray
+    relative: bool = False
+    floor: float = 0.0
 
     @property
     def spread(self) -> np.ndarray:
@@ -56,11 +66,17 @@ class Predictive:
         return self.samples.std(0, ddof=1)
 
     def rows(self, rows: np.ndarray) -> "Predictive":
-        return Predictive(self.centre[rows], self.samples[:, rows])
+        return Predictive(self.centre[rows], self.samples[:, rows], self.relative, self.floor)
+
+    def noise_level(self) -> np.ndarray:
+        """(n,) what the noise sd is multiplied by: 1, or the level of a relative noise."""
+        if not self.relative:
+            return np.ones_like(self.centre)
+        return np.maximum(np.abs(self.centre), self.floor)
 
     def scale(self, noise: float) -> np.ndarray:
-        """(n,) sqrt(s² + sigma²): the sd of the predictive normal."""
-        return np.sqrt(self.spread ** 2 + noise ** 2)
+        """(n,) sqrt(s² + (sigma · level)²): the sd of the predictive normal."""
+        return np.sqrt(self.spread ** 2 + (noise * self.noise_level()) ** 2)
 
     def quantiles(self, level: float) -> tuple[np.ndarray, np.ndarray]:
         low, high = np.quantile(self.samples, [(1 - level) / 2, (1 + level) / 2], axis=0)
@@ -68,12 +84,13 @@ class Predictive:
 
 
 def noise_sd(observed: np.ndarray, predictive: Predictive) -> float:
-    """The noise sd sigma that maximises the normal likelihood of y - mu ~ N(0, s² + sigma²) (target units)."""
-    residual, spread = observed - predictive.centre, predictive.spread
-    scale = float(np.sqrt(np.mean(residual ** 2))) or 1.0
+    """The noise sd sigma that maximises the normal likelihood of y - mu ~ N(0, s² + (sigma · level)²):
+    target units for an absolute noise, a fraction of the level for a relative one."""
+    residual, spread, level = observed - predictive.centre, predictive.spread, predictive.noise_level()
+    scale = float(np.sqrt(np.mean((residual / level) ** 2))) or 1.0
 
     def negative_log_likelihood(log_sigma: float) -> float:
-        variance = spread ** 2 + math.exp(2 * log_sigma)
+        variance = spread ** 2 + math.exp(2 * log_sigma) * level ** 2
         return 0.5 * float(np.sum(np.log(variance) + residual ** 2 / variance))
 
     best = minimize_scalar(negative_log_likelihood, bounds=(math.log(scale * 1e-4), math.log(scale * 10)),

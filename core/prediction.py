@@ -88,7 +88,7 @@ def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[f
     spec = get_model(config["model"]["name"])
     if interval is not None:
         tensors = Tensors(x, _forcing(frame, config, {}), torch.zeros(n, 0))
-        bounds, notes = interval_columns(model, tensors, targets, calibration, interval, spec.nonnegative)
+        bounds, notes = interval_columns(model, tensors, targets, calibration, interval)
         for target in targets:
             if f"{target}_lower" in bounds:
                 position = result.columns.get_loc(f"{target}_pred") + 1

@@ -188,3 +188,22 @@ def test_a_tampered_calibration_file_is_refused(tmp_path):
                          ({**good, "passes": 10 ** 9}, "passes")):
         with pytest.raises(HybridlabError, match=message):
             check_calibration(tmp_path / "c.json", bad)
+
+
+def test_a_relative_noise_keeps_coverage_where_the_level_shifts():
+    """Multiplicative errors, calibrated on high levels and reported on low ones (a shift like the
+    temperature split's): an absolute noise over-covers there, a relative one stays near the level."""
+    rng = np.random.default_rng(5)
+    high, low = rng.uniform(20, 60, 2000), rng.uniform(2, 10, 2000)
+    observed = np.r_[high, low] * np.exp(rng.normal(0, 0.2, 4000))
+    centre = np.r_[high, low]
+    calibration, new = np.arange(2000), np.arange(2000, 4000)
+    coverage = {}
+    for relative in (False, True):
+        predictive = Predictive(centre, centre[None], relative, floor=0.1)
+        part = predictive.rows(calibration)
+        noise = noise_sd(observed[calibration], part)
+        q = conformal_quantile(nonconformity("normalised", observed[calibration], part, noise, 0.9), 0.9)
+        lower, upper = bounds("normalised", predictive.rows(new), 0.9, noise, q)
+        coverage[relative] = np.mean((observed[new] >= lower) & (observed[new] <= upper))
+    assert coverage[False] > 0.99 and 0.86 < coverage[True] < 0.94
