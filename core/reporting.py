@@ -53,7 +53,7 @@ def interval_lines(metrics: dict) -> list[str]:
     if level is None:
         return []
     lines = [f"{level:.0%} prediction intervals ({metrics.get('interval_source')}, calibrated on "
-             f"{metrics.get('n_calibration')} held-out sites), validation sites:"]
+             f"{metrics.get('n_calibration')} rows of held-out training sites), validation sites:"]
     for target, splits in metrics["targets"].items():
         val = splits.get("val", {})
         if "picp" not in val:
