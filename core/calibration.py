@@ -24,7 +24,7 @@ import torch
 
 from .errors import HybridlabError
 from .intervals import (CONFORMAL_METHODS, INTERVAL_METHODS, Predictive, bounds, conformal_quantile, interval_scores,
-                        noise_sd, nonconformity, pit, reliability)
+                        noise_fit, noise_sd, nonconformity, pit, reliability)
 from .network import Dropout
 from .tensors import Tensors
 from .training import predict
@@ -37,7 +37,8 @@ REPORTED_LEVEL = 0.9
 MINIMUM_SITES = 50
 #: MC-dropout passes of one network
 MC_PASSES = 30
-#: the noise of a non-negative target is relative (a share of the predicted level), else absolute
+#: a non-negative target may have a relative noise (a share of the predicted level); whether it
+#: does is chosen per target by the likelihood on the calibration sites. False: always absolute
 RELATIVE_NOISE = True
 #: a relative noise scales by at least this share of the median predicted level
 FLOOR_SHARE = 0.01
@@ -180,19 +181,30 @@ def _floor(centre: np.ndarray) -> float:
     return float(FLOOR_SHARE * np.median(finite)) if len(finite) else 0.0
 
 
+def _noise_model(observed: np.ndarray, part: Predictive, nonnegative: bool, floor: float) -> dict:
+    """The noise model of a target: absolute, or for a non-negative target relative where that is
+    more likely on the calibration rows (each model's negative log-likelihood per row is kept)."""
+    sigma, nll = noise_fit(observed, Predictive(part.centre, part.samples))
+    chosen = {"noise_model": "absolute", "noise_floor": 0.0, "noise_sd": sigma, "noise_nll": {"absolute": nll}}
+    if RELATIVE_NOISE and nonnegative:
+        relative_sigma, relative_nll = noise_fit(observed, Predictive(part.centre, part.samples, True, floor))
+        chosen["noise_nll"]["relative"] = relative_nll
+        if relative_nll < nll:
+            chosen.update(noise_model="relative", noise_floor=floor, noise_sd=relative_sigma)
+    return chosen
+
+
 def _calibrate_target(target: str, observed: np.ndarray, predictive: Predictive, rows: dict, nonnegative) -> dict:
     """One target's calibration.json entry, its scores on the reported splits and its reliability."""
     known = rows["calibration"][np.isfinite(observed[rows["calibration"]])]
     if len(known) < MINIMUM_SITES:
         return {"calibrated": False, "n": int(len(known)),
                 "reason": f"{len(known)} calibration observations, fewer than {MINIMUM_SITES}: no interval"}
-    relative = RELATIVE_NOISE and target in nonnegative
     entry = {"calibrated": True, "method": METHOD, "n": int(len(known)), "nonnegative": target in nonnegative,
-             "noise_model": "relative" if relative else "absolute",
-             "noise_floor": _floor(predictive.centre) if relative else 0.0}
+             **_noise_model(observed[known], predictive.rows(known), target in nonnegative, _floor(predictive.centre))}
     predictive = entry_predictive(entry, predictive.centre, predictive.samples)
     part = predictive.rows(known)
-    entry["noise_sd"] = noise = noise_sd(observed[known], part)
+    noise = entry["noise_sd"]
     scores = np.sort(nonconformity(METHOD, observed[known], part, noise, REPORTED_LEVEL))
     entry["scores"] = [float(f"{s:.6g}") for s in scores]
     lower, upper = target_bounds(entry, predictive, REPORTED_LEVEL, target)
@@ -275,7 +287,8 @@ def add_interval_metrics(metrics: dict, calibration: dict) -> None:
     if mc is None or calibration["source"] == "mc_dropout":
         return
     for target, methods in mc["targets"].items():  # the cheap alternative beside it, same method and sites
-        for split, scores in methods[METHOD].items():
+        relative = calibration["targets"][target].get("noise_model") == "relative"
+        for split, scores in methods[METHOD + ("_relative" if relative else "")].items():
             metrics["targets"][target][split].update(mc_dropout_picp=scores["picp"],
                                                      mc_dropout_interval_width=scores["width"],
                                                      mc_dropout_crps=scores["crps"])

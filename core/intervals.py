@@ -15,7 +15,8 @@ samples' sd s_i (the epistemic part), one noise sd sigma per target in the targe
   conformal quantile of max(l - y, y - u) (conformalised quantiles, Romano et al. 2019).
 
 The noise is absolute (sigma in target units) or relative (sigma times the predicted level, for
-quantities whose error grows with their size): :attr:`Predictive.relative`.
+quantities whose error grows with their size): :attr:`Predictive.relative`; :func:`noise_fit`
+gives each one's likelihood, so the calibration sites can choose between them.
 
 The conformal quantile of n calibration scores at level 1 - alpha is the ceil((n + 1)(1 - alpha))-th
 smallest score: with calibration and new sites exchangeable, the interval covers a new site's
@@ -83,9 +84,10 @@ class Predictive:
         return low, high
 
 
-def noise_sd(observed: np.ndarray, predictive: Predictive) -> float:
-    """The noise sd sigma that maximises the normal likelihood of y - mu ~ N(0, s² + (sigma · level)²):
-    target units for an absolute noise, a fraction of the level for a relative one."""
+def noise_fit(observed: np.ndarray, predictive: Predictive) -> tuple[float, float]:
+    """(sigma, negative log-likelihood per row) of the noise sd that maximises the normal
+    likelihood of y - mu ~ N(0, s² + (sigma · level)²): sigma in target units for an absolute
+    noise, a share of the level for a relative one."""
     residual, spread, level = observed - predictive.centre, predictive.spread, predictive.noise_level()
     scale = float(np.sqrt(np.mean((residual / level) ** 2))) or 1.0
 
@@ -95,7 +97,12 @@ def noise_sd(observed: np.ndarray, predictive: Predictive) -> float:
 
     best = minimize_scalar(negative_log_likelihood, bounds=(math.log(scale * 1e-4), math.log(scale * 10)),
                            method="bounded", options={"xatol": 1e-4})
-    return float(math.exp(best.x))
+    return float(math.exp(best.x)), float(best.fun) / max(len(residual), 1)
+
+
+def noise_sd(observed: np.ndarray, predictive: Predictive) -> float:
+    """The maximum-likelihood noise sd of :func:`noise_fit`."""
+    return noise_fit(observed, predictive)[0]
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:
@@ -182,4 +189,4 @@ def reliability(method: str, calibration: tuple[np.ndarray, Predictive], reporte
 
 
 __all__ = ["CONFORMAL_METHODS", "INTERVAL_METHODS", "Predictive", "RELIABILITY_LEVELS", "bounds", "conformal_quantile",
-           "interval_scores", "noise_sd", "nonconformity", "pit", "reliability"]
+           "interval_scores", "noise_fit", "noise_sd", "nonconformity", "pit", "reliability"]
