@@ -207,3 +207,17 @@ def test_a_relative_noise_keeps_coverage_where_the_level_shifts():
         lower, upper = bounds("normalised", predictive.rows(new), 0.9, noise, q)
         coverage[relative] = np.mean((observed[new] >= lower) & (observed[new] <= upper))
     assert coverage[False] > 0.99 and 0.86 < coverage[True] < 0.94
+
+
+def test_the_calibration_sites_choose_the_noise_model_by_likelihood():
+    from core.calibration import _noise_model
+
+    rng = np.random.default_rng(8)
+    centre = rng.uniform(0.05, 0.5, 3000)
+    predictive = Predictive(centre, centre[None])
+    additive = centre + rng.normal(0, 0.01, 3000)
+    multiplicative = centre * np.exp(rng.normal(0, 0.1, 3000))
+    assert _noise_model(additive, predictive, True, 0.002)["noise_model"] == "absolute"
+    chosen = _noise_model(multiplicative, predictive, True, 0.002)
+    assert chosen["noise_model"] == "relative" and abs(chosen["noise_sd"] - 0.1) < 0.01
+    assert _noise_model(multiplicative, predictive, False, 0.002)["noise_model"] == "absolute"  # may be negative
