@@ -32,6 +32,8 @@ from .json_files import write_json
 from .plan import PLAN_FILE
 
 FORMAT_VERSION = 3
+#: columns that hold a point's longitude or latitude
+COORDINATE_COLUMNS = ("lon", "lat", "longitude", "latitude", "th_long", "th_lat")
 COMPLETE = MARKER
 MEMBERS_TABLE = "members.parquet"
 CALIBRATION_FILE = "calibration.json"
@@ -145,7 +147,9 @@ def run_config(run) -> dict:
     data = run.data
     return {"format_version": FORMAT_VERSION, "plan": run.plan.to_dict(), "model": run.model_config,
             "data": data.source, "columns": {"id": data.id, "predictors": data.predictors, "forcing": data.forcing,
-                                              "targets": data.targets}}
+                                              "targets": data.targets},
+            # the points had coordinates (a map of this run needs a grid with a CRS)
+            "coordinates": [c for c in COORDINATE_COLUMNS if c in data.frame.columns]}
 
 
 def write_run(run, out: str | Path, overwrite: bool = False, figures: dict | None = None) -> Path:

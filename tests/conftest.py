@@ -19,3 +19,15 @@ def browser():
         launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """An external Dask cluster: `dask scheduler` and two `dask worker` processes; yields (address, workers)."""
+    from cluster_support import start_cluster
+
+    address, workers, processes = start_cluster(tmp_path)
+    yield address, workers
+    for process in processes:
+        process.kill()
+        process.wait()

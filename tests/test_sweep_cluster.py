@@ -1,16 +1,16 @@
 """Sweeps on real Dask clusters: an embedded LocalCluster, and `dask scheduler` with `dask worker`
 subprocesses (one of them killed mid-sweep); resume after an interrupt; same metrics as in-process."""
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
 import yaml
 
+from cluster_support import ENV
+from cluster_support import wait_for as _wait
 from core.cli import main
 from core.datasets import load_data
 from core.loaded_run import load_run
@@ -18,43 +18,11 @@ from core.loaded_run import load_run
 pytestmark = pytest.mark.slow
 
 SMALL = ["--model", "respiration", "--n-sites", "40", "--epochs", "4"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-
-
-def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _cli(*args, **kwargs) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "core", *args], env=ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, **kwargs)
-
-
-@pytest.fixture
-def dask_cluster(tmp_path):
-    """`dask scheduler` and two `dask worker` processes (no nanny: killing one kills the worker)."""
-    scheduler_file = tmp_path / "scheduler.json"
-    processes = [subprocess.Popen(["dask", "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
-                                   "--no-dashboard"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    address = _wait(lambda: scheduler_file.is_file() and json.loads(scheduler_file.read_text() or "{}").get("address"),
-                    60, "the scheduler")
-    workers = [subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"],
-                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
-    processes += workers
-    from distributed import Client
-
-    with Client(address, timeout="30s") as client:
-        client.wait_for_workers(2, timeout=60)
-    yield address, workers
-    for process in processes:
-        process.kill()
-        process.wait()
 
 
 def test_sweep_on_external_scheduler_writes_rows_runs_and_summary(tmp_path, dask_cluster):

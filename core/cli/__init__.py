@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from ..errors import HybridlabError
 from ..formatting import short_text
 from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
-from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_models, cmd_predict, cmd_train
+from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
 from .identify import add_command as add_identify_command
 from .roles import add_command as add_roles_command
 from .sweep import add_command as add_sweep_command
@@ -79,6 +79,20 @@ def _add_builtin_commands(sub) -> None:
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("models", help="list models, their parameters and role presets")
     p.set_defaults(func=cmd_models)
+    p = sub.add_parser("map", help="map a trained run over a covariate grid (GeoTIFF, NetCDF, Zarr or x/y table)")
+    p.add_argument("--run", required=True, help="run directory written by 'hybridlab train'")
+    p.add_argument("--grid", required=True,
+                   help="covariates: a GeoTIFF stack (bands named by their descriptions), .nc, .zarr, or a table with x/y")
+    p.add_argument("--out", required=True, help="the map: .tif (one band per variable), .nc or .zarr")
+    p.add_argument("--interval", type=float, default=None, metavar="LEVEL",
+                   help="also map each target's calibrated LEVEL interval (<target>_lower, <target>_upper)")
+    p.add_argument("--chunk", type=int, default=256, help="window side in pixels; memory grows with its square "
+                                                         "(default 256)")
+    p.add_argument("--reproject", action="store_true",
+                   help="a grid in another CRS than the run's longitude/latitude points: compute them per pixel")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing map")
+    add_executor_arguments(p)
+    p.set_defaults(func=cmd_map)
     p = sub.add_parser("data", help="list built-in data sets; 'data lucas' joins LUCAS files into one table")
     p.add_argument("action", nargs="?", choices=["lucas"], help="lucas: join LUCAS files (--soil and the others)")
     p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")

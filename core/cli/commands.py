@@ -117,6 +117,27 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(a: argparse.Namespace) -> int:
+    from ..mapping import MapOptions, map_run
+
+    if a.chunk < 16 or a.chunk > 4096:
+        raise HybridlabError(f"--chunk must be between 16 and 4096 pixels, got {a.chunk}")
+    if a.interval is not None:
+        from ..calibration import check_level
+
+        check_level(a.interval)
+    options = MapOptions(interval=a.interval, chunk=a.chunk, workers=a.workers, scheduler=a.scheduler,
+                         reproject=a.reproject, overwrite=a.overwrite)
+    report = map_run(a.run, a.grid, a.out, options, log=lambda m: print(m, file=sys.stderr))
+    left = {k: report.get(k, 0) for k in ("no_data", "missing_covariate", "forcing_out_of_range")}
+    print(f"{report.get('mapped', 0)} of {report.get('pixels', 0)} pixels mapped in {report['seconds']:.1f} s "
+          f"({report['pixels_per_second']:.0f} pixels/s); nodata: {left['no_data']} without data in the grid, "
+          f"{left['missing_covariate']} with a missing covariate, {left['forcing_out_of_range']} with forcing the "
+          f"model does not accept")
+    print(f"map written to {a.out}: {', '.join(report['variables'])}")
+    return 0
+
+
 def cmd_lucas(a: argparse.Namespace) -> int:
     from ..ingest import assemble_lucas
     from ..json_files import write_json

@@ -39,6 +39,7 @@ MODEL = ModelSpec(
     function=respiration,
     parameters=parameters,
     forcing=("temp",),
+    units={"reco": "umol m-2 s-1", "temp": "degC"},
     targets=("reco",),
     default_data="respiration-synthetic",
     nonnegative=frozenset({"reco"}),

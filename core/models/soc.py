@@ -148,6 +148,8 @@ MODEL = ModelSpec(
     parameters=parameters,
     forcing=("npp", "temp"),
     optional_forcing=("soil_mass",),
+    units={"soc": "g C kg-1", "moc": "g C kg-1", "poc": "g C kg-1", "mbc": "g C kg-1", "npp": "g C m-2 yr-1",
+           "temp": "degC", "soil_mass": "kg m-2"},
     targets=("soc", "moc", "poc", "mbc"),
     default_data="lucas-synthetic",
     default_roles="five_neural",

@@ -61,6 +61,8 @@ class ModelSpec:
         Variables whose data must be >= 0 / > 0.
     diagnostics : callable, optional
         ``f(outputs, parameters, observed) -> dict`` of numbers for metrics.json.
+    units : dict
+        Units of targets and forcing, e.g. ``{"soc": "g C kg-1"}``.
     optional_forcing, tracked : tuple of str
         Forcing used when the data have it; outputs followed over the epochs.
     options, defaults : dict
@@ -96,6 +98,8 @@ class ModelSpec:
     optional_forcing: tuple[str, ...] = ()
     #: outputs whose validation mean is recorded in the training history each epoch (e.g. feasible)
     tracked: tuple[str, ...] = ()
+    #: units of the targets and forcing (what maps and reports label them with)
+    units: dict[str, str] = field(default_factory=dict)
     #: extra keyword options of the function with their defaults (not parameters; e.g. penalty weights)
     options: dict = field(default_factory=dict)
     #: optional ``f(parameters) -> dict`` of quantities derived from a sample's parameters alone

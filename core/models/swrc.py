@@ -71,6 +71,7 @@ MODEL = ModelSpec(
     function=lebeau_konrad,
     parameters=parameters,
     forcing=("h",),
+    units={"theta": "m3 m-3", "h": "cm"},
     targets=("theta",),
     default_data="swrc-synthetic",
     nonnegative=frozenset({"theta", "h"}),

@@ -42,6 +42,7 @@ MODEL = ModelSpec(
     function=linear_reservoir,
     parameters=parameters,
     forcing=("inflow",),
+    units={"storage": "mm"},
     targets=("storage",),
     default_data="",
 )

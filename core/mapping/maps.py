@@ -1,0 +1,183 @@
+"""A trained run applied to a covariate grid: :func:`map_run` (``hybridlab map``).
+
+The grid is cut into windows of ``chunk`` × ``chunk`` pixels. Each window is one call on the
+executor (:class:`core.executor.Executor`, the one that runs sweeps: an embedded LocalCluster or
+an external scheduler), which reads only that window, predicts its pixels with the run's own
+``predict`` (so a map equals ``predict`` on the same pixels as a table) and writes its part of the
+map. Memory is bounded by the window, not the map. A pixel with a missing covariate, or whose
+forcing the model does not accept (a negative NPP), is nodata and counted; none is filled in.
+"""
+from __future__ import annotations
+
+import functools
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import HybridlabError
+from ..loaded_run import load_run
+from .grid import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
+from .output import create_store, finish, map_format, write_window
+
+
+@dataclass
+class MapOptions:
+    """interval: the level of the bounds written for a calibrated run (None: none); chunk: window
+    side in pixels; workers / scheduler: the executor; reproject: compute longitude/latitude from
+    a grid in another CRS; overwrite: replace an existing map that hybridlab wrote."""
+
+    interval: float | None = None
+    chunk: int = 256
+    workers: int | None = None
+    scheduler: str | None = None
+    reproject: bool = False
+    overwrite: bool = False
+
+
+def _inputs(config: dict) -> list[str]:
+    """The columns a run's predict needs: predictors, then the forcing columns."""
+    forcing = config["columns"]["forcing"]
+    return list(config["columns"]["predictors"]) + [forcing[f] for f in config["model"]["forcing"]]
+
+
+def _had_coordinates(config: dict) -> bool:
+    return bool(config.get("coordinates")) or any(c in LONGITUDE + LATITUDE for c in _inputs(config))
+
+
+@functools.lru_cache(maxsize=4)
+def _opened(run_path: str, grid_path: str, reproject: bool):
+    """(run, grid dataset, grid plan), once per worker process."""
+    run = load_run(run_path)
+    dataset = open_grid(grid_path)
+    return run, dataset, plan_grid(dataset, Path(grid_path), _inputs(run.config), _had_coordinates(run.config),
+                                   reproject)
+
+
+def _valid(frame: pd.DataFrame, config: dict, read: list[str]) -> tuple[np.ndarray, dict]:
+    """Pixels that can be mapped, and the count of each reason the others cannot (``read``: the
+    columns read from the grid; a pixel where all of them are missing has no data)."""
+    from ..models import get_model
+
+    known = np.isfinite(frame[read].to_numpy())
+    empty, complete = ~known.any(1), known.all(1)
+    spec = get_model(config["model"]["name"])
+    accepted = np.ones(len(frame), dtype=bool)
+    for name in config["model"]["forcing"]:
+        values = frame[config["columns"]["forcing"][name]].to_numpy()
+        if name in spec.positive:
+            accepted &= ~(values <= 0)
+        elif name in spec.nonnegative:
+            accepted &= ~(values < 0)
+    valid = complete & accepted
+    return valid, {"no_data": int(empty.sum()), "missing_covariate": int((~complete & ~empty).sum()),
+                   "forcing_out_of_range": int((complete & ~accepted).sum())}
+
+
+def map_window(task: dict) -> dict:
+    """One window (a worker's call): read, predict, write; returns its pixel counts."""
+    run, dataset, grid = _opened(task["run"], task["grid"], task["reproject"])
+    rows, columns = slice(*task["rows"]), slice(*task["columns"])
+    frame = window_frame(dataset, grid, rows, columns)
+    valid, counts = _valid(frame, run.config, list(grid.variables))
+    shape = (rows.stop - rows.start, columns.stop - columns.start)
+    values = {name: np.full(len(frame), np.nan) for name in task["variables"]}
+    if valid.any():
+        predicted = run.predict(frame[valid].reset_index(drop=True), interval=task["interval"])
+        for name in task["variables"]:
+            values[name][valid] = predicted[name].to_numpy()
+    write_window(Path(task["store"]), {name: v.reshape(shape) for name, v in values.items()}, rows, columns)
+    return {"pixels": len(frame), "mapped": int(valid.sum()), **counts}
+
+
+def map_variables(run, interval: float | None) -> dict[str, dict]:
+    """What the map holds and the CF attributes of each: every target's prediction (with its
+    bounds and the members' sd where the run has them), every neural parameter (and its sd) and
+    every derived quantity; global and fixed parameters, one value everywhere, are left out."""
+    from ..models import get_model
+
+    config = run.config
+    parameters = {p["name"]: p for p in config["model"]["parameters"]}
+    target_units = get_model(config["model"]["name"]).units
+    row = pd.DataFrame({c: [1.0] for c in _inputs(config)})
+    keep = {}
+    for name in run.predict(row, interval=interval).columns:
+        base = name.rsplit("_", 1)[0] if name.endswith(("_pred", "_lower", "_upper", "_sd")) else name
+        if base in parameters and parameters[base]["role"] != "neural":
+            continue
+        unit = parameters[base]["unit"] if base in parameters else target_units.get(base, "")
+        keep[name] = {"long_name": f"{base} ({name.removeprefix(base).lstrip('_') or 'value'})", "units": unit}
+    return keep
+
+
+def _windows(dataset, chunk: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    ny, nx = dataset.sizes["y"], dataset.sizes["x"]
+    return [((y, min(y + chunk, ny)), (x, min(x + chunk, nx))) for y in range(0, ny, chunk) for x in range(0, nx, chunk)]
+
+
+def _nodata(dataset) -> float | None:
+    for variable in dataset.data_vars:
+        value = dataset[variable].encoding.get("_FillValue", dataset[variable].attrs.get("_FillValue"))
+        if value is not None:
+            return float(value)
+    return None
+
+
+def check_map_out(out: Path, overwrite: bool) -> None:
+    """An output that does not exist, or (with ``overwrite``) a file or a Zarr folder hybridlab can replace."""
+    map_format(out)
+    if out.is_symlink():
+        raise HybridlabError(f"{out}: is a symbolic link; give another --out")
+    if not out.parent.is_dir():
+        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first")
+    if out.exists() and not overwrite:
+        raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
+    if out.is_dir() and not (out / ".zgroup").exists() and not (out / "zarr.json").exists():
+        raise HybridlabError(f"{out}: is a folder that is not a Zarr map; choose another --out")
+
+
+def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, options: MapOptions | None = None,
+            log=print) -> dict:
+    """Map a run over a grid into ``out`` (GeoTIFF, NetCDF or Zarr by its suffix).
+
+    Returns
+    -------
+    dict
+        Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second.
+    """
+    from ..executor import Executor
+
+    options = options or MapOptions()
+    out, grid_path = Path(out).resolve(), Path(grid_path).resolve()
+    check_map_out(out, options.overwrite)
+    run, dataset, _ = _opened(str(Path(run_path).resolve()), str(grid_path), options.reproject)
+    variables = map_variables(run, options.interval)
+    store = out.parent / f".{out.name}.partial.zarr"
+    shutil.rmtree(store, ignore_errors=True)
+    create_store(store, dataset, variables, options.chunk)
+    tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
+              "interval": options.interval, "reproject": options.reproject, "variables": list(variables)}
+             for rows, columns in _windows(dataset, options.chunk)]
+    totals: dict = {}
+    start = time.perf_counter()
+    try:
+        with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
+            log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
+                f"{executor.worker_count()} worker(s)")
+            for result in executor.map(map_window, tasks, name=lambda task: "map-window"):
+                for key, value in result.items():
+                    totals[key] = totals.get(key, 0) + value
+        seconds = time.perf_counter() - start
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        finish(store, out, list(variables), dataset, _nodata(dataset))
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    return {**totals, "variables": list(variables), "seconds": seconds,
+            "pixels_per_second": totals.get("pixels", 0) / seconds if seconds else 0.0}
+
+
+__all__ = ["MapOptions", "check_map_out", "map_run", "map_variables", "map_window"]
