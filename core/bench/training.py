@@ -31,6 +31,7 @@ from ..training import TrainConfig, train
 from .ensemble import ensemble_speedup
 from .flops import dense_flops
 from .sweep import sweep_speedup
+from .maps import map_throughput
 
 
 class MatmulProbe:
@@ -197,6 +198,7 @@ def run(out: str | Path | None = None, quick: bool = False, log=print) -> dict:
 
     result["ensemble_speedup"] = ensemble_speedup(quick, log=log, peak_gflops=peak)
     result["sweep_speedup"] = sweep_speedup(quick, log=log)
+    result["map"] = map_throughput(quick, log=log)
     result["experiment_soc"] = None if quick else experiment_soc(seeds=5, log=log)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if out:
