@@ -107,7 +107,8 @@ def window_frame(dataset, grid: GridPlan, rows: slice, columns: slice) -> pd.Dat
     """The pixels of one window as a table (row-major), one column per input the run needs."""
     window = dataset.isel(y=rows, x=columns)
     x, y = np.meshgrid(window["x"].to_numpy(), window["y"].to_numpy())
-    frame = {name: window[variable].to_numpy().astype("float64").ravel() for name, variable in grid.variables.items()}
+    # float32: what the grid holds and what the network reads (float64 would double a window's memory)
+    frame = {name: window[variable].to_numpy().astype("float32").ravel() for name, variable in grid.variables.items()}
     if grid.coordinates:
         lon, lat = grid.transformer.transform(x.ravel(), y.ravel()) if grid.transformer else (x.ravel(), y.ravel())
         frame.update({name: lon if axis == "lon" else lat for name, axis in grid.coordinates.items()})
