@@ -108,3 +108,14 @@ def test_problems_with_the_files_are_one_line(files, tmp_path, capsys):
     assert main(["data", "lucas", "--soil", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "t.parquet")]) == 2
     assert "missing.csv: no such file" in capsys.readouterr().err
     assert main(["data", "lucas", "--soil", str(files["soil"]), "--out", str(tmp_path / "t.csv")]) == 2
+
+
+def test_a_lucas_2015_soil_file_without_coordinates(tmp_path):
+    soil = _write(tmp_path / "LUCAS_2015.csv", "Point_ID,pH(H2O),pH(CaCl2),OC,N\n1,6.1,5.5,12.3,1.1\n2,7.0,6.4,<1,0.9\n")
+    texture = _write(tmp_path / "texture.csv", "POINTID;Clay;Sand;Silt\n1;20,5;40;39,5\n2;10;70;20\n")
+    assembled = assemble_lucas({"soil": soil, "texture": texture}, below_detection="half")
+    table = assembled.table.set_index("point_id")
+    assert list(table.columns[:4]) == ["ph_h2o", "ph_cacl2", "oc", "n"]
+    assert table.loc["2", "oc"] == 0.5 and table.loc["1", "clay"] == 20.5
+    assert assembled.columns["predictors"] == ["ph_h2o", "ph_cacl2", "n", "clay", "sand", "silt"]
+    assert "SOC density not computed" in "\n".join(assembled.report)
