@@ -125,3 +125,12 @@ def test_the_same_map_on_an_external_scheduler_with_two_workers(run_and_grid, da
     a = rioxarray.open_rasterio(tmp_path / "local.tif", masked=True).to_numpy()
     b = rioxarray.open_rasterio(tmp_path / "remote.tif", masked=True).to_numpy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_the_map_bench_on_a_small_grid():
+    from core.bench.maps import map_throughput
+
+    result = map_throughput(quick=True, chunk=128)
+    assert result["mapped"] == result["land_pixels"] > 30_000 and result["nodata"] > 0
+    assert result["map_pixels_per_second"] > 0 and result["peak_rss_mb"] > 100
+    assert result["max_relative_difference_to_predict"] < 1e-5
