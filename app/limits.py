@@ -11,6 +11,8 @@ import core
 from core.datasets import DEFAULT_SITES, TableShape
 
 ENV_PREFIX = "HYBRIDLAB_MAX_"
+#: the covariate grid a served dashboard maps each finished run over (``hybridlab serve --grid``)
+GRID_ENV = "HYBRIDLAB_GRID"
 #: FileDropper sends an upload in chunks of this many bytes; the websocket must take one chunk in base64
 UPLOAD_CHUNK_BYTES = 4_000_000
 

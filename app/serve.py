@@ -18,7 +18,7 @@ import core
 
 from core.executor import SCHEDULER_ENV, default_workers
 
-from app.limits import ENV_PREFIX, ServerLimits, websocket_bytes
+from app.limits import ENV_PREFIX, GRID_ENV, ServerLimits, websocket_bytes
 
 
 def panel_command(a: argparse.Namespace) -> list[str]:
@@ -48,6 +48,11 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
     pool = {"HYBRIDLAB_WORKERS": str(default_workers() if a.workers is None else a.workers)}
     if a.scheduler:
         pool[SCHEDULER_ENV] = a.scheduler
+    if a.grid:
+        from core.mapping import grid_kind
+
+        grid_kind(Path(a.grid))  # one line for a missing file or an unknown type, before the server starts
+        pool[GRID_ENV] = str(Path(a.grid).resolve())
     return {**os.environ, **limits.environment(), **pool}
 
 
@@ -71,6 +76,9 @@ def add_command(subparsers) -> None:
                    help="Dask worker processes that run the trainings, one at a time each (default: the cores); "
                         "0 trains in threads of the server")
     p.add_argument("--scheduler", default=None, help="train on the Dask cluster at this address instead")
+    p.add_argument("--grid", default=None, metavar="GRID",
+                   help="a covariate grid (.tif, .nc, .zarr, x/y table) to map each finished run over (offline: no "
+                        "map tiles)")
     p.add_argument("--session-cleanup-seconds", type=float, default=15.0,
                    help="how soon a closed page's session ends and its files and runs are freed (default 15)")
     limits = ServerLimits()

@@ -65,6 +65,7 @@ def test_the_spread_alone_undercovers_and_normalised_intervals_follow_the_spread
     assert np.corrcoef(width, spread)[0, 1] > 0.9  # wider where the members disagree
 
 
+@pytest.mark.slow  # the first CRPS imports scoringrules: 3.7 s
 def test_scores_pit_and_reliability_of_a_right_distribution():
     rng = np.random.default_rng(3)
     centre = rng.normal(0, 1, 5000)
@@ -83,6 +84,7 @@ def test_scores_pit_and_reliability_of_a_right_distribution():
     assert all(abs(r["coverage"] - r["level"]) < 0.04 for r in rows)
 
 
+@pytest.mark.slow  # scoringrules' import, as above
 def test_missing_observations_are_left_out_of_the_scores():
     y = np.array([0.0, np.nan, 1.0, np.nan])
     predictive = Predictive(np.zeros(4), np.zeros((1, 4)))

@@ -134,3 +134,28 @@ def test_the_map_bench_on_a_small_grid():
     assert result["mapped"] == result["land_pixels"] > 30_000 and result["nodata"] > 0
     assert result["map_pixels_per_second"] > 0 and result["peak_rss_mb"] > 100
     assert result["max_relative_difference_to_predict"] < 1e-5
+
+
+def test_the_dashboard_map_view_draws_a_finished_run_over_the_grid(run_and_grid):
+    import holoviews as hv
+
+    from app.ui.views.base import ViewState
+    from app.ui.views.grid_map import GridMap
+    from core.mapping import preview_map
+    from core.plots import use_bokeh
+    from core.store import run_config
+
+    use_bokeh()
+    run, frame, grid, folder = run_and_grid
+    view = GridMap(run.plan.spec)
+    assert "serve --grid" in str(view.render(ViewState()).data)  # no grid: a note on how to get one
+    plots = view.render(ViewState(grid=str(grid), run=run))
+    assert all(isinstance(plot, hv.Image) for plot in plots)
+    assert len(plots) == 4 + 5  # every target's prediction and the five neural parameters
+    preview = preview_map(run.model, run_config(run), grid)
+    assert preview["step"] == 1 and preview["crs"] == "EPSG:4326"
+    mapped = preview["values"]["soc_pred"].ravel()
+    expected = load_run(folder / "run").predict(frame)["soc_pred"].to_numpy()
+    ok = np.isfinite(mapped)
+    assert ok.sum() == NY * NX - 5  # the same nodata pixels as the full map
+    np.testing.assert_allclose(mapped[ok], expected[ok], rtol=1e-5, atol=1e-5)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime
 import html
+import os
 
 import panel as pn
 
 from core.plots import use_bokeh
+from app.limits import GRID_ENV
 from app.training.pool import server_pool
 from app.ui.live import LivePlots
 from app.state.role_search import RoleSearchSession
@@ -85,7 +87,8 @@ class Dashboard:
         self.search = RoleSearchSession(pool=pool, owner=self.session.owner)
         self.runs = RunTable(keep=pool.limits.runs_kept)
         self.live = LivePlots()
-        self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState()) for tab in VIEW_TABS}
+        grid = os.environ.get(GRID_ENV, "")  # hybridlab serve --grid: maps of each finished run
+        self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState(grid=grid)) for tab in VIEW_TABS}
         self.tabs = None
         # an ensemble's verdicts go onto the parameter rows (a new training clears them)
         self.session.param.watch(lambda event: self.setup.show_identifiability((event.new or {}).get("identifiability")),

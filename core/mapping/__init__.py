@@ -2,8 +2,11 @@
 
 ``grid`` opens GeoTIFF, NetCDF, Zarr and x/y tables lazily; ``output`` writes the map window by
 window into Zarr and finishes it as GeoTIFF, NetCDF or Zarr; ``maps`` cuts the grid into windows
-and maps them on the executor that runs sweeps.
+and maps them on the executor that runs sweeps; ``preview`` maps a thinned grid in this process
+(the dashboard's map).
 """
+from .grid import grid_kind
 from .maps import MapOptions, map_run
+from .preview import preview_map
 
-__all__ = ["MapOptions", "map_run"]
+__all__ = ["MapOptions", "grid_kind", "map_run", "preview_map"]

@@ -57,7 +57,7 @@ def _opened(run_path: str, grid_path: str, reproject: bool):
                                    reproject)
 
 
-def _valid(frame: pd.DataFrame, config: dict, read: list[str]) -> tuple[np.ndarray, dict]:
+def mappable(frame: pd.DataFrame, config: dict, read: list[str]) -> tuple[np.ndarray, dict]:
     """Pixels that can be mapped, and the count of each reason the others cannot (``read``: the
     columns read from the grid; a pixel where all of them are missing has no data)."""
     from ..models import get_model
@@ -82,7 +82,7 @@ def map_window(task: dict) -> dict:
     run, dataset, grid = _opened(task["run"], task["grid"], task["reproject"])
     rows, columns = slice(*task["rows"]), slice(*task["columns"])
     frame = window_frame(dataset, grid, rows, columns)
-    valid, counts = _valid(frame, run.config, list(grid.variables))
+    valid, counts = mappable(frame, run.config, list(grid.variables))
     shape = (rows.stop - rows.start, columns.stop - columns.start)
     values = {name: np.full(len(frame), np.nan) for name in task["variables"]}
     if valid.any():
@@ -180,4 +180,4 @@ def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, option
             "pixels_per_second": totals.get("pixels", 0) / seconds if seconds else 0.0}
 
 
-__all__ = ["MapOptions", "check_map_out", "map_run", "map_variables", "map_window"]
+__all__ = ["MapOptions", "check_map_out", "map_run", "map_variables", "map_window", "mappable"]

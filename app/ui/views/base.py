@@ -20,6 +20,8 @@ class ViewState(param.Parameterized):
     spec = param.Parameter(default=None, doc="core.ModelSpec of the run")
     rows = param.List(default=[], doc="the set-up's parameter rows (roles, bounds, units)")
     ensemble = param.Parameter(default=None, doc="the finished ensemble (app.state.session.ensemble_result)")
+    grid = param.String(default="", doc="a covariate grid the server maps finished runs over (hybridlab serve "
+                                        "--grid); empty: none")
 
     def refresh(self, session, rows) -> None:
         changed = {k: getattr(session, k) for k in ("snapshot", "data", "run", "derived", "spec", "ensemble")
