@@ -152,6 +152,8 @@ def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, option
 
     options = options or MapOptions()
     out, grid_path = Path(out).resolve(), Path(grid_path).resolve()
+    if out == grid_path or grid_path in out.parents or out in grid_path.parents:
+        raise HybridlabError(f"{out}: is, holds or lies inside the grid being read ({grid_path}); choose another --out")
     check_map_out(out, options.overwrite)
     run, dataset, _ = _opened(str(Path(run_path).resolve()), str(grid_path), options.reproject)
     variables = map_variables(run, options.interval)
