@@ -315,3 +315,28 @@ def test_the_interval_switch_holds_out_calibration_sites_and_comes_back_from_a_p
     other = Setup()
     other.load_plan(plan)
     assert other.intervals
+
+
+@pytest.mark.slow  # trains an ensemble and its twins: end to end, out of the quick loop
+def test_an_ensemble_with_twins_takes_its_verdicts_from_them_with_a_reason_on_hover():
+    from app.ui.sidebar import _row_label
+
+    setup = Setup(model_name="respiration", n_sites=60, epochs=40, ensemble=2, twins=2)
+    session = TrainingSession()
+    assert session.start(setup) and session.twins == 2
+    _wait(session)
+    deadline = time.monotonic() + 120
+    while session.running and time.monotonic() < deadline:  # the twins run after the members
+        session.sync()
+        time.sleep(0.1)
+    session.sync()
+    rb = session.ensemble["identifiability"]["parameters"]["rb"]
+    assert rb["twins"] == 2 and rb["reason"].startswith("recovered r"), rb
+    assert "verdicts from 2 of 2 twins" in session.message
+    setup.show_identifiability(session.ensemble["identifiability"])
+    row = setup.row("rb")
+    assert row.agreement.startswith(rb["verdict"]) and row.reason == rb["reason"]
+    assert f'title="{rb["reason"]}"' in _row_label("rb", "base respiration", "-", "", row.agreement, row.reason)
+    # global q10: its twins start away from the twin value, so it gets a verdict, not "not tested"
+    assert not setup.row("q10").agreement.startswith("not tested")
+    assert session._twin_folder is None  # the twin files are gone once scored

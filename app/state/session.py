@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import math
+import shutil
+import tempfile
 import types
 
 import param
 
 import core
-from core.identify import Ensemble, analyse, site_spread
+from core.identify import (Ensemble, TwinDesign, analyse, apply_twins, merge_twin_scores, site_spread, train_twin,
+                           twin_calls)
 
 from app.state.inbox import PoolUser
 from app.training.pool import Job
@@ -56,18 +59,24 @@ class TrainingSession(PoolUser):
                                                  "result, 'spread': parameter -> across-member sd per row, "
                                                  "'spread_label': parameter -> what that sd is of}")
     syncs = param.Integer(default=0, doc="how many times new results reached the page")
+    twins = param.Integer(default=0, doc="twin experiments asked for after the ensemble (0: none)")
+    twin_results = param.List(default=[], doc="the twins scored so far (core.identify.train_twin results)")
 
-    inbox_lists = {"row": "rows", "member": "members"}
+    inbox_lists = {"row": "rows", "member": "members", "twin": "twin_news"}
 
     def __init__(self, **params):
         super().__init__(**params)
         self._job: Job | None = None
         self._members: list[Job] = []
+        self._twin_jobs: list[Job] = []
+        self._twin_folder = None
+        self._twin_noise: dict = {}
+        self._token = None
 
     @property
     def running(self) -> bool:
-        """A training of this session is queued or running."""
-        return any(job.state != "done" for job in [self._job, *self._members] if job is not None)
+        """A training of this session (or a twin of its ensemble) is queued or running."""
+        return any(job.state != "done" for job in [self._job, *self._members, *self._twin_jobs] if job is not None)
 
     def start(self, setup) -> bool:
         """Validate the set-up and queue the training; returns False (with a message) when it cannot."""
@@ -76,7 +85,8 @@ class TrainingSession(PoolUser):
             return False
         try:
             plan, *others = setup.member_plans()
-            token = self.inbox.reset()  # news of an earlier training are dropped from now on
+            token = self._token = self.inbox.reset()  # news of an earlier training are dropped from now on
+            self._discard_twins()
             self._job = self.pool.submit(self.owner, plan.to_dict(), functools.partial(self.inbox.post, token))
             member_post = functools.partial(self._post_member, token)
             self._members = [self.pool.submit(self.owner, other.to_dict(), member_post, group=self._job.group)
@@ -87,18 +97,20 @@ class TrainingSession(PoolUser):
         self.label = setup.model_name + (f" {setup.preset_name()}" if setup.rows else "")
         self.param.update(status="queued", message="", epoch=0, max_epochs=plan.train.epochs, queue_position=None,
                           best_val_loss=None, best_epoch=0, seconds_left=None, produced_at=None, history=[], snapshot=None, run=None,
-                          derived=None, spec=plan.spec, members=1 + len(others), member_runs=[], ensemble=None)
+                          derived=None, spec=plan.spec, members=1 + len(others), member_runs=[], ensemble=None,
+                          twins=setup.twins if others else 0, twin_results=[])
         return True
 
     def stop(self) -> None:
         """Cancel a queued training at once; a running one stops after its current batch and keeps
         the best weights."""
         if self.running:
-            for job in [self._job, *self._members]:
+            for job in [self._job, *self._members, *self._twin_jobs]:
                 if job.state != "done":
                     self.pool.cancel(job)
             if self.status == "training":
                 self.status = "stopping"
+        self._discard_twins()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the training is over; True when it is."""
@@ -144,9 +156,12 @@ class TrainingSession(PoolUser):
                                       f"{metrics['best_epoch']}); mean validation KGE {metrics['mean_val_kge']:.3f}")
         if "members" in inbox:
             update["member_runs"] = self.member_runs + [run for run in inbox["members"] if run is not None]
+        if "twin_news" in inbox:
+            update["twin_results"] = self.twin_results + inbox["twin_news"]
         update["syncs"] = self.syncs + 1
         self.param.update(**update)
         self._close_ensemble()
+        self._close_twins()
         return True
 
     def _close_ensemble(self) -> None:
@@ -160,3 +175,50 @@ class TrainingSession(PoolUser):
             return
         self.ensemble = ensemble_result(self.label, runs)
         self.message += f"; ensemble of {len(runs)} members: agreement on the parameter rows"
+        if self.twins:
+            self._start_twins(runs)
+
+    # -- twin experiments: pool jobs of the ensemble's group ---------------------------------------
+    def _start_twins(self, runs: list) -> None:
+        """Queue the twins of the finished ensemble (one pool job each, its members as one run)."""
+        result = self.ensemble["identifiability"]
+        if result["fit"]["failed"]:
+            self.message += "; no twins: the fit failed"
+            return
+        self._twin_folder = tempfile.mkdtemp(prefix="hybridlab-twins-")
+        combinations = {label: e["parts"] for label, e in result["combinations"].items() if e.get("leading")}
+        try:
+            items, made = twin_calls(Ensemble.from_runs(self.label or "dashboard", runs), self._twin_folder,
+                                     TwinDesign(twins=self.twins, members=min(3, max(2, len(runs)))), combinations)
+            self._twin_noise = made["noise"]
+            post = functools.partial(self._post_twin, self._token)
+            self._twin_jobs = [self.pool.submit(self.owner, None, post, group=self._job.group, call=(train_twin, item))
+                               for item in items]
+        except core.HybridlabError as e:
+            self.message += f"; no twins: {e}"
+            return
+        self.message += f"; {self.twins} twins queued to check the verdicts"
+
+    def _post_twin(self, token, **news) -> None:
+        """A twin job's end (the pool's thread): its scores, or why it has none."""
+        if "done" in news:
+            self.inbox.post(token, twin=news.get("result") or {"error": news.get("message") or news["done"]})
+
+    def _close_twins(self) -> None:
+        """Once every twin is in: the verdicts from twin recovery onto the ensemble."""
+        if not self._twin_jobs or len(self.twin_results) < len(self._twin_jobs) or not self.ensemble:
+            return
+        scored = [r for r in self.twin_results if "error" not in r]
+        identifiability = apply_twins(dict(self.ensemble["identifiability"]), merge_twin_scores(scored, self._twin_noise))
+        self._discard_twins()
+        self.ensemble = {**self.ensemble, "identifiability": identifiability}
+        self.message += f"; verdicts from {len(scored)} of {self.twins} twins"
+
+    def _discard_twins(self) -> None:
+        for job in self._twin_jobs:
+            if job.state != "done":
+                self.pool.cancel(job)
+        self._twin_jobs = []
+        if self._twin_folder:
+            shutil.rmtree(self._twin_folder, ignore_errors=True)
+            self._twin_folder = None

@@ -35,6 +35,7 @@ class ParameterRow(param.Parameterized):
     choices = param.Parameter(default=None)
     error = param.String(default="", doc="why the row is invalid; empty when valid")
     agreement = param.String(default="", doc="the last ensemble's verdict, e.g. 'identified (0.93)'; empty if none")
+    reason = param.String(default="", doc="one line on where the verdict comes from, e.g. 'recovered r 0.31 in 4 twins'")
 
     @classmethod
     def from_parameter(cls, p: core.Parameter) -> "ParameterRow":
@@ -88,6 +89,9 @@ class Setup(param.Parameterized):
     ensemble = param.Integer(default=1, bounds=(1, 10),
                              doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
                                  "parameter an agreement (docs/identifiability.md)")
+    twins = param.Integer(default=0, bounds=(0, 8),
+                          doc="twin experiments after an ensemble: synthetic twins of the data with a known parameter "
+                              "field; the verdicts come from how well they are recovered (docs/identifiability.md)")
     intervals = param.Boolean(default=False, doc="hold out a share of the training sites (core.INTERVAL_CALIBRATION) "
                                                  "to calibrate 90 % prediction intervals (docs/uncertainty.md)")
     errors = param.List(default=[], doc="messages that block training")
@@ -222,13 +226,15 @@ class Setup(param.Parameterized):
         entries = (result or {}).get("parameters", {})
         for row in self.rows:
             entry = entries.get(row.pname)
+            row.reason = "" if entry is None else entry.get("reason", "")
             if entry is None:
                 row.agreement = ""
-            elif entry.get("same_start"):
+            elif entry.get("same_start") and "twin_recovery" not in entry and entry["verdict"] != "no verdict":
                 row.agreement = "not tested (same start)"
             else:
-                score = entry["agreement"]
-                row.agreement = f"{entry['verdict']} ({score:.2f})" if score == score else entry["verdict"]
+                score = entry.get("twin_recovery", entry["agreement"])
+                row.agreement = f"{entry['verdict']} ({score:.2f})" if score is not None and score == score \
+                    else entry["verdict"]
 
     def load_plan(self, plan: core.RunPlan) -> None:
         """Fill the form from a plan (e.g. a run's saved config.json): all of it, or nothing."""

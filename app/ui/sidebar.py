@@ -18,21 +18,24 @@ SIDEBAR_WIDTH = 600
 
 
 #: badge colours of the ensemble verdicts
-BADGE_COLOURS = {"identified": "#1a7f37", "weak": "#9a6700", "not identified": "#c00", "not tested": "#666"}
+BADGE_COLOURS = {"identified": "#1a7f37", "weak": "#9a6700", "not identified": "#c00", "not tested": "#666",
+                 "no verdict": "#666"}
 
 
-def _badge(agreement: str) -> str:
+def _badge(agreement: str, reason: str = "") -> str:
+    """The verdict as a coloured badge; ``reason`` shows on hover (and to screen readers)."""
     if not agreement:
         return ""
     colour = next((c for verdict, c in sorted(BADGE_COLOURS.items(), key=lambda item: -len(item[0]))
                    if agreement.startswith(verdict)), "#666")
-    return (f'<br><span class="agreement" style="color:#fff;background:{colour};border-radius:3px;padding:0 3px;'
-            f'font-size:11px">{html.escape(agreement)}</span>')
+    hover = f' title="{html.escape(reason)}" aria-label="{html.escape(agreement)}: {html.escape(reason)}"' if reason else ""
+    return (f'<br><span class="agreement"{hover} style="color:#fff;background:{colour};border-radius:3px;padding:0 3px;'
+            f'font-size:11px;cursor:help">{html.escape(agreement)}</span>')
 
 
-def _row_label(name: str, description: str, unit: str, error: str, agreement: str = "") -> str:
+def _row_label(name: str, description: str, unit: str, error: str, agreement: str = "", reason: str = "") -> str:
     text = f"<b>{html.escape(name)}</b><br><small>{html.escape(description)} [{html.escape(unit)}]</small>"
-    text += _badge(agreement)
+    text += _badge(agreement, reason)
     return text + (f'<br><span class="row-error" style="color:#c00">{html.escape(error)}</span>' if error else "")
 
 
@@ -52,7 +55,8 @@ def parameter_table(setup: Setup):
                                                  disabled=pn.bind(lambda role: role != "fixed", r.param.role))
         # name, description and the row's problem in one pane: every Panel object costs the server
         # about 2-3 ms of each page's build, and 19 rows made this table most of it
-        label = pn.pane.HTML(pn.bind(_row_label, r.pname, r.description, r.unit, r.param.error, r.param.agreement),
+        label = pn.pane.HTML(pn.bind(_row_label, r.pname, r.description, r.unit, r.param.error, r.param.agreement,
+                                     r.param.reason),
                              width=130,
                              css_classes=["param-name"])
         rows.append(pn.Row(label, role, lower, upper, value, margin=(2, 0), css_classes=[f"param-row-{r.pname}"]))
@@ -157,7 +161,8 @@ def settings_card(setup: Setup):
                widget.Select.from_param(s.split, width=130), widget.IntInput.from_param(s.seed, width=130)),
         pn.Row(widget.IntInput.from_param(s.ensemble, name="ensemble (seeds, 1-10)", width=130,
                                           css_classes=["ensemble"]),
-               widget.Checkbox.from_param(s.intervals, name=f"90 % intervals (hold out {core.INTERVAL_CALIBRATION:.0%} to calibrate)",
+               widget.IntInput.from_param(s.twins, name="twins (verdicts, 0-8)", width=130, css_classes=["twins"])),
+        pn.Row(widget.Checkbox.from_param(s.intervals, name=f"90 % intervals (hold out {core.INTERVAL_CALIBRATION:.0%} to calibrate)",
                                           css_classes=["intervals"], width=260)),
         title="Training settings", collapsed=False, width=SIDEBAR_WIDTH - 20, css_classes=["training-settings"])
 

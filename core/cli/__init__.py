@@ -94,7 +94,10 @@ def _add_builtin_commands(sub) -> None:
     add_executor_arguments(p)
     p.set_defaults(func=cmd_map)
     p = sub.add_parser("data", help="list built-in data sets; 'data lucas' joins LUCAS files into one table")
-    p.add_argument("action", nargs="?", choices=["lucas"], help="lucas: join LUCAS files (--soil and the others)")
+    p.add_argument("action", nargs="?", choices=["lucas", "truth-sets"],
+                   help="lucas: join LUCAS files (--soil and the others); truth-sets: write the synthetic SOC sets "
+                        "that check identifiability verdicts (--out DIR, --n-sites)")
+    p.add_argument("--n-sites", type=int, default=4000, help="sites of each truth set (default 4000)")
     p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
     p.add_argument("--overwrite", action="store_true", help="replace sample files (or the --out table) that exist")
     for flag, what in (("--soil", "LUCAS topsoil CSV (2018 or 2015): the points, with OC"),

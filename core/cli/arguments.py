@@ -158,3 +158,21 @@ def json_value(text: str, flag: str):
     if not stripped.startswith(("{", "[")):
         return None
     return load_json(stripped, flag)
+
+
+def add_twin_arguments(p) -> None:
+    """--twins, --twin-members: verdicts from twin experiments (docs/identifiability.md)."""
+    p.add_argument("--twins", type=int, default=0, metavar="N",
+                   help="take the verdicts from N twin experiments: synthetic twins of the data with a known "
+                        "parameter field, trained like the ensemble (default 0: from the members' agreement)")
+    p.add_argument("--twin-members", type=int, default=3, metavar="M",
+                   help="seeds trained on each twin, as one ensemble run (default 3)")
+
+
+def twin_design(a: argparse.Namespace):
+    """The TwinDesign the flags ask for, or None without --twins."""
+    from ..identify.twins import TwinDesign
+
+    if a.twins < 0:
+        raise HybridlabError(f"--twins must be 0 (none) or more, got {a.twins}")
+    return TwinDesign(twins=a.twins, members=a.twin_members) if a.twins else None

@@ -163,11 +163,30 @@ def cmd_lucas(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_truth_sets(a: argparse.Namespace) -> int:
+    from ..experiments.truth_sets import SETS, write_truth_sets
+    from ..validation import check_integer
+
+    if not a.out:
+        raise HybridlabError("data truth-sets needs --out DIR")
+    n_sites = check_integer(a.n_sites, "--n-sites", minimum=100, maximum=200_000)
+    out = Path(a.out)
+    taken = [str(out / f"{name}{suffix}") for name in SETS for suffix in (".parquet", ".columns.json")
+             if (out / f"{name}{suffix}").exists()]
+    if taken and not a.overwrite:
+        raise HybridlabError(f"{taken[0]}: exists; choose another --out or give --overwrite")
+    for path in write_truth_sets(out, n_sites):
+        print(f"wrote {path} and {path.with_suffix('.columns.json').name}")
+    return 0
+
+
 def cmd_data(a: argparse.Namespace) -> int:
     from ..datasets import builtin_names, load_data, write_samples
 
     if a.action == "lucas":
         return cmd_lucas(a)
+    if a.action == "truth-sets":
+        return cmd_truth_sets(a)
 
     if a.write_samples:
         for path in write_samples(a.write_samples, overwrite=a.overwrite):

@@ -1,6 +1,7 @@
 """``hybridlab identify``: identifiability of the configurations of existing sweeps.
 
     hybridlab identify runs/soc-sweep
+    hybridlab identify runs/soc-sweep --twins 4          # verdicts from twin experiments
     hybridlab identify runs/respiration runs/swrc runs/soc --validation validation.json
 """
 from __future__ import annotations
@@ -12,11 +13,16 @@ from ..errors import HybridlabError
 
 
 def add_command(sub) -> None:
+    from .arguments import add_twin_arguments
+    from .sweep import add_executor_arguments
+
     p = sub.add_parser("identify", help="which learned parameters an ensemble (a sweep with >= 2 seeds) agrees on")
     p.add_argument("folders", nargs="+", metavar="SWEEP_DIR",
                    help="sweep folder(s); identifiability.json and .md are written into each")
     p.add_argument("--validation", default=None, metavar="FILE",
                    help="write the pooled check (Spearman of agreement vs recovery r over all folders) as JSON")
+    add_twin_arguments(p)
+    add_executor_arguments(p)
     p.set_defaults(func=cmd_identify)
 
 
@@ -24,10 +30,15 @@ def cmd_identify(a: argparse.Namespace) -> int:
     from ..json_files import json_safe
     from ..identify import write_identifiability
     from ..identify.report import markdown, validation
+    from ..sweep import ExecutorOptions
 
+    from .arguments import twin_design
+
+    design = twin_design(a)
+    options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     pooled = {}
     for folder in a.folders:
-        result = write_identifiability(folder)
+        result = write_identifiability(folder, twins=design, options=options)
         if result is None:
             raise HybridlabError(f"{folder}: no configuration has 2 finished members with learned parameters; "
                                  f"run the sweep with --seeds 2 or more")
@@ -40,6 +51,9 @@ def cmd_identify(a: argparse.Namespace) -> int:
                               else f"{m} – (n={v['n']})" for m, v in check["per_model"].items())
         print(f"All folders: Spearman of agreement vs recovery r {spearman} over {check['n']} parameters "
               f"and combinations with truth; per model: {per_model}")
+        if check["twin_spearman"] is not None:
+            print(f"Spearman of twin recovery vs recovery r {check['twin_spearman']:.2f}; called identified with "
+                  f"recovery r below 0.5: {', '.join(check['false_identified']) or 'none'}")
         if a.validation:
             with open(a.validation, "w") as handle:
                 json.dump(json_safe(check), handle, indent=2)

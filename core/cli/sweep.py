@@ -11,7 +11,7 @@ import sys
 
 from ..errors import HybridlabError
 from ..sweep.plan import MAX_RUNS
-from .arguments import add_plan_arguments, dump_or_require_out, json_value, plan_from_args
+from .arguments import add_plan_arguments, add_twin_arguments, dump_or_require_out, json_value, plan_from_args
 from ..formatting import short_repr
 
 EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
@@ -42,6 +42,7 @@ def add_command(sub) -> None:
     p.add_argument("--grid", action="append", default=[], metavar="SETTING=V1,V2,...",
                    help="sweep a training or network setting, e.g. lr=0.01,0.001 or hidden='64,32;128' (repeatable)")
     add_executor_arguments(p)
+    add_twin_arguments(p)
     p.add_argument("--pack-seeds", action="store_true",
                    help="train a configuration's consecutive seeds together as the members of one ensemble run "
                         "(they share the first seed's split; one row per seed either way; docs/ensembles.md)")
@@ -147,18 +148,24 @@ def sweep_from_args(a: argparse.Namespace):
 
 def cmd_sweep(a: argparse.Namespace) -> int:
     from ..identify import after_sweep
+    from ..identify.report import after_sweep_with_twins
     from ..sweep import SUMMARY_MD, ExecutorOptions, run_sweep
+    from .arguments import twin_design
     from .progress import SweepProgress, stop_on_signals
 
     options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     sweep = sweep_from_args(a)
+    design = twin_design(a)
+    if design is not None and len(sweep.seeds) < 2 and not sweep.folds:
+        raise HybridlabError("--twins needs an ensemble to check: give --seeds 2 or more")
     if dump_or_require_out(sweep, a.dump_plan, a.out):
         return 0
     progress = SweepProgress(a.quiet)
     try:
         with stop_on_signals() as stop:
             outcome = run_sweep(sweep, a.out, options=options, on_row=progress.finished, on_plan=progress.start,
-                                stop_event=stop, after=[after_sweep])
+                                stop_event=stop,
+                                after=[after_sweep if design is None else after_sweep_with_twins(design, options)])
     finally:
         progress.close()
     summary = outcome.summary

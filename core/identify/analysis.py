@@ -9,8 +9,13 @@ import numpy as np
 
 from ..metrics import unit_position
 from . import combinations
+from ..formatting import number
 from .ensemble import Ensemble
-from .scores import global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
+from .fit import fit_failure
+from .scores import WEAK, global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
+
+#: the verdict while the fit failed or no twin fitted
+NO_VERDICT = "no verdict"
 
 
 def _mean_sd(values) -> dict:
@@ -41,6 +46,7 @@ def parameter_entry(ensemble: Ensemble, parameter, kept: np.ndarray) -> dict:
         if ensemble.plan.train.global_start == "default":
             entry["same_start"] = True
     entry["members"] = int(kept.sum())
+    entry["reason"] = f"members agree {number(score, 2)} (no twins run)"
     entry.update(_mean_sd(np.asarray(ensemble.recovery.get(parameter.name, []), dtype=float)[kept]
                           if parameter.name in ensemble.recovery else []))
     return entry
@@ -54,8 +60,48 @@ def analyse(ensemble: Ensemble, with_truth: bool = True) -> dict:
     truth = ensemble.truth() if with_truth and len(neural) >= 2 else None
     found = combinations.search({name: ensemble.values[name][kept] for name in neural}, neural, truth)
     left_out = [{"member": m, "mean_val_kge": f} for m, f, k in zip(ensemble.members, ensemble.fits, kept) if not k]
+    failure = fit_failure(ensemble, kept)
+    if failure:
+        for entry in [*parameters.values(), *found.values()]:
+            entry.update(agreement_verdict=entry["verdict"], verdict=NO_VERDICT, reason=f"the fit failed: {failure}")
     return {"model": ensemble.plan.model, "members": [m for m, k in zip(ensemble.members, kept) if k],
-            "left_out": left_out, "parameters": parameters, "combinations": found}
+            "left_out": left_out, "fit": {"failed": bool(failure), "reason": failure}, "parameters": parameters,
+            "combinations": found}
+
+
+def _twin_entry(entry: dict, per_twin: dict, role: str) -> None:
+    """Put the twin recovery on one parameter or combination entry and take its verdict from it:
+    identified needs recovery >= 0.75 in the twins and members that do not disagree on the data
+    (agreement >= 0.5); a neural score is an r, a global one the share of the shift recovered."""
+    scores = [v for v in per_twin.values() if math.isfinite(v)]
+    entry["agreement_verdict"] = entry.get("agreement_verdict", entry["verdict"])
+    if entry["verdict"] == NO_VERDICT and "fit failed" in entry.get("reason", ""):
+        return
+    if not scores:
+        entry.update(twin_recovery=None, verdict=NO_VERDICT, reason="no twin fitted, so nothing was checked")
+        return
+    mean = float(np.mean(scores))
+    entry.update(twin_recovery=mean, twin_recovery_sd=float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
+                 twins=len(scores), twin_values=per_twin)
+    found = verdict(mean)
+    agreement = entry.get("agreement", math.nan)
+    if found == "identified" and role != "global" and not agreement >= WEAK:
+        found = "weak"
+    entry["verdict"] = found
+    what = "recovered r" if role != "global" else "recovered share of the shift"
+    entry["reason"] = f"{what} {number(mean, 2)} ± {number(entry['twin_recovery_sd'], 2)} in {len(scores)} " \
+                      f"twin{'s' if len(scores) != 1 else ''}; members agree {number(agreement, 2)}"
+
+
+def apply_twins(result: dict, twin_result: dict) -> dict:
+    """The analysis ``result`` (:func:`analyse`) with the verdicts taken from twin recovery
+    (:func:`core.identify.twins.twin_scores`); the agreement verdict stays as ``agreement_verdict``."""
+    for name, entry in result["parameters"].items():
+        _twin_entry(entry, twin_result["parameters"].get(name, {}), entry["role"])
+    for label, entry in result["combinations"].items():
+        _twin_entry(entry, twin_result["combinations"].get(label, {}), "combination")
+    result["twins"] = {key: twin_result[key] for key in ("twins", "noise", "design") if key in twin_result}
+    return result
 
 
 def site_spread(ensemble: Ensemble, name: str) -> tuple[np.ndarray, str]:

@@ -24,7 +24,7 @@ class Ensemble:
     """configuration: its label in the sweep; plan: the first member's plan; parameter_set: roles
     and bounds; members: run names; values: parameter -> (members, rows) learned values in the
     parameter's units; recovery: parameter -> per-member r of learned vs true (NaN where the
-    data carry no truth); fits: per-member mean validation KGE."""
+    data carry no truth); fits: per-member mean validation KGE; target_fits: the same per target."""
 
     configuration: str
     plan: RunPlan
@@ -34,6 +34,8 @@ class Ensemble:
     ids: np.ndarray
     recovery: dict[str, list[float]] = field(default_factory=dict)
     fits: list[float] = field(default_factory=list)
+    #: target -> per-member validation KGE
+    target_fits: dict[str, list[float]] = field(default_factory=dict)
     #: the data the members were trained on, when at hand (else :meth:`truth` loads them by plan)
     data: object = None
 
@@ -107,7 +109,15 @@ def _from_members(configuration: str, members: list[tuple]) -> Ensemble | None:
     recovery = {name: [float((entry.get(name) or {}).get("r") or np.nan) for entry in truth]
                 for name in dict.fromkeys(n for entry in truth for n, e in entry.items() if "r" in e)}
     fits = [float(metrics.get("mean_val_kge") or np.nan) for _, _, _, metrics in members]
-    return Ensemble(configuration, plan, parameter_set, [m[0] for m in members], values, ids, recovery, fits)
+    target_fits = {target: [_val_kge(metrics, target) for _, _, _, metrics in members]
+                   for target in (members[0][3].get("targets") or {})}
+    return Ensemble(configuration, plan, parameter_set, [m[0] for m in members], values, ids, recovery, fits,
+                    target_fits)
+
+
+def _val_kge(metrics: dict, target: str) -> float:
+    value = (((metrics.get("targets") or {}).get(target) or {}).get("val") or {}).get("kge")
+    return float(value) if value is not None else np.nan
 
 
 def _ensemble(configuration: str, folders: list[Path]) -> Ensemble | None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ..json_files import write_json
 from ..formatting import number
-from .analysis import analyse
+import re
+
+from .analysis import analyse, apply_twins
 from .ensemble import sweep_ensembles
 from .scores import IDENTIFIED, WEAK, spearman
 
@@ -17,11 +19,53 @@ SCORES = {"neural": "share of the variance over members and sites that is not va
           "combination": "as for neural parameters, on the log of the product or ratio"}
 
 
-def identify(out: str | Path, with_truth: bool = True) -> dict:
-    """Identifiability of every configuration of the sweep in ``out`` with >= 2 finished members."""
-    configurations = {e.configuration: analyse(e, with_truth) for e in sweep_ensembles(out)}
+#: the folder under a sweep's that holds the twin experiments, one sub-folder per configuration
+TWINS_FOLDER = "twins"
+#: how recovery in the twins is scored
+TWIN_SCORES = {"neural": "mean over twins of the mean over members of Pearson r (learned vs the twin's true field)",
+               "global": "mean over twins of 1 - |learned - true| / |shift| on the unit scale, clipped to [0, 1]",
+               "combination": "as for neural parameters, on the log of the product or ratio"}
+
+
+def _folder_name(configuration: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+=-]", "_", configuration)[:100] or "configuration"
+
+
+def identify(out: str | Path, with_truth: bool = True, *, twins=None, options=None, executor=None) -> dict:
+    """Identifiability of every configuration of the sweep in ``out`` with >= 2 finished members.
+
+    twins: a :class:`core.identify.twins.TwinDesign` to take the verdicts from twin experiments
+    (trained into OUT/twins/<configuration>, on ``executor`` or one opened from ``options``)."""
+    out = Path(out)
+    configurations = {}
+    ensembles = sweep_ensembles(out)
+    for ensemble in ensembles:
+        configurations[ensemble.configuration] = analyse(ensemble, with_truth)
+    if twins is not None and ensembles:
+        from ..sweep import ExecutorOptions
+
+        if executor is None:
+            with (options or ExecutorOptions()).executor() as own:
+                return identify(out, with_truth, twins=twins, executor=own)
+        for ensemble in ensembles:
+            _add_twins(configurations[ensemble.configuration], ensemble, out / TWINS_FOLDER, twins, executor)
     return {"thresholds": {"identified": IDENTIFIED, "weak": WEAK}, "scores": SCORES,
+            **({"twin_scores": TWIN_SCORES} if twins is not None else {}),
             "configurations": configurations, "validation": validation(configurations)}
+
+
+def _add_twins(result: dict, ensemble, folder: Path, design, executor) -> None:
+    from dataclasses import asdict
+
+    from .twins import run_twins
+
+    if result["fit"]["failed"]:
+        result["twins"] = {"skipped": "the fit failed, so twins were not run"}
+        return
+    combinations = {label: entry["parts"] for label, entry in result["combinations"].items() if entry["leading"]}
+    scores = run_twins(ensemble, folder / _folder_name(ensemble.configuration), design, combinations=combinations,
+                       executor=executor)
+    apply_twins(result, {**scores, "design": asdict(design)})
 
 
 def recovery_points(configurations: dict) -> list[dict]:
@@ -32,7 +76,8 @@ def recovery_points(configurations: dict) -> list[dict]:
         entries += [(n, e) for n, e in result["combinations"].items() if e["leading"]]
         points += [{"configuration": configuration, "model": result["model"], "parameter": name,
                     "agreement": e["agreement"], "variance_agreement": e.get("variance_agreement"),
-                    "recovery_r": e["recovery_r"]}
+                    "twin_recovery": e.get("twin_recovery"), "verdict": e["verdict"],
+                    "recovery_r": e["recovery_r"], "recovery_r_sd": e.get("recovery_r_sd")}
                    for name, e in entries if e.get("recovery_r") is not None]
     return points
 
@@ -40,21 +85,49 @@ def recovery_points(configurations: dict) -> list[dict]:
 def validation(configurations: dict) -> dict:
     """Spearman correlation between agreement and mean recovery r over the points with truth,
     pooled and per model; None where fewer than 3 points. ``variance_spearman``: the same for the
-    alternative score (neural parameters only)."""
+    alternative score (neural parameters only); ``twin_spearman``: for twin recovery.
+    ``false_identified``: the points called identified whose recovery r is below 0.5."""
     points = recovery_points(configurations)
     per_model = {}
     for model in dict.fromkeys(p["model"] for p in points):
         mine = [p for p in points if p["model"] == model]
         per_model[model] = {"n": len(mine), "spearman": _spearman(mine),
-                            "variance_spearman": _spearman(mine, "variance_agreement")}
+                            "variance_spearman": _spearman(mine, "variance_agreement"),
+                            "twin_spearman": _spearman(mine, "twin_recovery")}
+    false = [f"{p['configuration']}:{p['parameter']}" for p in points
+             if p["verdict"] == "identified" and p["recovery_r"] < WEAK]
     return {"n": len(points), "spearman": _spearman(points),
-            "variance_spearman": _spearman(points, "variance_agreement"), "per_model": per_model, "points": points}
+            "variance_spearman": _spearman(points, "variance_agreement"),
+            "twin_spearman": _spearman(points, "twin_recovery"), "false_identified": false,
+            "per_model": per_model, "points": points}
 
 
 def _spearman(points: list[dict], score: str = "agreement"):
     points = [p for p in points if p.get(score) is not None]
     value = spearman([p[score] for p in points], [p["recovery_r"] for p in points])
     return value if value == value else None
+
+
+def _twin(entry: dict) -> str:
+    if entry.get("twin_recovery") is None:
+        return "–"
+    return f"{number(entry['twin_recovery'], 2)} ± {number(entry['twin_recovery_sd'], 2)} ({entry['twins']})"
+
+
+def _twin_lines(twins: dict | None) -> list[str]:
+    if not twins:
+        return []
+    if "skipped" in twins:
+        return ["", f"Twins: {twins['skipped']}."]
+    runs = twins.get("twins") or {}
+    failed = [f"{name} ({e['failed']})" for name, e in runs.items() if e.get("failed")]
+    noise = ", ".join(f"{t} {e['kind']} sd {number(e['sd'], 3)}" for t, e in (twins.get("noise") or {}).items())
+    lines = ["", f"Twin recovery: mean ± sd over {len(runs) - len(failed)} of {len(runs)} twins (count in brackets), "
+             f"each with {(twins.get('design') or {}).get('members', '?')} members; the verdict comes from it "
+             f"(docs/identifiability.md). Twin noise: {noise or '–'}."]
+    if failed:
+        lines.append("Twins left out because their fit failed: " + "; ".join(failed) + ".")
+    return lines
 
 
 def _recovery(entry: dict) -> str:
@@ -71,15 +144,19 @@ def markdown(result: dict, title: str = "Identifiability") -> str:
              f"not identified. Recovery r (mean ± sd over members) compares learned and true values where the data "
              f"carry the truth. Definitions: docs/identifiability.md.", ""]
     for configuration, entry in result["configurations"].items():
-        lines += [f"## {configuration} ({entry['model']}, {len(entry['members'])} members)", "",
-                  "| parameter | role | agreement | verdict | recovery r |", "|---|---|---|---|---|"]
-        lines += [f"| {name} | {e['role']} | {number(e['agreement'], 2)} | {e['verdict']} | {_recovery(e)} |"
+        lines += [f"## {configuration} ({entry['model']}, {len(entry['members'])} members)", ""]
+        if (entry.get("fit") or {}).get("failed"):
+            lines += [f"**No verdicts: the fit failed.** {entry['fit']['reason']}. Fix the fit first (more epochs, "
+                      "other settings or roles); a verdict on parameters of a failed fit says nothing.", ""]
+        lines += ["| parameter | role | agreement | twin recovery | verdict | recovery r |", "|---|---|---|---|---|---|"]
+        lines += [f"| {name} | {e['role']} | {number(e['agreement'], 2)} | {_twin(e)} | {e['verdict']} | {_recovery(e)} |"
                   for name, e in entry["parameters"].items()]
+        lines += _twin_lines(entry.get("twins"))
         lines += _combination_lines(entry["combinations"])
         if entry["left_out"]:
             lines += ["", "Left out as failed fits (mean validation KGE far below the other members'): "
                       + ", ".join(f"{m['member']} ({number(m['mean_val_kge'], 3)})" for m in entry["left_out"]) + "."]
-        if any(e.get("same_start") for e in entry["parameters"].values()):
+        if any(e.get("same_start") for e in entry["parameters"].values()) and not entry.get("twins"):
             lines += ["", "The global parameters of all members started from the same value, so their agreement "
                       "overstates identification; train the ensemble with `--global-start random`."]
         lines.append("")
@@ -97,21 +174,24 @@ def _combination_lines(found: dict) -> list[str]:
         return []
     leading = {name: e for name, e in found.items() if e["leading"]}
     lines = ["", "Identified combinations of parameters that are not identified on their own (the best of each "
-             "group of parameters):", "", "| combination | agreement | agreement of the parts | recovery r |",
-             "|---|---|---|---|"]
+             "group of parameters):", "",
+             "| combination | agreement | agreement of the parts | twin recovery | verdict | recovery r |",
+             "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {number(e['agreement'], 2)} | "
               + ", ".join(f"{p} {number(s, 2)}" for p, s in e["parts_agreement"].items())
-              + f" | {_recovery(e)} |" for name, e in leading.items()]
+              + f" | {_twin(e)} | {e['verdict']} | {_recovery(e)} |" for name, e in leading.items()]
     others = [name for name in found if name not in leading]
     if others:
         lines += ["", f"{len(others)} more that overlap these: " + ", ".join(others) + "."]
     return lines
 
 
-def write_identifiability(out: str | Path, title: str = "Identifiability") -> dict | None:
-    """Write OUT/identifiability.json and .md; None (nothing written) when no configuration has 2 members."""
+def write_identifiability(out: str | Path, title: str = "Identifiability", *, twins=None, options=None,
+                          executor=None) -> dict | None:
+    """Write OUT/identifiability.json and .md; None (nothing written) when no configuration has 2
+    members. twins, options, executor: as for :func:`identify`."""
     out = Path(out)
-    result = identify(out)
+    result = identify(out, twins=twins, options=options, executor=executor)
     if not result["configurations"]:
         return None
     write_json(out / JSON_FILE, result)
@@ -124,3 +204,12 @@ def after_sweep(sweep, out: Path, title: str) -> None:
     sweep has 2 or more seeds or folds."""
     if len(sweep.seeds) > 1 or sweep.folds:
         write_identifiability(out, f"{title}: identifiability")
+
+
+def after_sweep_with_twins(twins, options=None):
+    """An ``after`` hook like :func:`after_sweep` whose verdicts come from twin experiments
+    (a :class:`core.identify.twins.TwinDesign`; ``options``: the executor to train them on)."""
+    def hook(sweep, out: Path, title: str) -> None:
+        if len(sweep.seeds) > 1 or sweep.folds:
+            write_identifiability(out, f"{title}: identifiability", twins=twins, options=options)
+    return hook
