@@ -98,6 +98,10 @@ class TrainableModel(nn.Module):
         """Move every global parameter to a random point within its bounds (uniform on its scale);
         a model without global parameters has nothing to move."""
 
+    def start_neural_dispersed(self, generator: torch.Generator) -> None:
+        """Draw the output bias of each neural parameter across the unit interval, so that
+        members start apart; a model without neural parameters has nothing to move."""
+
     def global_values(self) -> dict[str, float]:
         """Current value of every global parameter (in its units); none for the pure network."""
         return {}
@@ -244,6 +248,14 @@ class HybridModel(TrainableModel):
     def start_globals_at_random(self, generator: torch.Generator) -> None:
         units = torch.rand(len(self.global_), generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
         self.global_logits.copy_(torch.logit(units).to(self.global_logits))
+
+    @torch.no_grad()
+    def start_neural_dispersed(self, generator: torch.Generator) -> None:
+        if self.net is None:
+            return
+        last = [layer for layer in self.net if isinstance(layer, nn.Linear)][-1]
+        units = torch.rand(last.bias.shape[0], generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
+        last.bias.copy_(torch.logit(units).to(last.bias))
 
     @torch.no_grad()
     def global_values(self) -> dict[str, float]:

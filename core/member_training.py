@@ -25,7 +25,7 @@ from .members import MemberModel
 from .metrics import kge_parts, masked_moments
 from .tensors import Tensors
 from .train_config import TrainConfig, check_precision
-from .training import (GLOBAL_GENERATOR, GLOBAL_START_OFFSET, OPTIMIZERS, EarlyStopping, EpochLosses, TrainResult,
+from .training import (GLOBAL_GENERATOR, GLOBAL_START_OFFSET, NEURAL_START_OFFSET, OPTIMIZERS, EarlyStopping, EpochLosses, TrainResult,
                        Validation, epoch_sums, history_row)
 
 
@@ -141,6 +141,8 @@ def _prepare(model: MemberModel, config: TrainConfig, device) -> torch.Generator
     model.reseed(seeds)
     if config.global_start == "random" and model.global_logits is not None:
         model.start_globals_at_random([torch.Generator().manual_seed(s + GLOBAL_START_OFFSET) for s in seeds])
+    if config.neural_start == "dispersed":
+        model.start_neural_dispersed([torch.Generator().manual_seed(s + NEURAL_START_OFFSET) for s in seeds])
     return torch.Generator().manual_seed(seeds[0])
 
 

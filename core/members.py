@@ -163,6 +163,16 @@ class MemberModel(nn.Module):
             units = torch.rand(self.global_logits.shape[1], generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
             self.global_logits[k].copy_(torch.logit(units).to(self.global_logits))
 
+    @torch.no_grad()
+    def start_neural_dispersed(self, generators: Sequence[torch.Generator]) -> None:
+        """Each member's output bias of the neural parameters drawn across the unit interval."""
+        if self.net is None:
+            return
+        bias = self.net.biases[-1]
+        for k, generator in enumerate(generators):
+            units = torch.rand(bias.shape[1], generator=generator) * (1 - 2 * _UNIT_MARGIN) + _UNIT_MARGIN
+            bias[k].copy_(torch.logit(units).to(bias))
+
     def forward(self, x: torch.Tensor, forcing: torch.Tensor) -> MemberOutput:
         """x: (n, p) raw predictors and forcing (n, f), shared by the members."""
         members, n = self.count, x.shape[0]

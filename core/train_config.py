@@ -13,6 +13,9 @@ from .formatting import short_repr
 #: optimisers by name (torch.optim classes, looked up by the training loop)
 OPTIMIZER_NAMES = ("rmsprop", "adam", "adamw")
 GLOBAL_STARTS = ("default", "random")
+#: where neural parameters start: mid-bounds (the output layer starts near 0) or each member's output
+#: bias drawn across the unit interval (over-dispersed starts, as MCMC convergence checks use)
+NEURAL_STARTS = ("default", "dispersed")
 DEVICES = ("cpu", "cuda")
 PRECISIONS = ("float32", "bf16-mixed")
 #: the most members one run trains at once
@@ -61,6 +64,7 @@ class TrainConfig:
     #: where global parameters start: their defaults, or a seeded random point within the bounds
     #: (an ensemble's members then start apart, so that their agreement means something)
     global_start: str = "default"
+    neural_start: str = "default"
     members: int = 1
     precision: str = "float32"
 
@@ -69,6 +73,7 @@ class TrainConfig:
         check_choice(self.loss, LOSS_KINDS, "loss")
         check_choice(self.weighting, WEIGHTINGS, "loss weighting")
         check_choice(self.global_start, GLOBAL_STARTS, "global start")
+        check_choice(self.neural_start, NEURAL_STARTS, "neural start")
         check_choice(self.precision, PRECISIONS, "precision")
         self.lr = check_number(self.lr, "learning rate", 0.0, include_low=False)
         self.batch_size = check_integer(self.batch_size, "batch size")
@@ -91,7 +96,8 @@ class TrainConfig:
     def to_dict(self) -> dict:
         values = asdict(self)
         # plans written before these settings existed stay equal
-        for key, default in (("global_start", "default"), ("members", 1), ("precision", "float32")):
+        for key, default in (("global_start", "default"), ("neural_start", "default"), ("members", 1),
+                             ("precision", "float32")):
             if values[key] == default:
                 del values[key]
         return values

@@ -29,6 +29,8 @@ from .train_config import OPTIMIZER_NAMES, TrainConfig, check_precision
 GLOBAL_GENERATOR = threading.Lock()
 #: added to the run's seed for the generator of random global starts (shuffling keeps its own stream)
 GLOBAL_START_OFFSET = 7919
+#: added to the seed for the generator of dispersed neural starts
+NEURAL_START_OFFSET = 104729
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 assert tuple(OPTIMIZERS) == OPTIMIZER_NAMES
 
@@ -263,6 +265,8 @@ def train(model: TrainableModel, train_data: Tensors, val_data: Tensors, config:
     generator = _reseed(model, config.seed)
     if config.global_start == "random":
         model.start_globals_at_random(torch.Generator().manual_seed(config.seed + GLOBAL_START_OFFSET))
+    if config.neural_start == "dispersed":
+        model.start_neural_dispersed(torch.Generator().manual_seed(config.seed + NEURAL_START_OFFSET))
     loss_fn = MultiTaskLoss(len(model.targets), config.loss, config.weighting).to(device)
     trainable = [p for p in model.parameters() if p.requires_grad] + list(loss_fn.parameters())
     # foreach: one multi-tensor update instead of a Python loop over parameters (torch enables it

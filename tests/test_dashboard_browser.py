@@ -142,3 +142,21 @@ def test_a_calibrated_run_shows_its_coverage_intervals_and_reliability(server, b
     time.sleep(2)
     page.screenshot(path=str(SHOTS / "intervals_reliability.png"), full_page=True)
     page.close()
+
+
+def test_ensemble_twins_put_verdicts_with_their_reason_on_hover(server, browser):
+    page = _open(browser, server)
+    page.locator(".model-select select").select_option("respiration")
+    page.locator(".param-row-rb").wait_for(timeout=30_000)
+    _set_number(page, ".n-sites", 60)
+    _set_number(page, ".epochs", 40)
+    _set_number(page, ".ensemble", 2)
+    _set_number(page, ".twins", 2)
+    page.get_by_role("button", name="Train", exact=True).click()
+    badge = page.locator(".param-row-rb .agreement[title^='recovered r']")
+    badge.wait_for(timeout=180_000)  # the members, then the twins, through the server's pool
+    assert " in 2 twins; members agree " in badge.get_attribute("title")
+    assert page.locator(".param-row-q10 .agreement").inner_text() == "not tested (same start)"
+    badge.hover()
+    page.locator(".parameter-list").screenshot(path=str(SHOTS / "twin_badges.png"))
+    page.close()

@@ -38,7 +38,7 @@ def test_a_random_twin_field_is_standardised_and_stays_inside_the_bounds():
     assert wide.std() == pytest.approx(MAX_SPREAD, rel=0.3)
 
 
-def test_twin_parameters_keep_the_fitted_centre_and_shift_globals():
+def test_twin_parameters_keep_the_fitted_centre_and_the_fitted_globals():
     plan = core.RunPlan.from_dict({"model": "respiration", "data": {"name": "respiration-synthetic", "n": 20}})
     parameter_set = plan.parameter_set()
     data = _data()
@@ -48,7 +48,7 @@ def test_twin_parameters_keep_the_fitted_centre_and_shift_globals():
         truth = twin_parameters(parameter_set, fitted, data, kind, np.random.default_rng(0))
         assert truth["rb"].min() >= rb.lower and truth["rb"].max() <= rb.upper
         assert abs(np.mean(truth["rb"]) - 3.0) < 0.6
-        assert np.ptp(truth["q10"]) == 0 and abs(truth["q10"][0] - 1.8) > 0.01
+        assert np.ptp(truth["q10"]) == 0 and truth["q10"][0] == pytest.approx(1.8)
     fitted_pattern = twin_parameters(parameter_set, fitted, data, "fitted", np.random.default_rng(0))["rb"]
     assert np.corrcoef(fitted_pattern, fitted["rb"][0])[0, 1] > 0.99
 
@@ -151,3 +151,22 @@ def test_twins_refuse_one_seed_and_a_negative_count(capsys):
     assert "--twins needs an ensemble" in capsys.readouterr().err
     assert main(["identify", "unused", "--twins", "-1"]) == 2
     assert "--twins must be 0" in capsys.readouterr().err
+
+
+def test_dispersed_neural_starts_spread_the_members_across_the_bounds():
+    import torch
+
+    plan = core.RunPlan.from_dict({"model": "soc", "roles": "five_neural", "data": {"name": "lucas-synthetic", "n": 50},
+                                   "train": {"neural_start": "dispersed"}})
+    assert core.RunPlan.from_dict(plan.to_dict()).train.neural_start == "dispersed"
+    starts = []
+    for seed in range(4):
+        model = plan.spec.build(predictors=["x1", "x2"], forcing=["npp", "temp", "soil_mass"], targets=["soc"],
+                                parameters=plan.parameter_set(), network=plan.network, options={})
+        model.start_neural_dispersed(torch.Generator().manual_seed(seed))
+        last = [layer for layer in model.net if isinstance(layer, torch.nn.Linear)][-1]
+        starts.append(torch.sigmoid(last.bias).detach().numpy())
+    starts = np.array(starts)  # (members, neural parameters) start positions on the unit scale
+    assert starts.shape == (4, 5) and starts.std(axis=0).min() > 0.05
+    with pytest.raises(core.HybridlabError, match="neural start"):
+        core.RunPlan.from_dict({"model": "soc", "train": {"neural_start": "everywhere"}})

@@ -229,7 +229,8 @@ class Setup(param.Parameterized):
             row.reason = "" if entry is None else entry.get("reason", "")
             if entry is None:
                 row.agreement = ""
-            elif entry.get("same_start") and "twin_recovery" not in entry and entry["verdict"] != "no verdict":
+            elif entry.get("same_start") and entry.get("twin_recovery") is None and \
+                    not entry.get("reason", "").startswith("the fit failed"):
                 row.agreement = "not tested (same start)"
             else:
                 score = entry.get("twin_recovery", entry["agreement"])

@@ -57,6 +57,9 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--global-start", default=None,
                    help="default | random: global parameters start at their defaults or at a seeded random point "
                         "within their bounds (random for ensembles whose agreement you read)")
+    p.add_argument("--neural-start", default=None,
+                   help="default | dispersed: neural parameters start mid-bounds, or each member's start drawn "
+                        "across the bounds (docs/identifiability.md)")
     p.add_argument("--hidden", help="hidden layer sizes, comma-separated (report: 256,128,64,32)")
     p.add_argument("--activation", help="sigmoid | tanh | relu | gelu | silu (report: sigmoid)")
     p.add_argument("--dropout", type=float, help="dropout after all but the last hidden layer (report: 0.3)")
@@ -77,7 +80,7 @@ SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": 
 NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
 TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
                "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting",
-               "global_start": "global_start", "members": "members", "precision": "precision"}
+               "global_start": "global_start", "neural_start": "neural_start", "members": "members", "precision": "precision"}
 
 
 def _key_values(item: str, flag: str, count: int):

@@ -77,6 +77,10 @@ def _twin_entry(entry: dict, per_twin: dict, role: str) -> None:
     entry["agreement_verdict"] = entry.get("agreement_verdict", entry["verdict"])
     if entry["verdict"] == NO_VERDICT and "fit failed" in entry.get("reason", ""):
         return
+    if not scores and entry.get("same_start"):
+        entry.update(twin_recovery=None, verdict=NO_VERDICT,
+                     reason="not tested: every member started it at its default (train with --global-start random)")
+        return
     if not scores:
         entry.update(twin_recovery=None, verdict=NO_VERDICT, reason="no twin fitted, so nothing was checked")
         return
@@ -88,7 +92,7 @@ def _twin_entry(entry: dict, per_twin: dict, role: str) -> None:
     if found == "identified" and role != "global" and not agreement >= WEAK:
         found = "weak"
     entry["verdict"] = found
-    what = "recovered r" if role != "global" else "recovered share of the shift"
+    what = "recovered r" if role != "global" else "recovered (1 - error / random-start error)"
     entry["reason"] = f"{what} {number(mean, 2)} ± {number(entry['twin_recovery_sd'], 2)} in {len(scores)} " \
                       f"twin{'s' if len(scores) != 1 else ''}; members agree {number(agreement, 2)}"
 

@@ -23,7 +23,8 @@ SCORES = {"neural": "share of the variance over members and sites that is not va
 TWINS_FOLDER = "twins"
 #: how recovery in the twins is scored
 TWIN_SCORES = {"neural": "mean over twins of the mean over members of Pearson r (learned vs the twin's true field)",
-               "global": "mean over twins of 1 - |learned - true| / |shift| on the unit scale, clipped to [0, 1]",
+               "global": "with random global starts only: mean over twins of 1 - mean |learned - true| / (1/3) on the "
+                         "unit scale, clipped at 0 (1/3: the error of a random start)",
                "combination": "as for neural parameters, on the log of the product or ratio"}
 
 

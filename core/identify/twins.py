@@ -6,7 +6,7 @@ same configuration is trained on every twin with the given seeds, as one ordinar
 
     FOLDER/data/twin-<k>-<hash>.parquet   the twin tables (hash: of the table, so a changed
                                           ensemble makes new twins and new runs)
-    FOLDER/twins.json                     how each twin was made (kind, noise, global shifts)
+    FOLDER/twins.json                     how each twin was made (kind, noise)
     FOLDER/sweep/                         the sweep of the twins (resumes like any sweep)
 
 Twins alternate between the kinds of :data:`.twin_data.TWIN_KINDS`, random first.
@@ -62,8 +62,8 @@ def _fitted_values(ensemble: Ensemble) -> dict[str, np.ndarray]:
 
 
 def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[list[str], dict]:
-    """Write the twin tables of ``ensemble`` into FOLDER/data; returns their paths and, per twin,
-    how it was made (kind, noise per target, the global parameters' shifts on the unit scale)."""
+    """Write the twin tables of ``ensemble`` into FOLDER/data; returns their paths and how they
+    were made (noise per target; per twin its kind and file)."""
     from ..execute import load_plan_data
 
     plan = ensemble.plan
@@ -89,9 +89,7 @@ def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[li
         if not path.is_file():
             table.to_parquet(path, index=False)
         paths.append(str(path.resolve()))
-        shifts = {p.name: float(unit_position(truth[p.name][:1], p)[0] - unit_position(fitted[p.name][:, 0], p).mean())
-                  for p in ensemble.learned() if p.role == "global" and p.name in truth}
-        made[f"twin-{index + 1}"] = {"kind": kind, "file": path.name, "global_shift": shifts}
+        made[f"twin-{index + 1}"] = {"kind": kind, "file": path.name}
     return paths, {"noise": noise, "twins": made}
 
 
@@ -159,10 +157,16 @@ def merge_twin_scores(results: list[dict], noise: dict | None = None) -> dict:
     return merged
 
 
-def _member_recovery(twin: Ensemble, kept: np.ndarray, truth, made: dict) -> dict[str, float]:
+#: mean distance of two uniform draws on [0, 1]: the error of a global start that learned nothing
+RANDOM_START_ERROR = 1.0 / 3.0
+
+
+def _member_recovery(twin: Ensemble, kept: np.ndarray, truth) -> dict[str, float]:
     """Mean over the fitting members of one twin: r of learned vs true per neural parameter; for a
-    global one, 1 - |error| / |shift| on the unit scale (1: found the twin value, 0: stayed at
-    the fitted value the twin was shifted from or worse)."""
+    global one whose members start at random points (``global_start: random``),
+    1 - mean |error| / (1/3) on the unit scale, clipped at 0 (0: no closer than a random start).
+    Globals that start at their defaults are not scored: their twin value is the fitted one, which
+    a default start that never moved "recovers" without any information."""
     scores = {}
     for parameter in twin.learned():
         values = twin.values[parameter.name][kept]
@@ -170,10 +174,9 @@ def _member_recovery(twin: Ensemble, kept: np.ndarray, truth, made: dict) -> dic
         if parameter.role == "neural":
             rs = [correlation(member, true) for member in values]
             scores[parameter.name] = float(np.nanmean(rs)) if np.isfinite(rs).any() else math.nan
-        else:
-            shift = abs(made["global_shift"].get(parameter.name, math.nan))
+        elif twin.plan.train.global_start == "random":
             error = np.abs(unit_position(values[:, 0], parameter) - unit_position(true[:1], parameter)[0])
-            scores[parameter.name] = float(np.mean(np.clip(1 - error / shift, 0, 1))) if shift > 0 else math.nan
+            scores[parameter.name] = float(max(0.0, 1 - np.mean(error) / RANDOM_START_ERROR))
     return scores
 
 
@@ -200,7 +203,7 @@ def twin_scores(twins: dict[str, Ensemble | None], made: dict, combinations: dic
         if entry["failed"]:
             continue
         truth = twin.truth()
-        for parameter, score in _member_recovery(twin, kept, truth, info).items():
+        for parameter, score in _member_recovery(twin, kept, truth).items():
             result["parameters"].setdefault(parameter, {})[name] = score
         for label, parts in (combinations or {}).items():
             score = _combination_recovery(twin, kept, truth, [tuple(p) for p in parts])
