@@ -116,9 +116,10 @@ def test_the_verdict_comes_from_twin_recovery_and_needs_members_that_agree():
     assert rb["reason"].startswith("recovered r 0.45 ± 0.07 in 2 twins")
     assert result["parameters"]["q10"]["verdict"] == "identified"
     disagreeing = analyse(_ensemble([0.8, 0.8, 0.8]), with_truth=False)
-    disagreeing["parameters"]["rb"]["agreement"] = 0.2
+    disagreeing["parameters"]["rb"]["agreement"] = 0.6
     apply_twins(disagreeing, {**twins, "parameters": {"rb": {"twin-1": 0.9}}})
-    assert disagreeing["parameters"]["rb"]["verdict"] == "weak"
+    # recovered in the twins, but the members disagree on the data: the smaller score decides
+    assert disagreeing["parameters"]["rb"]["score"] == 0.6 and disagreeing["parameters"]["rb"]["verdict"] == "weak"
     nothing = analyse(_ensemble([0.8, 0.8, 0.8]), with_truth=False)
     apply_twins(nothing, {**twins, "parameters": {}})
     assert nothing["parameters"]["rb"]["verdict"] == NO_VERDICT

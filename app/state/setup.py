@@ -233,7 +233,7 @@ class Setup(param.Parameterized):
                     not entry.get("reason", "").startswith("the fit failed"):
                 row.agreement = "not tested (same start)"
             else:
-                score = entry.get("twin_recovery", entry["agreement"])
+                score = entry.get("score", entry["agreement"])
                 row.agreement = f"{entry['verdict']} ({score:.2f})" if score is not None and score == score \
                     else entry["verdict"]
 

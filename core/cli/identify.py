@@ -52,8 +52,9 @@ def cmd_identify(a: argparse.Namespace) -> int:
         print(f"All folders: Spearman of agreement vs recovery r {spearman} over {check['n']} parameters "
               f"and combinations with truth; per model: {per_model}")
         if check["twin_spearman"] is not None:
-            print(f"Spearman of twin recovery vs recovery r {check['twin_spearman']:.2f}; called identified with "
-                  f"recovery r below 0.5: {', '.join(check['false_identified']) or 'none'}")
+            print(f"Spearman vs recovery r of twin recovery {check['twin_spearman']:.2f}, of the verdict's score "
+                  f"(the smaller of agreement and twin recovery) {check['score_spearman']:.2f}; called identified "
+                  f"with recovery r below 0.5: {', '.join(check['false_identified']) or 'none'}")
         if a.validation:
             with open(a.validation, "w") as handle:
                 json.dump(json_safe(check), handle, indent=2)

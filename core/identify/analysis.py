@@ -12,7 +12,7 @@ from . import combinations
 from ..formatting import number
 from .ensemble import Ensemble
 from .fit import fit_failure
-from .scores import WEAK, global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
+from .scores import global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
 
 #: the verdict while the fit failed or no twin fitted
 NO_VERDICT = "no verdict"
@@ -70,9 +70,10 @@ def analyse(ensemble: Ensemble, with_truth: bool = True) -> dict:
 
 
 def _twin_entry(entry: dict, per_twin: dict, role: str) -> None:
-    """Put the twin recovery on one parameter or combination entry and take its verdict from it:
-    identified needs recovery >= 0.75 in the twins and members that do not disagree on the data
-    (agreement >= 0.5); a neural score is an r, a global one the share of the shift recovered."""
+    """Put the twin recovery on one parameter or combination entry and take its verdict from it.
+    The verdict's ``score`` is the smaller of the twin recovery and the agreement: a parameter is
+    identified only when the twins recover a known field (r >= 0.75) *and* the members agree on
+    the user's data. A neural score is an r; a global one 1 - error / random-start error."""
     scores = [v for v in per_twin.values() if math.isfinite(v)]
     entry["agreement_verdict"] = entry.get("agreement_verdict", entry["verdict"])
     if entry["verdict"] == NO_VERDICT and "fit failed" in entry.get("reason", ""):
@@ -87,11 +88,9 @@ def _twin_entry(entry: dict, per_twin: dict, role: str) -> None:
     mean = float(np.mean(scores))
     entry.update(twin_recovery=mean, twin_recovery_sd=float(np.std(scores, ddof=1)) if len(scores) > 1 else 0.0,
                  twins=len(scores), twin_values=per_twin)
-    found = verdict(mean)
     agreement = entry.get("agreement", math.nan)
-    if found == "identified" and role != "global" and not agreement >= WEAK:
-        found = "weak"
-    entry["verdict"] = found
+    entry["score"] = min(mean, agreement) if math.isfinite(agreement) else mean
+    entry["verdict"] = verdict(entry["score"])
     what = "recovered r" if role != "global" else "recovered (1 - error / random-start error)"
     entry["reason"] = f"{what} {number(mean, 2)} ± {number(entry['twin_recovery_sd'], 2)} in {len(scores)} " \
                       f"twin{'s' if len(scores) != 1 else ''}; members agree {number(agreement, 2)}"

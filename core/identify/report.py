@@ -13,8 +13,8 @@ from .ensemble import sweep_ensembles
 from .scores import IDENTIFIED, WEAK, spearman
 
 JSON_FILE, MARKDOWN_FILE = "identifiability.json", "identifiability.md"
-SCORES = {"neural": "share of the variance over members and sites that is not variance across members "
-                    "(on the unit scale between the bounds)",
+SCORES = {"neural": "mean Pearson r between the per-site values of every pair of members (on the unit scale "
+                    "between the bounds)",
           "global": "1 - sd of the members' values / sd of a uniform draw within the bounds",
           "combination": "as for neural parameters, on the log of the product or ratio"}
 
@@ -77,7 +77,7 @@ def recovery_points(configurations: dict) -> list[dict]:
         entries += [(n, e) for n, e in result["combinations"].items() if e["leading"]]
         points += [{"configuration": configuration, "model": result["model"], "parameter": name,
                     "agreement": e["agreement"], "variance_agreement": e.get("variance_agreement"),
-                    "twin_recovery": e.get("twin_recovery"), "verdict": e["verdict"],
+                    "twin_recovery": e.get("twin_recovery"), "score": e.get("score"), "verdict": e["verdict"],
                     "recovery_r": e["recovery_r"], "recovery_r_sd": e.get("recovery_r_sd")}
                    for name, e in entries if e.get("recovery_r") is not None]
     return points
@@ -86,7 +86,8 @@ def recovery_points(configurations: dict) -> list[dict]:
 def validation(configurations: dict) -> dict:
     """Spearman correlation between agreement and mean recovery r over the points with truth,
     pooled and per model; None where fewer than 3 points. ``variance_spearman``: the same for the
-    alternative score (neural parameters only); ``twin_spearman``: for twin recovery.
+    alternative score (neural parameters only); ``twin_spearman``: for twin recovery;
+    ``score_spearman``: for the verdict's score with twins (the smaller of agreement and twin recovery).
     ``false_identified``: the points called identified whose recovery r is below 0.5."""
     points = recovery_points(configurations)
     per_model = {}
@@ -94,12 +95,14 @@ def validation(configurations: dict) -> dict:
         mine = [p for p in points if p["model"] == model]
         per_model[model] = {"n": len(mine), "spearman": _spearman(mine),
                             "variance_spearman": _spearman(mine, "variance_agreement"),
-                            "twin_spearman": _spearman(mine, "twin_recovery")}
+                            "twin_spearman": _spearman(mine, "twin_recovery"),
+                            "score_spearman": _spearman(mine, "score")}
     false = [f"{p['configuration']}:{p['parameter']}" for p in points
              if p["verdict"] == "identified" and p["recovery_r"] < WEAK]
     return {"n": len(points), "spearman": _spearman(points),
             "variance_spearman": _spearman(points, "variance_agreement"),
-            "twin_spearman": _spearman(points, "twin_recovery"), "false_identified": false,
+            "twin_spearman": _spearman(points, "twin_recovery"), "score_spearman": _spearman(points, "score"),
+            "false_identified": false,
             "per_model": per_model, "points": points}
 
 
@@ -124,8 +127,8 @@ def _twin_lines(twins: dict | None) -> list[str]:
     failed = [f"{name} ({e['failed']})" for name, e in runs.items() if e.get("failed")]
     noise = ", ".join(f"{t} {e['kind']} sd {number(e['sd'], 3)}" for t, e in (twins.get("noise") or {}).items())
     lines = ["", f"Twin recovery: mean ± sd over {len(runs) - len(failed)} of {len(runs)} twins (count in brackets), "
-             f"each with {(twins.get('design') or {}).get('members', '?')} members; the verdict comes from it "
-             f"(docs/identifiability.md). Twin noise: {noise or '–'}."]
+             f"each with {(twins.get('design') or {}).get('members', '?')} members. The verdict uses the smaller "
+             f"of agreement and twin recovery: identified needs both (docs/identifiability.md). Twin noise: {noise or '–'}."]
     if failed:
         lines.append("Twins left out because their fit failed: " + "; ".join(failed) + ".")
     return lines
@@ -157,9 +160,10 @@ def markdown(result: dict, title: str = "Identifiability") -> str:
         if entry["left_out"]:
             lines += ["", "Left out as failed fits (mean validation KGE far below the other members'): "
                       + ", ".join(f"{m['member']} ({number(m['mean_val_kge'], 3)})" for m in entry["left_out"]) + "."]
-        if any(e.get("same_start") for e in entry["parameters"].values()) and not entry.get("twins"):
+        if any(e.get("same_start") for e in entry["parameters"].values()):
             lines += ["", "The global parameters of all members started from the same value, so their agreement "
-                      "overstates identification; train the ensemble with `--global-start random`."]
+                      "overstates identification" + (" and the twins cannot test them (no verdict)" if entry.get("twins")
+                                                     else "") + "; train the ensemble with `--global-start random`."]
         lines.append("")
     check = result["validation"]
     if check["n"]:
@@ -167,6 +171,10 @@ def markdown(result: dict, title: str = "Identifiability") -> str:
                   f"Spearman correlation between agreement and recovery r over {check['n']} "
                   f"{'point' if check['n'] == 1 else 'points'} (parameters and combinations with truth): {number(check['spearman'], 2) if check['spearman'] is not None else '–'}.",
                   ""]
+        if check.get("score_spearman") is not None:
+            lines += [f"With twins: Spearman of twin recovery {number(check['twin_spearman'], 2)}, of the verdict's "
+                      f"score {number(check['score_spearman'], 2)}; called identified with recovery r below 0.5: "
+                      f"{', '.join(check['false_identified']) or 'none'}.", ""]
     return "\n".join(lines)
 
 
