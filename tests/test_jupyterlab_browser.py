@@ -65,7 +65,10 @@ def test_dashboard_trains_live_in_jupyterlab(lab, browser):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "jupyterlab.png"))
     page.get_by_role("button", name="Stop", exact=True).click()
-    wait_until(lambda: page.locator(".status").first.inner_text() in ("stopped", "finished"), 10)
+    # a stopped run ends after its current batch, then is evaluated and kept: how long that takes
+    # depends on the machine and its load, so the test waits for the state, not for a time
+    # (stopping within an epoch is tested in tests/test_training.py)
+    wait_until(lambda: page.locator(".status").first.inner_text() in ("stopped", "finished"), 120)
     assert not errors, errors
     print("failed requests:", offline)
     page.close()

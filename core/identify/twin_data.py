@@ -152,12 +152,11 @@ def add_noise(clean: np.ndarray, noise: dict, rng: np.random.Generator, floor: f
 
 def twin_table(data: HybridData, clean: dict[str, np.ndarray], noise: dict[str, dict], truth: dict[str, np.ndarray],
                rng: np.random.Generator, floors: dict[str, float] | None = None) -> pd.DataFrame:
-    """The twin's table: the user's id, predictor and forcing columns as they are, each target
+    """The twin's table: the user's columns as they are (a split column too), each fitted target
     column replaced by the model's output with noise (missing where the user's is missing; cut
     at ``floors[target]`` for a target that cannot be negative), and ``true_<parameter>``
     columns in place of any the data carried."""
-    keep = list(dict.fromkeys([data.id, *data.predictors, *data.forcing.values()]))
-    table = data.frame[keep].copy()
+    table = data.frame[[c for c in data.frame.columns if not c.startswith(TRUE_PREFIX)]].copy()
     for target, column in data.targets.items():
         if target not in clean:
             continue

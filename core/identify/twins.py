@@ -31,6 +31,8 @@ from . import twin_data
 
 #: the most twins and members per twin one check may ask for
 MAX_TWINS, MAX_MEMBERS = 20, 10
+#: the least value of a twin target that must be positive (noise could push it to 0 or below)
+POSITIVE_FLOOR = 1e-6
 
 
 @dataclass
@@ -83,7 +85,7 @@ def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[li
         rng = np.random.default_rng([design.seed, index])
         truth = twin_data.twin_parameters(ensemble.parameter_set, fitted, data, kind, rng)
         clean = twin_data.mechanistic_outputs(plan, data, truth)
-        floors = {t: 0.0 for t in plan.spec.nonnegative | plan.spec.positive}
+        floors = {**{t: 0.0 for t in plan.spec.nonnegative}, **{t: POSITIVE_FLOOR for t in plan.spec.positive}}
         table = twin_data.twin_table(data, clean, noise, truth, rng, floors=floors)
         path = folder / "data" / f"twin-{index + 1}-{_digest(table)}.parquet"
         if not path.is_file():
