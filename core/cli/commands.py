@@ -171,6 +171,8 @@ def cmd_truth_sets(a: argparse.Namespace) -> int:
         raise HybridlabError("data truth-sets needs --out DIR")
     n_sites = check_integer(a.n_sites, "--n-sites", minimum=100, maximum=200_000)
     out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise HybridlabError(f"{out}: exists and is not a folder; give a folder for --out")
     taken = [str(out / f"{name}{suffix}") for name in SETS for suffix in (".parquet", ".columns.json")
              if (out / f"{name}{suffix}").exists()]
     if taken and not a.overwrite:

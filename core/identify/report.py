@@ -42,31 +42,37 @@ def identify(out: str | Path, with_truth: bool = True, *, twins=None, options=No
     ensembles = sweep_ensembles(out)
     for ensemble in ensembles:
         configurations[ensemble.configuration] = analyse(ensemble, with_truth)
-    if twins is not None and ensembles:
-        from ..sweep import ExecutorOptions
-
-        if executor is None:
-            with (options or ExecutorOptions()).executor() as own:
-                return identify(out, with_truth, twins=twins, executor=own)
-        for ensemble in ensembles:
-            _add_twins(configurations[ensemble.configuration], ensemble, out / TWINS_FOLDER, twins, executor)
+    if twins is not None:
+        _add_twins(configurations, ensembles, out / TWINS_FOLDER, twins, options, executor)
     return {"thresholds": {"identified": IDENTIFIED, "weak": WEAK}, "scores": SCORES,
             **({"twin_scores": TWIN_SCORES} if twins is not None else {}),
             "configurations": configurations, "validation": validation(configurations)}
 
 
-def _add_twins(result: dict, ensemble, folder: Path, design, executor) -> None:
+def _add_twins(configurations: dict, ensembles: list, folder: Path, design, options, executor) -> None:
+    """Run the twins of every ensemble that fits (one executor for all; opened from ``options``
+    only when some ensemble needs twins) and take their verdicts from them."""
     from dataclasses import asdict
 
+    from ..sweep import ExecutorOptions
     from .twins import run_twins
 
-    if result["fit"]["failed"]:
-        result["twins"] = {"skipped": "the fit failed, so twins were not run"}
-        return
-    combinations = {label: entry["parts"] for label, entry in result["combinations"].items() if entry["leading"]}
-    scores = run_twins(ensemble, folder / _folder_name(ensemble.configuration), design, combinations=combinations,
-                       executor=executor)
-    apply_twins(result, {**scores, "design": asdict(design)})
+    fitting = []
+    for ensemble in ensembles:
+        result = configurations[ensemble.configuration]
+        if result["fit"]["failed"]:
+            result["twins"] = {"skipped": "the fit failed, so twins were not run"}
+        else:
+            fitting.append(ensemble)
+    if fitting and executor is None:
+        with (options or ExecutorOptions()).executor() as own:
+            return _add_twins(configurations, fitting, folder, design, options, own)
+    for ensemble in fitting:
+        result = configurations[ensemble.configuration]
+        combinations = {label: e["parts"] for label, e in result["combinations"].items() if e["leading"]}
+        scores = run_twins(ensemble, folder / _folder_name(ensemble.configuration), design,
+                           combinations=combinations, executor=executor)
+        apply_twins(result, {**scores, "design": asdict(design)})
 
 
 def recovery_points(configurations: dict) -> list[dict]:

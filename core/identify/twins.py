@@ -63,13 +63,20 @@ def _fitted_values(ensemble: Ensemble) -> dict[str, np.ndarray]:
     return {name: values[kept] for name, values in ensemble.values.items()}
 
 
+def _data(ensemble: Ensemble):
+    """The data the members were trained on (read once, then kept on the ensemble)."""
+    from ..execute import load_plan_data
+
+    if ensemble.data is None:
+        ensemble.data = load_plan_data(ensemble.plan)
+    return ensemble.data
+
+
 def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[list[str], dict]:
     """Write the twin tables of ``ensemble`` into FOLDER/data; returns their paths and how they
     were made (noise per target; per twin its kind and file)."""
-    from ..execute import load_plan_data
-
     plan = ensemble.plan
-    data = ensemble.data if ensemble.data is not None else load_plan_data(plan)
+    data = _data(ensemble)
     if len(data.frame) != ensemble.ids.shape[0]:
         raise HybridlabError(f"configuration {ensemble.configuration}: its data have {len(data.frame)} rows but the "
                              f"members hold {ensemble.ids.shape[0]}; twins need the data the members were trained on")
@@ -98,10 +105,8 @@ def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[li
 def twin_sweep(ensemble: Ensemble, paths: list[str], design: TwinDesign) -> SweepPlan:
     """One sweep: the ensemble's configuration on every twin (configurations twin-1 ... twin-N)
     with seeds 0 .. members-1."""
-    from ..execute import load_plan_data
-
     plan = ensemble.plan
-    data = ensemble.data if ensemble.data is not None else load_plan_data(plan)
+    data = _data(ensemble)
     targets = plan.spec.variables(data, plan.targets)[1]
     source = {"path": paths[0], "columns": twin_data.column_map(data, targets)}
     base = replace(plan, data=source, train=replace(plan.train, members=1)).to_dict()
