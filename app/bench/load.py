@@ -81,6 +81,7 @@ def start_server(port: int, workers: int, log_path) -> subprocess.Popen:
 async def _alone(browser, url: str, follow_s: float) -> BrowserSession:
     session = await BrowserSession.open(browser, url)
     await session.train()
+    await _until_one_trains([session])
     await asyncio.sleep(2)
     await session.follow(follow_s)
     await session.stop()
@@ -100,7 +101,8 @@ async def _load(browser, url: str, n: int, follow_s: float, arrival_s: float,
 
     sessions = await asyncio.gather(*(arrive(i) for i in range(n)))
     ready = [s for s in sessions if s.ready]
-    await asyncio.sleep(2)
+    await _until_one_trains(ready)  # a slow or loaded machine takes longer to start the first
+    await asyncio.sleep(2)  # then the others that have a worker start too
     await asyncio.gather(*(s.follow(follow_s) for s in ready))
 
     async def stop_later(index: int, session: BrowserSession):
@@ -110,6 +112,17 @@ async def _load(browser, url: str, n: int, follow_s: float, arrival_s: float,
     await asyncio.gather(*(stop_later(i, s) for i, s in enumerate(ready)))
     await asyncio.gather(*(s.page.close() for s in sessions))
     return sessions
+
+
+async def _until_one_trains(sessions: list[BrowserSession], timeout_s: float = 60.0) -> None:
+    """Wait until some page shows its training running (at most ``timeout_s``), so that which
+    sessions train at once does not depend on how fast the machine starts the first."""
+    end = time.perf_counter() + timeout_s
+    while sessions and time.perf_counter() < end:
+        statuses = [(await session.read()).status for session in sessions]
+        if "training" in statuses:
+            return
+        await asyncio.sleep(0.25)
 
 
 def _summary(n: int, alone: BrowserSession, sessions: list[BrowserSession], memory: dict, workers: int) -> dict:
