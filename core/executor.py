@@ -13,6 +13,7 @@ Workers that die take their running task with them; the scheduler gives it to an
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -41,6 +42,20 @@ def _warm_up(modules: Sequence[str]) -> str:
     for module in modules:
         importlib.import_module(module)
     return "ready"
+
+
+def _worker_start_method(warm: Sequence[str]):
+    """Dask's setting under which the embedded cluster starts its worker processes: where the OS
+    has it, forks of a server process that has imported the engine and ``warm`` once (so a worker
+    starts in a fraction of a second instead of importing torch again); else Dask's default."""
+    import multiprocessing
+
+    import dask
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return contextlib.nullcontext()
+    multiprocessing.set_forkserver_preload(["core", *warm])  # no effect once the server runs
+    return dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
 
 
 def _call(function: Callable, item, torch_threads: int):
@@ -86,8 +101,10 @@ class Executor:
                 raise HybridlabError(f"cannot reach the Dask scheduler at {self.scheduler} ({e})") from None
         else:
             env = {name: str(self.torch_threads) for name in THREAD_VARIABLES}
-            self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR, env=env)
+            with _worker_start_method(warm):
+                self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                            processes=True, dashboard_address=None, silence_logs=logging.ERROR,
+                                            env=env)
             self.client = Client(self.cluster)
         self.client.run(_warm_up, list(warm))
 

@@ -28,8 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.stats import norm
 
 INTERVAL_METHODS = ("spread", "gaussian", "conformal", "normalised", "quantile")
 CONFORMAL_METHODS = ("conformal", "normalised", "quantile")
@@ -88,6 +86,8 @@ def noise_fit(observed: np.ndarray, predictive: Predictive) -> tuple[float, floa
     """(sigma, negative log-likelihood per row) of the noise sd that maximises the normal
     likelihood of y - mu ~ N(0, s² + (sigma · level)²): sigma in target units for an absolute
     noise, a share of the level for a relative one."""
+    from scipy.optimize import minimize_scalar  # scipy costs 0.6 s at import: only where it is used
+
     residual, spread, level = observed - predictive.centre, predictive.spread, predictive.noise_level()
     scale = float(np.sqrt(np.mean((residual / level) ** 2))) or 1.0
 
@@ -127,6 +127,8 @@ def bounds(method: str, predictive: Predictive, level: float, noise: float, quan
            ) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper), each (n,), of the ``level`` interval; ``quantile`` is the conformal quantile
     of a conformal method at this level."""
+    from scipy.stats import norm
+
     centre = predictive.centre
     if method in ("spread", "gaussian"):
         half = norm.ppf((1 + level) / 2) * (predictive.spread if method == "spread" else predictive.scale(noise))
@@ -166,6 +168,8 @@ def interval_scores(observed: np.ndarray, lower: np.ndarray, upper: np.ndarray, 
 def pit(observed: np.ndarray, predictive: Predictive, noise: float) -> np.ndarray:
     """Probability integral transform of the observed rows under N(mu, s² + sigma²): uniform on
     [0, 1] when the predictive distribution is right."""
+    from scipy.stats import norm
+
     known = np.isfinite(observed)
     part = predictive.rows(np.flatnonzero(known))
     return norm.cdf((observed[known] - part.centre) / np.maximum(part.scale(noise), 1e-12))

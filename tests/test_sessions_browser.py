@@ -33,7 +33,8 @@ def served(tmp_path_factory):
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, proc, log_path=temp.parent / "server.log")
-    server = psutil.Process(proc.pid).children(recursive=True)[0]
+    server = psutil.Process(proc.pid)  # `hybridlab serve` becomes the Panel server (exec); its Dask workers are children
+    assert "panel" in " ".join(server.cmdline()), server.cmdline()
     yield url, temp, server
     proc.terminate()
     proc.wait(10)
