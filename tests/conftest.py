@@ -3,6 +3,22 @@ import pytest
 from core.datasets import load_data
 
 
+def _cost(item) -> int:
+    """0 for a browser test, 1 for another slow one, 2 for a quick one: the order they start in."""
+    return 0 if item.get_closest_marker("browser") else 1 if item.get_closest_marker("slow") else 2
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long tests first, so that with pytest-xdist (``-n``, as in pyproject.toml) the quick
+    ones fill the gaps at the end rather than a browser test running alone last; the tests of a
+    browser module share one served dashboard and one Chromium (module fixtures), so they stay
+    together on one worker (``--dist loadgroup``)."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=_cost)
+
+
 @pytest.fixture(scope="session")
 def small_resp():
     """A small respiration data set (40 sites x 40 days)."""

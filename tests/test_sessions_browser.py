@@ -20,6 +20,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: three cycles: the first loads libraries and data, the next two must not add up; four sessions,
 #: three of which train on two slots (one waits) and one only uploads
 CYCLES, SESSIONS = 3, 4
+#: long enough that the third training still waits when its page looks (about 5 s on 2 cores)
+EPOCHS = 250
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def served(tmp_path_factory):
     env = {**os.environ, "TMPDIR": str(temp), "HYBRIDLAB_TORCH_THREADS": "1"}
     log = open(temp.parent / "server.log", "wb")  # a pipe nobody reads would fill and stall the server
     proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--session-cleanup-seconds", "1",
-                             "--max-upload-mb", "0.2", "--max-trainings", "2", "--max-epochs", "400"],
+                             "--max-upload-mb", "0.2", "--max-trainings", "2", "--max-epochs", str(EPOCHS)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, proc, log_path=temp.parent / "server.log")
@@ -56,18 +58,23 @@ def _uploads(temp):
     return list(temp.glob("hybridlab-upload-*"))
 
 
-def _session(browser, url, files, train: bool):
-    """A page with an uploaded file; set to train respiration for up to 400 epochs when ``train``."""
+def _open_and_upload(browser, url, files):
+    """A page whose upload of fluxes.csv has started (the upload goes on while the next page opens)."""
     page = open_page(browser, url)
     page.get_by_text("Upload your own data").click()
     page.locator(".upload input[type=file]").set_input_files(str(files / "fluxes.csv"))
+    return page
+
+
+def _ready(page, train: bool):
+    """Wait for the page's upload; set it to train respiration for up to EPOCHS epochs when ``train``."""
     page.locator(".upload-message", has_text="map the columns below").wait_for(timeout=30_000)
     if train:
         page.locator(".model-select select").select_option("respiration")
         page.get_by_text("target reco").wait_for(timeout=10_000)  # the mapping form follows the model
         set_number(page, ".n-sites", 30)
-        set_number(page, ".epochs", 400)
-        set_number(page, ".patience", 400)
+        set_number(page, ".epochs", EPOCHS)
+        set_number(page, ".patience", EPOCHS)
     return page
 
 
@@ -75,7 +82,8 @@ def test_closed_sessions_give_back_their_files_and_memory(served, browser, files
     url, temp, server = served
     memory = []
     for cycle in range(CYCLES):
-        pages = [_session(browser, url, files, train=i < 3) for i in range(SESSIONS)]
+        pages = [_open_and_upload(browser, url, files) for _ in range(SESSIONS)]
+        pages = [_ready(page, train=i < 3) for i, page in enumerate(pages)]
         assert len(_uploads(temp)) == SESSIONS
         for page in pages[:3]:  # three press Train at once; the server runs two
             page.get_by_role("button", name="Train", exact=True).click()
