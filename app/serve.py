@@ -16,7 +16,7 @@ import param
 
 import core
 
-from core.executor import SCHEDULER_ENV, default_workers
+from core.executor import SCHEDULER_ENV, check_processes, default_workers
 
 from app.limits import ENV_PREFIX, GRID_ENV, ServerLimits, websocket_bytes
 
@@ -57,6 +57,7 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
+    check_processes(a.workers or None, 1)  # 0: threads of the server; too many would fail only at the first training
     environment = server_environment(a)
     print(f"dashboard at http://{a.address if a.address != '0.0.0.0' else 'localhost'}:{a.port}/app", flush=True)
     command = panel_command(a)

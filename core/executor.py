@@ -35,6 +35,23 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: the most worker processes, and torch threads per call, per core of this machine: beyond it an
+#: embedded cluster only adds memory (about 0.3 GB a worker) and threads contend
+PER_CORE_LIMIT = 4
+
+
+def check_processes(workers: int | None, torch_threads: int) -> None:
+    """Refuse, before anything starts, a worker count or a thread count that this machine cannot
+    run (each at least 1 and at most :data:`PER_CORE_LIMIT` per core)."""
+    most = PER_CORE_LIMIT * default_workers()
+    for value, what in ((workers, "--workers"), (torch_threads, "--threads-per-worker")):
+        if value is not None and value < 1:
+            raise HybridlabError(f"{what} must be at least 1, got {value}")
+        if value is not None and value > most:
+            raise HybridlabError(f"{what} must be at most {most} ({PER_CORE_LIMIT} per core of this machine), "
+                                 f"got {value}")
+
+
 def _warm_up(modules: Sequence[str]) -> str:
     """Import ``modules`` on a worker before its first call (torch takes a second or two)."""
     import importlib
@@ -90,6 +107,7 @@ class Executor:
                  retries: int = 1, warm: Sequence[str] = ("torch",)):
         from distributed import Client, LocalCluster
 
+        check_processes(workers, torch_threads)
         self.torch_threads = int(torch_threads)
         self.retries = retries
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None

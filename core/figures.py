@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from .formatting import label as _label
 from .formatting import number
 

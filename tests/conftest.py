@@ -6,10 +6,12 @@ import pytest
 # the processes it starts (servers, command lines, kernels, Dask workers). Two torch thread pools
 # of two threads each on two cores spin against each other and stretched some tests ninefold.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
     import torch
 
+    from core.executor import THREAD_VARIABLES
+
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
     torch.set_num_threads(1)
 
 from core.datasets import load_data  # noqa: E402

@@ -91,11 +91,14 @@ def test_flags_stand_for_a_sweep(capsys):
     (["--grid", "lr"], "--grid expects SETTING=V1,V2"),
     (["--plan", "x.yaml", "--epochs", "3"], "--plan describes the whole sweep"),
     (["--workers", "0"], "--workers must be at least 1"),
+    (["--workers", "100000"], "--workers must be at most"),  # refused before 100,000 nannies start
+    (["--threads-per-worker", "100000"], "--threads-per-worker must be at most"),
 ])
 def test_bad_sweep_flags_give_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert main(["sweep", "--model", "respiration", "--n-sites", "30", "--out", str(tmp_path / "s"), *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "s").exists()  # nothing written for a refused sweep
 
 
 def test_out_with_foreign_files_is_refused_before_any_run(tmp_path, capsys):

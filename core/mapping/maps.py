@@ -148,9 +148,10 @@ def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, option
     dict
         Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second.
     """
-    from ..executor import Executor
+    from ..executor import Executor, check_processes
 
     options = options or MapOptions()
+    check_processes(options.workers, 1)  # before anything is written
     out, grid_path = Path(out).resolve(), Path(grid_path).resolve()
     if out == grid_path or grid_path in out.parents or out in grid_path.parents:
         raise HybridlabError(f"{out}: is, holds or lies inside the grid being read ({grid_path}); choose another --out")

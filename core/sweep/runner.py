@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..documents import read_document
 from ..errors import HybridlabError
-from ..executor import Executor
+from ..executor import Executor, check_processes
 from ..store import is_run_folder
 from .plan import SWEEP_FILE, SweepPack, SweepPlan, SweepTask, pack_tasks
 from .results import read_table, write_summary, write_table
@@ -42,10 +42,7 @@ class ExecutorOptions:
     scheduler: str | None = None
 
     def __post_init__(self):
-        if self.workers is not None and self.workers < 1:
-            raise HybridlabError(f"--workers must be at least 1, got {self.workers}")
-        if self.torch_threads < 1:
-            raise HybridlabError(f"--threads-per-worker must be at least 1, got {self.torch_threads}")
+        check_processes(self.workers, self.torch_threads)  # before a sweep folder is written
 
     def executor(self) -> Executor:
         """An open executor for sweep tasks (its workers import the engine before the first)."""
