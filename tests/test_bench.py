@@ -3,11 +3,31 @@ import json
 import pytest
 
 from core.bench import dense_flops
+from core.bench.ceiling import backbone_epochs, speedup_ceiling
 from core.cli import main
 
 
 def test_flop_count_from_layer_sizes():
     assert dense_flops(10, (4,), 2) == 2 * 10 * 4 + 2 * 4 * 2
+
+
+def test_speedup_ceiling_follows_amdahl():
+    # nothing but the backbone, which stacking does not speed up: no gain at all
+    assert speedup_ceiling(1.0, 1.0, 5) == pytest.approx(1.0)
+    # no backbone: everything shared, K members cost one run
+    assert speedup_ceiling(0.0, 1.0, 5) == pytest.approx(5.0)
+    # half the epoch in the backbone, stacked twice as fast: 5 / (0.5 + 0.5 * 5 / 2)
+    assert speedup_ceiling(0.5, 2.0, 5) == pytest.approx(5 / 1.75)
+    with pytest.raises(ValueError, match="backbone_share must be within"):
+        speedup_ceiling(1.2, 1.0, 5)
+
+
+def test_backbone_epochs_time_one_and_stacked_networks():
+    from core.network import NetworkConfig
+    timed = backbone_epochs(inputs=4, outputs=2, n_train=100, n_val=20, members=3, batch_size=32,
+                            network=NetworkConfig(hidden=(8, 4)))
+    assert timed["single_seconds"] > 0 and timed["stacked_seconds"] > 0
+    assert timed["stacked_backbone_speedup"] == pytest.approx(3 * timed["single_seconds"] / timed["stacked_seconds"])
 
 
 @pytest.mark.slow
@@ -29,6 +49,9 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert {("soc", 16743, "float32"), ("soc", 1000, "float32"), ("nn", 16743, "float32")} <= kinds
     for case in ensemble["cases"]:
         assert case["speedup"] > 0 and 0 < case["members_fraction_of_peak"]
+        assert case["speedup_per_epoch"] > 0 and 0 < case["backbone_share"] <= 1
+        assert case["speedup_ceiling"] == pytest.approx(
+            speedup_ceiling(case["backbone_share"], case["stacked_backbone_speedup"], case["members"]))
     low, high = res["matmul_gflops_range"]
     assert 0 < low <= res["matmul_gflops"] <= high
     for key in ("nn", "hybrid_soc"):

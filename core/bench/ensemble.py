@@ -5,7 +5,8 @@ Each case trains the SOC hybrid (five_neural) or the pure network through :func:
 user's ``hybridlab train`` does, with patience above the epochs so that every member trains every
 epoch; the times are the training loops' (``result.seconds``), data loading and evaluation left
 out. Peak memory is measured in a fresh process per ensemble size (``python -m
-core.bench.ensemble K``), since a process's peak never goes down.
+core.bench.ensemble K``), since a process's peak never goes down. Each case also carries the
+bound that the backbone's share of an epoch sets on the speed-up (:mod:`core.bench.ceiling`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..datasets import load_data
 from ..execute import execute
 from ..network import NetworkConfig
 from ..train_config import cpu_bf16_units
+from .ceiling import backbone_epochs, speedup_ceiling
 from .flops import dense_flops
 
 MEMBERS = 5
@@ -56,11 +58,26 @@ def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: 
             "speedup": seconds_separate / seconds_together,
             "separate_seconds_per_member_epoch": epoch_separate,
             "members_seconds_per_member_epoch": epoch_together / MEMBERS,
+            "speedup_per_epoch": epoch_separate * MEMBERS / epoch_together,
             "separate_gflops": flops / epoch_separate / 1e9,
             "members_gflops": flops * MEMBERS / epoch_together / 1e9}
+    case.update(_ceiling(inputs, outputs, n_train, n_val, precision, epoch_separate))
     log(f"ensemble {model} {case['sites']} sites {precision}: {MEMBERS} runs {seconds_separate:.2f} s, "
-        f"{MEMBERS} members {seconds_together:.2f} s, speed-up {case['speedup']:.2f}")
+        f"{MEMBERS} members {seconds_together:.2f} s, speed-up {case['speedup']:.2f}, per epoch "
+        f"{case['speedup_per_epoch']:.2f} (ceiling {case['speedup_ceiling']:.2f}: backbone {case['backbone_share']:.0%} of a run's epoch, "
+        f"stacked backbone {case['stacked_backbone_speedup']:.2f}x)")
     return case
+
+
+def _ceiling(inputs: int, outputs: int, n_train: int, n_val: int, precision: str, epoch_separate: float) -> dict:
+    """The backbone's share of a run's epoch, its stacked speed-up and the bound they set
+    (:mod:`core.bench.ceiling`)."""
+    backbone = backbone_epochs(inputs, outputs, n_train, n_val, MEMBERS, precision=precision)
+    share = min(1.0, backbone["single_seconds"] / epoch_separate)
+    return {"backbone_seconds_per_epoch": backbone["single_seconds"],
+            "stacked_backbone_seconds_per_epoch": backbone["stacked_seconds"],
+            "backbone_share": share, "stacked_backbone_speedup": backbone["stacked_backbone_speedup"],
+            "speedup_ceiling": speedup_ceiling(share, backbone["stacked_backbone_speedup"], MEMBERS)}
 
 
 def peak_rss_mb(members: int, epochs: int = 3) -> float:
