@@ -27,6 +27,31 @@ def shapley_values(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, back
     the whole background); with few predictors (p <= 6) that covers many permutations."""
     import shap
 
+    _cache_compiled_kernels()
     masker = shap.maskers.Independent(background, max_samples=len(background))
     explainer = shap.PermutationExplainer(f, masker, feature_names=feature_names, seed=seed)
     return explainer(x, max_evals=max(max_evals, 2 * x.shape[1] + 1), silent=True)
+
+
+#: shap's numba kernels that take only arrays, so that a compiled copy on disk matches in a new
+#: process (those that take shap's link function would be compiled and stored anew each time)
+CACHED_KERNELS = {"shap.maskers._tabular": ("_delta_masking", "_single_delta_mask"),
+                  "shap.utils._masked_model": ("_init_masks", "_rec_fill_masks")}
+
+
+def _cache_compiled_kernels() -> None:
+    """Let numba keep shap's compiled masking kernels on disk (next to shap's sources, or in
+    ``NUMBA_CACHE_DIR``). shap compiles them without a cache, so every new process (each Dask
+    worker of an experiment) spent seconds of its first explanation compiling the same code."""
+    import importlib
+
+    for module_name, names in CACHED_KERNELS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            kernel = getattr(module, name, None)
+            if kernel is None or not hasattr(kernel, "enable_caching") or type(kernel._cache).__name__ != "NullCache":
+                continue  # another shap or numba: compile as shap does
+            try:
+                kernel.enable_caching()
+            except RuntimeError:  # no writable place for a cache
+                return

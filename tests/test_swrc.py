@@ -56,6 +56,9 @@ def test_shapley_values_add_up_to_prediction_minus_expected_value():
     e = shapley_values(f, x, background=background, feature_names=["a", "b", "c", "d"])
     np.testing.assert_allclose(e.values.sum(1), f(x) - f(background).mean(), atol=1e-10)
     assert np.allclose(e.values[:, 3], 0.3 * (x[:, 3] - background[:, 3].mean()))  # a linear term's exact Shapley value
+    # shap's masking kernels keep their compiled code on disk, so a new worker loads it instead of compiling
+    from shap.maskers import _tabular
+    assert type(_tabular._delta_masking._cache).__name__ != "NullCache"
 
 
 def test_swrc_data_long_format_and_truth():
