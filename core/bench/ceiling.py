@@ -63,11 +63,11 @@ def _epoch_runner(network: torch.nn.Module, inputs: int, n_train: int, n_val: in
     return epoch
 
 
-def _seconds(epoch) -> float:
-    """Median seconds of ``epoch()`` after one warm-up, repeated for at least MIN_SECONDS."""
+def _seconds(epoch, min_seconds: float) -> float:
+    """Median seconds of ``epoch()`` after one warm-up, repeated for at least ``min_seconds``."""
     epoch()
     times: list[float] = []
-    while len(times) < 3 or sum(times) < MIN_SECONDS:
+    while len(times) < 3 or sum(times) < min_seconds:
         start = time.perf_counter()
         epoch()
         times.append(time.perf_counter() - start)
@@ -76,17 +76,18 @@ def _seconds(epoch) -> float:
 
 def backbone_epochs(inputs: int, outputs: int, n_train: int, n_val: int, members: int,
                     batch_size: int = 2048, precision: str = "float32",
-                    network: NetworkConfig | None = None) -> dict:
-    """Seconds of one backbone epoch: a single network, and ``members`` stacked ones.
+                    network: NetworkConfig | None = None, min_seconds: float = MIN_SECONDS) -> dict:
+    """Seconds of one backbone epoch: a single network, and ``members`` stacked ones (each the
+    median of at least 3 repetitions lasting ``min_seconds`` together).
 
     Returns ``{"single_seconds", "stacked_seconds", "stacked_backbone_speedup"}``, the last being
     members · single / stacked."""
     config = network or NetworkConfig()
     torch.manual_seed(0)
     backbones = [mlp(inputs, outputs, config) for _ in range(members)]
-    single = _seconds(_epoch_runner(backbones[0], inputs, n_train, n_val, batch_size, precision))
+    single = _seconds(_epoch_runner(backbones[0], inputs, n_train, n_val, batch_size, precision), min_seconds)
     stacked_network = StackedNetwork(backbones)
     stacked_network.reseed([[(k, j) for j in range(len(backbones[0]))] for k in range(members)])
-    stacked = _seconds(_epoch_runner(stacked_network, inputs, n_train, n_val, batch_size, precision))
+    stacked = _seconds(_epoch_runner(stacked_network, inputs, n_train, n_val, batch_size, precision), min_seconds)
     return {"single_seconds": single, "stacked_seconds": stacked,
             "stacked_backbone_speedup": members * single / stacked}
