@@ -61,3 +61,19 @@ def test_quick_bench_writes_every_figure(tmp_path):
     # how many snapshots fit in a quick run depends on the machine's speed: the fields, not their values
     assert set(res["live_view"]) == {"snapshots_per_run", "seconds_per_snapshot", "seconds_between_snapshots",
                                      "two_run_ratio"}
+
+
+@pytest.mark.parametrize("case", ["folder", "no-parent", "user-file", "symlink"])
+def test_a_bench_out_that_cannot_take_the_result_is_refused_before_measuring(tmp_path, capsys, case):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes\n")
+    out = {"folder": tmp_path, "no-parent": tmp_path / "missing" / "bench.json", "user-file": notes,
+           "symlink": tmp_path / "link.json"}[case]
+    if case == "symlink":
+        out.symlink_to(notes)
+    assert main(["bench", "--quick", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    error = captured.err.strip()
+    assert error.startswith("hybridlab bench: error:") and "\n" not in error, error
+    assert captured.out == ""  # refused before anything was measured
+    assert notes.read_text() == "my own notes\n"  # a file hybridlab did not write is left as it was

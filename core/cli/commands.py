@@ -238,12 +238,35 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
     from ..bench import run
 
+    out = check_bench_out(a.out)  # before minutes of measuring, not after
+    result = None
     for entry in entry_points(group=BENCH_MODE_GROUP):
         mode = entry.load()
         if mode.requested(a):
             result = mode.run(a, log=print)
-            Path(a.out).write_text(json.dumps(result, indent=2))
-            print(json.dumps(result, indent=2))
-            return 0
-    print(json.dumps(run(a.out, quick=a.quick), indent=2))
+            break
+    if result is None:
+        result = run(None, quick=a.quick)
+    text = json.dumps(result, indent=2)
+    print(text)  # on the screen first: a file that cannot be written then loses nothing
+    out.write_text(text)
     return 0
+
+
+def check_bench_out(path: str) -> Path:
+    """The benchmark's JSON file: a new file in an existing folder, or an earlier benchmark's result."""
+    out = Path(path)
+    if out.is_dir():
+        raise HybridlabError(f"{out}: is a folder; --out needs a file name such as bench.json")
+    if out.is_symlink():
+        raise HybridlabError(f"{out}: is a symbolic link; give the file it points to or another --out")
+    if not out.parent.is_dir():
+        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first or choose another --out")
+    if out.exists():
+        try:
+            earlier = json.loads(out.read_text())
+        except (UnicodeDecodeError, ValueError):
+            earlier = None
+        if not isinstance(earlier, dict):
+            raise HybridlabError(f"{out}: exists and is not a benchmark result; choose another --out")
+    return out
