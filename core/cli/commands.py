@@ -84,17 +84,23 @@ def cmd_predict(a: argparse.Namespace) -> int:
     return 0
 
 
+def check_file_place(out: Path, wanted: str) -> None:
+    """``out`` can become a file: not a folder or a link, in a folder that exists (``wanted``
+    says what --out needs, for the message)."""
+    if out.is_dir():
+        raise HybridlabError(f"{out}: is a folder; --out needs {wanted}")
+    if out.is_symlink():
+        raise HybridlabError(f"{out}: is a symbolic link; give the file it points to or another --out")
+    if not out.parent.is_dir():
+        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first or choose another --out")
+
+
 def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Path:
     """An output file that is not one of the inputs, and not an existing file unless ``overwrite``."""
     out = Path(path)
     if any(Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve() for i in inputs):
         raise HybridlabError(f"{out}: is the input file; write the output to another file")
-    if out.is_dir():
-        raise HybridlabError(f"{out}: is a folder; --out needs a file name ending in .csv or .parquet")
-    if out.is_symlink():
-        raise HybridlabError(f"{out}: is a symbolic link; give the file it points to or another --out")
-    if not out.parent.is_dir():
-        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first or choose another --out")
+    check_file_place(out, "a file name ending in .csv or .parquet")
     if out.exists() and not overwrite:
         raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
     return out
@@ -256,12 +262,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
 def check_bench_out(path: str) -> Path:
     """The benchmark's JSON file: a new file in an existing folder, or an earlier benchmark's result."""
     out = Path(path)
-    if out.is_dir():
-        raise HybridlabError(f"{out}: is a folder; --out needs a file name such as bench.json")
-    if out.is_symlink():
-        raise HybridlabError(f"{out}: is a symbolic link; give the file it points to or another --out")
-    if not out.parent.is_dir():
-        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first or choose another --out")
+    check_file_place(out, "a file name such as bench.json")
     if out.exists():
         try:
             earlier = json.loads(out.read_text())
