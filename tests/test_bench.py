@@ -77,3 +77,21 @@ def test_a_bench_out_that_cannot_take_the_result_is_refused_before_measuring(tmp
     assert error.startswith("hybridlab bench: error:") and "\n" not in error, error
     assert captured.out == ""  # refused before anything was measured
     assert notes.read_text() == "my own notes\n"  # a file hybridlab did not write is left as it was
+
+
+@pytest.mark.slow
+def test_a_child_process_peak_memory_is_its_own_not_its_parents():
+    """ensemble_speedup measures each ensemble's peak RSS in a fresh process started from the
+    (large) benchmark process: getrusage's ru_maxrss there starts at the parent's RSS."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    import psutil
+
+    held = np.ones(100_000_000)  # 800 MB touched in this process
+    parent = psutil.Process().memory_info().rss / 2**20
+    child = subprocess.run([sys.executable, "-c", "from core.bench.ensemble import _memory_mb; print(_memory_mb('VmHWM'))"],
+                           capture_output=True, text=True, check=True)
+    assert float(child.stdout.strip()) < parent - 700, (child.stdout, parent)
+    del held

@@ -4,8 +4,8 @@ runs trained one after another, in this process, with the same threads and epoch
 Each case trains the SOC hybrid (five_neural) or the pure network through :func:`execute`, as a
 user's ``hybridlab train`` does, with patience above the epochs so that every member trains every
 epoch; the times are the training loops' (``result.seconds``), data loading and evaluation left
-out. Peak memory is measured in a fresh process per ensemble size (``python -m
-core.bench.ensemble K``), since a process's peak never goes down. Each case also carries the
+out. Peak memory is measured in a fresh process per ensemble size (:func:`peak_rss_mb`), since a
+process's peak never goes down. Each case also carries the
 bound that the backbone's share of an epoch sets on the speed-up (:mod:`core.bench.ceiling`).
 """
 from __future__ import annotations
@@ -64,8 +64,8 @@ def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: 
     case.update(_ceiling(inputs, outputs, n_train, n_val, precision, epoch_separate))
     log(f"ensemble {model} {case['sites']} sites {precision}: {MEMBERS} runs {seconds_separate:.2f} s, "
         f"{MEMBERS} members {seconds_together:.2f} s, speed-up {case['speedup']:.2f}, per epoch "
-        f"{case['speedup_per_epoch']:.2f} (ceiling {case['speedup_ceiling']:.2f}: backbone {case['backbone_share']:.0%} of a run's epoch, "
-        f"stacked backbone {case['stacked_backbone_speedup']:.2f}x)")
+        f"{case['speedup_per_epoch']:.2f} (ceiling about {case['speedup_ceiling']:.2f}: backbone "
+        f"{case['backbone_share']:.0%} of a run's epoch, stacked backbone {case['stacked_backbone_speedup']:.2f}x)")
     return case
 
 
@@ -80,11 +80,31 @@ def _ceiling(inputs: int, outputs: int, n_train: int, n_val: int, precision: str
             "speedup_ceiling": speedup_ceiling(share, backbone["stacked_backbone_speedup"], MEMBERS)}
 
 
-def peak_rss_mb(members: int, epochs: int = 3) -> float:
-    """Peak RSS (MB) of a fresh process that trains ``members`` SOC members on the full data."""
-    done = subprocess.run([sys.executable, "-m", "core.bench.ensemble", str(members), str(epochs)],
+def peak_rss_mb(members: int, epochs: int = 3) -> dict:
+    """Peak RSS (MB) of a fresh process that trains ``members`` SOC members on the full data, and
+    its RSS once the data are loaded (``{"peak": ..., "before_training": ...}``)."""
+    done = subprocess.run([sys.executable, "-c", f"from core.bench.ensemble import _measure; _measure({members}, {epochs})"],
                           capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _memory_mb(field: str) -> float:
+    """VmHWM (peak) or VmRSS of this process in MB. The kernel starts VmHWM afresh at exec; the
+    ``ru_maxrss`` of getrusage keeps the parent's RSS at fork, which hid the peak of small
+    ensembles behind the benchmark's own 0.9 GB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: the best there is
+
+
+def _measure(members: int, epochs: int) -> None:
+    """In a process of its own: load the data, train one ensemble, print the memory as JSON."""
+    load_data("lucas-synthetic")
+    before = _memory_mb("VmRSS")
+    execute(_plan("soc", None, epochs, 0, members, "float32"))
+    print(json.dumps({"peak": _memory_mb("VmHWM"), "before_training": before}))
 
 
 def ensemble_speedup(quick: bool = False, log=print, peak_gflops: float | None = None) -> dict:
@@ -92,7 +112,7 @@ def ensemble_speedup(quick: bool = False, log=print, peak_gflops: float | None =
     epochs, warmup = (3, 1) if quick else (12, 2)
     units = cpu_bf16_units()
     precisions = ["float32"] + (["bf16-mixed"] if units else [])
-    rough = "; quick (3 epochs a case) is rough: a speed-up per epoch lay up to 0.42 from its ceiling (full: 0.16)"
+    rough = "; quick (3 epochs a case) is rough: a speed-up per epoch lay up to 0.42 from its ceiling (full: 0.28)"
     log(f"ensemble: CPU bf16 matrix units: {units or 'none (bf16-mixed is refused on this CPU)'}; "
         f"{torch.get_num_threads()} threads{rough if quick else ''}")
     cases = [_case("soc", None, precision, epochs, warmup, log) for precision in precisions]
@@ -104,13 +124,9 @@ def ensemble_speedup(quick: bool = False, log=print, peak_gflops: float | None =
             case["members_fraction_of_peak"] = case["members_gflops"] / peak_gflops
     result = {"cpu_bf16_units": units, "threads": torch.get_num_threads(), "cases": cases}
     if not quick:
-        result["peak_rss_mb"] = {str(k): peak_rss_mb(k) for k in (1, 5, 20)}
-        log(f"ensemble peak RSS (MB) by members: {result['peak_rss_mb']}")
+        memory = {str(k): peak_rss_mb(k) for k in (1, 5, 20)}
+        result["peak_rss_mb"] = {k: m["peak"] for k, m in memory.items()}
+        result["rss_before_training_mb"] = {k: m["before_training"] for k, m in memory.items()}
+        log(f"ensemble peak RSS (MB) by members: {({k: round(v) for k, v in result['peak_rss_mb'].items()})}, "
+            f"{round(memory['1']['before_training'])} MB once the data are loaded")
     return result
-
-
-if __name__ == "__main__":  # one ensemble's peak memory, in a process of its own
-    count, epoch_count = int(sys.argv[1]), int(sys.argv[2])
-    load_data("lucas-synthetic")
-    execute(_plan("soc", None, epoch_count, 0, count, "float32"))
-    print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
