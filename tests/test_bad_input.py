@@ -290,7 +290,15 @@ def test_two_trainings_into_one_folder_one_fails_at_once_the_other_completes(tmp
 def test_sigterm_mid_training_leaves_a_complete_folder_with_the_best_epoch(tmp_path):
     out = tmp_path / "run"
     process = _train_process(out)
-    time.sleep(8)
+    # in a log, `train` reports every 40th of the 400 epochs: the first such line means it has a best epoch
+    # (a fixed sleep was not enough on a loaded machine: the signal came before the first epoch ended)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("epoch "):
+            break
+    else:
+        raise AssertionError("the training ended without reporting an epoch: " + "".join(seen))
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
