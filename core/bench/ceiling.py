@@ -65,11 +65,11 @@ def _epoch_runner(network: torch.nn.Module, inputs: int, n_train: int, n_val: in
     return epoch
 
 
-def _seconds(epoch, min_seconds: float) -> float:
-    """Median seconds of ``epoch()`` after one warm-up, repeated for at least ``min_seconds``."""
+def _seconds(epoch, min_seconds: float, repeats: int) -> float:
+    """Median seconds of ``epoch()`` after one warm-up, at least ``repeats`` times and ``min_seconds``."""
     epoch()
     times: list[float] = []
-    while len(times) < 3 or sum(times) < min_seconds:
+    while len(times) < repeats or sum(times) < min_seconds:
         start = time.perf_counter()
         epoch()
         times.append(time.perf_counter() - start)
@@ -78,18 +78,20 @@ def _seconds(epoch, min_seconds: float) -> float:
 
 def backbone_epochs(inputs: int, outputs: int, n_train: int, n_val: int, members: int,
                     batch_size: int = 2048, precision: str = "float32",
-                    network: NetworkConfig | None = None, min_seconds: float = MIN_SECONDS) -> dict:
+                    network: NetworkConfig | None = None, min_seconds: float = MIN_SECONDS,
+                    repeats: int = 3) -> dict:
     """Seconds of one backbone epoch: a single network, and ``members`` stacked ones (each the
-    median of at least 3 repetitions lasting ``min_seconds`` together).
+    median of at least ``repeats`` repetitions lasting ``min_seconds`` together).
 
     Returns ``{"single_seconds", "stacked_seconds", "stacked_backbone_speedup"}``, the last being
     members · single / stacked."""
     config = network or NetworkConfig()
     torch.manual_seed(0)
     backbones = [mlp(inputs, outputs, config) for _ in range(members)]
-    single = _seconds(_epoch_runner(backbones[0], inputs, n_train, n_val, batch_size, precision), min_seconds)
+    single = _seconds(_epoch_runner(backbones[0], inputs, n_train, n_val, batch_size, precision), min_seconds, repeats)
     stacked_network = StackedNetwork(backbones)
     stacked_network.reseed([[(k, j) for j in range(len(backbones[0]))] for k in range(members)])
-    stacked = _seconds(_epoch_runner(stacked_network, inputs, n_train, n_val, batch_size, precision), min_seconds)
+    stacked = _seconds(_epoch_runner(stacked_network, inputs, n_train, n_val, batch_size, precision), min_seconds,
+                       repeats)
     return {"single_seconds": single, "stacked_seconds": stacked,
             "stacked_backbone_speedup": members * single / stacked}

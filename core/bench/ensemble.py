@@ -39,7 +39,7 @@ def _epoch_seconds(history: list[dict], warmup: int) -> float:
     return statistics.median(r["epoch_seconds"] for r in rows[warmup:])
 
 
-def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: int, log) -> dict:
+def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: int, log, quick: bool) -> dict:
     """Separate runs against one ensemble run, for one model, size and precision."""
     separate = [execute(_plan(model, n_sites, epochs, seed, 1, precision)) for seed in range(MEMBERS)]
     together = execute(_plan(model, n_sites, epochs, 0, MEMBERS, precision))
@@ -61,7 +61,7 @@ def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: 
             "speedup_per_epoch": epoch_separate * MEMBERS / epoch_together,
             "separate_gflops": flops / epoch_separate / 1e9,
             "members_gflops": flops * MEMBERS / epoch_together / 1e9}
-    case.update(_ceiling(inputs, outputs, n_train, n_val, precision, epoch_separate))
+    case.update(_ceiling(inputs, outputs, n_train, n_val, precision, epoch_separate, quick))
     log(f"ensemble {model} {case['sites']} sites {precision}: {MEMBERS} runs {seconds_separate:.2f} s, "
         f"{MEMBERS} members {seconds_together:.2f} s, speed-up {case['speedup']:.2f}, per epoch "
         f"{case['speedup_per_epoch']:.2f} (ceiling about {case['speedup_ceiling']:.2f}: backbone "
@@ -69,10 +69,12 @@ def _case(model: str, n_sites: int | None, precision: str, epochs: int, warmup: 
     return case
 
 
-def _ceiling(inputs: int, outputs: int, n_train: int, n_val: int, precision: str, epoch_separate: float) -> dict:
+def _ceiling(inputs: int, outputs: int, n_train: int, n_val: int, precision: str, epoch_separate: float,
+             quick: bool) -> dict:
     """The backbone's share of a run's epoch, its stacked speed-up and the bound they set
     (:mod:`core.bench.ceiling`)."""
-    backbone = backbone_epochs(inputs, outputs, n_train, n_val, MEMBERS, precision=precision)
+    timing = {"min_seconds": 0.0, "repeats": 1} if quick else {}  # quick: one timed epoch each
+    backbone = backbone_epochs(inputs, outputs, n_train, n_val, MEMBERS, precision=precision, **timing)
     share = min(1.0, backbone["single_seconds"] / epoch_separate)
     return {"backbone_seconds_per_epoch": backbone["single_seconds"],
             "stacked_backbone_seconds_per_epoch": backbone["stacked_seconds"],
@@ -115,9 +117,9 @@ def ensemble_speedup(quick: bool = False, log=print, peak_gflops: float | None =
     rough = "; quick (3 epochs a case) is rough: a speed-up per epoch lay up to 0.42 from its ceiling (full: 0.28)"
     log(f"ensemble: CPU bf16 matrix units: {units or 'none (bf16-mixed is refused on this CPU)'}; "
         f"{torch.get_num_threads()} threads{rough if quick else ''}")
-    cases = [_case("soc", None, precision, epochs, warmup, log) for precision in precisions]
-    cases += [_case("soc", 1000, precision, epochs * 3, warmup, log) for precision in precisions]
-    cases.append(_case("nn", None, "float32", epochs, warmup, log))
+    cases = [_case("soc", None, precision, epochs, warmup, log, quick) for precision in precisions]
+    cases += [_case("soc", 1000, precision, epochs * 3, warmup, log, quick) for precision in precisions]
+    cases.append(_case("nn", None, "float32", epochs, warmup, log, quick))
     if peak_gflops:
         for case in cases:
             case["separate_fraction_of_peak"] = case["separate_gflops"] / peak_gflops
