@@ -63,12 +63,14 @@ def test_quick_bench_writes_every_figure(tmp_path):
                                      "two_run_ratio"}
 
 
-@pytest.mark.parametrize("case", ["folder", "no-parent", "user-file", "symlink"])
+@pytest.mark.parametrize("case", ["folder", "no-parent", "user-file", "user-json", "symlink"])
 def test_a_bench_out_that_cannot_take_the_result_is_refused_before_measuring(tmp_path, capsys, case):
     notes = tmp_path / "notes.txt"
     notes.write_text("my own notes\n")
+    config = tmp_path / "config.json"
+    config.write_text('{"model": "soc"}')  # JSON, but not a benchmark's
     out = {"folder": tmp_path, "no-parent": tmp_path / "missing" / "bench.json", "user-file": notes,
-           "symlink": tmp_path / "link.json"}[case]
+           "user-json": config, "symlink": tmp_path / "link.json"}[case]
     if case == "symlink":
         out.symlink_to(notes)
     assert main(["bench", "--quick", "--out", str(out)]) == 2
@@ -76,7 +78,8 @@ def test_a_bench_out_that_cannot_take_the_result_is_refused_before_measuring(tmp
     error = captured.err.strip()
     assert error.startswith("hybridlab bench: error:") and "\n" not in error, error
     assert captured.out == ""  # refused before anything was measured
-    assert notes.read_text() == "my own notes\n"  # a file hybridlab did not write is left as it was
+    assert notes.read_text() == "my own notes\n"  # files hybridlab did not write are left as they were
+    assert config.read_text() == '{"model": "soc"}'
 
 
 @pytest.mark.slow
@@ -95,3 +98,16 @@ def test_a_child_process_peak_memory_is_its_own_not_its_parents():
                            capture_output=True, text=True, check=True)
     assert float(child.stdout.strip()) < parent - 700, (child.stdout, parent)
     del held
+
+
+def test_an_earlier_benchmark_result_may_be_replaced_and_a_large_file_is_not_read(tmp_path):
+    from core.cli.commands import BENCH_RESULT_MAX_BYTES, check_bench_out
+    from core.errors import HybridlabError
+
+    earlier = tmp_path / "bench.json"
+    earlier.write_text(json.dumps({"machine": {"cores": 2, "torch": "2.13.0"}, "nn": {}}))
+    assert check_bench_out(str(earlier)) == earlier
+    large = tmp_path / "large.json"
+    large.write_text(json.dumps({"machine": {"cores": 2}, "pad": "x" * BENCH_RESULT_MAX_BYTES}))
+    with pytest.raises(HybridlabError, match="not a benchmark result"):
+        check_bench_out(str(large))

@@ -5,8 +5,8 @@ Each case trains the SOC hybrid (five_neural) or the pure network through :func:
 user's ``hybridlab train`` does, with patience above the epochs so that every member trains every
 epoch; the times are the training loops' (``result.seconds``), data loading and evaluation left
 out. Peak memory is measured in a fresh process per ensemble size (:func:`peak_rss_mb`), since a
-process's peak never goes down. Each case also carries the
-bound that the backbone's share of an epoch sets on the speed-up (:mod:`core.bench.ceiling`).
+process's peak never goes down. Each case also carries the bound that the backbone's share of an
+epoch sets on the speed-up (:mod:`core.bench.ceiling`).
 """
 from __future__ import annotations
 

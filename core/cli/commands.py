@@ -259,15 +259,25 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+#: an earlier benchmark's JSON is a few kB; a larger file is not read to find out
+BENCH_RESULT_MAX_BYTES = 1 << 20
+
+
 def check_bench_out(path: str) -> Path:
-    """The benchmark's JSON file: a new file in an existing folder, or an earlier benchmark's result."""
+    """The benchmark's JSON file: a new file in an existing folder, or an earlier benchmark's
+    result (a JSON object whose ``machine`` names the cores), which is replaced."""
     out = Path(path)
     check_file_place(out, "a file name such as bench.json")
-    if out.exists():
-        try:
-            earlier = json.loads(out.read_text())
-        except (UnicodeDecodeError, ValueError):
-            earlier = None
-        if not isinstance(earlier, dict):
-            raise HybridlabError(f"{out}: exists and is not a benchmark result; choose another --out")
+    if out.exists() and not _is_bench_result(out):
+        raise HybridlabError(f"{out}: exists and is not a benchmark result; choose another --out")
     return out
+
+
+def _is_bench_result(path: Path) -> bool:
+    if not path.is_file() or path.stat().st_size > BENCH_RESULT_MAX_BYTES:
+        return False
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(earlier, dict) and isinstance(earlier.get("machine"), dict) and "cores" in earlier["machine"]
