@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import HybridData
-from .metrics import all_metrics, correlation, log_combination, share_at_bound
+from .metrics import AT_BOUND, all_metrics, correlation, log_combination, share_at_bound, unit_position
 from .parameters import ParameterSet
 from .hybrid import ModelOutput
 from .members import ensemble_mean
@@ -123,6 +123,29 @@ def parameter_recovery(parameter_set: ParameterSet, values: dict, data: HybridDa
     return recovery
 
 
+def bound_reached(value: float, parameter) -> str | None:
+    """``"lower"`` or ``"upper"`` where a value lies within :data:`core.metrics.AT_BOUND` of the
+    range (on the parameter's scale) from that bound, else None."""
+    position = float(unit_position(np.asarray([value]), parameter)[0])
+    if not math.isfinite(position):
+        return None
+    return "lower" if position < AT_BOUND else "upper" if position > 1 - AT_BOUND else None
+
+
+def learned_globals(parameter_set: ParameterSet, values: dict) -> dict:
+    """metrics.json's ``globals``: every learned global parameter's value with its unit,
+    description, bounds, scale and ``at_bound`` (``"lower"``, ``"upper"`` or None), whether or not the data carry the
+    truth. values: name -> per-row array (a global's is one value repeated)."""
+    result = {}
+    for p in parameter_set:
+        if p.role != "global":
+            continue
+        value = float(np.asarray(values[p.name], dtype=float)[0]) if len(values[p.name]) else math.nan
+        result[p.name] = {"value": value, "unit": p.unit, "description": p.description, "lower": p.lower,
+                          "upper": p.upper, "scale": p.scale, "at_bound": bound_reached(value, p)}
+    return result
+
+
 def combination_recovery(combinations: dict, *, values: dict, neural: list[str], data: HybridData) -> dict:
     """r of learned vs true log-combinations (a model's ``combinations``) whose parts are all
     neural and known in the data."""
@@ -140,7 +163,8 @@ def combination_recovery(combinations: dict, *, values: dict, neural: list[str],
 def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: HybridData, plan, result: TrainResult,
                 *, train_rows: np.ndarray, val_rows: np.ndarray) -> dict:
     """metrics.json of a run: settings, training summary, metrics per target and split, mean
-    validation KGE, diagnostics and parameter recovery."""
+    validation KGE, diagnostics, the learned global parameters (``globals``) and parameter
+    recovery."""
     targets = list(snapshot.targets)
     val_kges = [snapshot.targets[t]["val"]["kge"] for t in targets]
     finite = [k for k in val_kges if math.isfinite(k)]
@@ -150,7 +174,7 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         "train_seconds": result.seconds, "seconds_per_epoch": result.seconds / max(result.epochs_run, 1),
         "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
         "n_calibration": int((snapshot.predictions["split"] == "calibration").sum()), "targets": snapshot.targets,
-        "mean_val_kge": float(np.mean(finite)) if finite else math.nan, "diagnostics": {},
+        "mean_val_kge": float(np.mean(finite)) if finite else math.nan, "diagnostics": {}, "globals": {},
     }
     if not spec.has_parameters:
         return metrics
@@ -161,6 +185,7 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         observed = {t: snapshot.predictions[f"{t}_obs"].to_numpy() for t in targets}
         diagnostics.update(spec.diagnostics(snapshot.outputs, values, observed))
     metrics["diagnostics"] = diagnostics
+    metrics["globals"] = learned_globals(parameter_set, values)
     recovery = parameter_recovery(parameter_set, values, data, val_rows=val_rows)
     if recovery:
         metrics["parameter_recovery"] = recovery

@@ -3,8 +3,11 @@
 
 The run's predictions and parameters are the members' mean with ``<name>_sd`` beside each;
 metrics.json holds the ensemble mean's metrics, every member's own (``members``, each as a
-single run's metrics.json) and their mean ± sd (``member_summary``). A member whose loss became
-non-finite is named in ``failed_members`` and left out; the others finish.
+single run's metrics.json) and their mean ± sd (``member_summary``), the learned globals with
+their spread over members (``globals``), each member's epochs (``member_epochs``) and the members
+whose validation KGE lies far below the others' (``outlier_members``, :mod:`core.member_summary`).
+A member whose loss became non-finite is named in ``failed_members`` and left out; the others
+finish.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import torch
 from .datasets import HybridData
 from .errors import DivergenceError
 from .evaluation import run_metrics, snapshot_of
+from .member_summary import member_epochs, member_globals, outlier_records
 from .member_training import MembersResult
 from .members import MemberModel, ensemble_mean, member_output
 from .metrics import spread
@@ -39,15 +43,22 @@ def build_members(model_config: dict, seeds: list[int], train_tensors: Tensors) 
 
 
 def epoch_row(rows: list[dict]) -> dict:
-    """One history row for the members still training (what progress bars and live views show):
-    the mean of each real number over them, the largest of each count (epoch, best epoch), and how
-    many members there are."""
-    row: dict = {"members_training": len(rows)}
+    """One row for an ensemble's epoch (what progress bars and live views show), from the latest
+    history row of every member (``training``: whether it trains on; a stopped member's row is
+    its last): the members' median of each real number, the largest of each count (epoch, best
+    epoch), how many members there are (``members``) and how many still train
+    (``members_training``). The median of all members, stopped ones included, does not jump
+    when a member stops, as the mean of those still training would."""
+    row: dict = {"members": len(rows), "members_training": sum(bool(r.get("training", True)) for r in rows)}
     for key, value in rows[0].items():
-        values = [r.get(key, math.nan) for r in rows]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if key in ("member", "seed") or isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
-        row[key] = max(values) if isinstance(value, int) else float(np.nanmean(values))
+        values = [r.get(key, math.nan) for r in rows]
+        finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        if isinstance(value, int):
+            row[key] = max(values)
+        else:
+            row[key] = float(np.median(finite)) if finite else math.nan
     return row
 
 
@@ -116,7 +127,9 @@ def finish_members(model: MemberModel, outcome: MembersResult, *, plan, data: Hy
     final = snapshot_of(mean, data, everything.y, targets, train_rows=train_rows, val_rows=val_rows,
                         epoch=result.best_epoch, spread=sd, calibration_rows=calibration_rows)
     metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
-    metrics.update(members=members, member_summary=_summary(members, targets), failed_members=failed)
+    metrics.update(members=members, member_summary=_summary(members, targets), failed_members=failed,
+                   globals=member_globals(metrics["globals"], members), member_epochs=member_epochs(members),
+                   outlier_members=outlier_records(members))
     table = pd.concat(tables, ignore_index=True)
     table = table[["member", "seed"] + [c for c in table.columns if c not in ("member", "seed")]]
     return final, metrics, table, result

@@ -177,7 +177,8 @@ def train_members(model: MemberModel, train_data: Tensors, val_data: Tensors, co
     config : TrainConfig
         As for one run; member k has seed ``config.seed + k``.
     callbacks : iterable of callable
-        Each receives, after every epoch, the history rows of the members still training.
+        Each receives, after every epoch, the latest history row of every member, with ``member``
+        (its index) and ``training`` (False once it has stopped: its row is then its last).
     stop_event : threading.Event, optional
         Set from another thread: training ends after the current batch; best weights are kept.
 
@@ -208,8 +209,9 @@ def train_members(model: MemberModel, train_data: Tensors, val_data: Tensors, co
         now = time.perf_counter()
         _record(active, model, epoch, losses, validate_members(model, val_data, loss_fn),
                 (now - epoch_start, now - start))
+        latest = [{**m.history[-1], "member": m.index, "training": m in active and not m.stopped} for m in members]
         for callback in callbacks:
-            callback([member.history[-1] for member in active])
+            callback(latest)
         if cancelled:
             break
         still = [position for position, member in enumerate(active) if not member.stopped]

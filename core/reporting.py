@@ -5,7 +5,8 @@ from .formatting import number as _fmt
 
 
 def metrics_table(metrics: dict) -> str:
-    """Per-target table: KGE, r, alpha, beta, NSE, RMSE and n for train and validation."""
+    """Per-target table: KGE, r, alpha, beta, NSE, RMSE and n for train and validation, then the
+    training summary, an ensemble's members, intervals, learned globals and parameter recovery."""
     cols = ("kge", "r", "alpha", "beta", "nse", "rmse", "n")
     header = f"{'target':<10} {'split':<6}" + "".join(f"{c:>9}" for c in cols)
     lines = [header, "-" * len(header)]
@@ -13,27 +14,66 @@ def metrics_table(metrics: dict) -> str:
         for split in ("train", "val"):
             m = splits.get(split, {})
             lines.append(f"{target:<10} {split:<6}" + "".join(f"{_fmt(m.get(c)):>9}" for c in cols))
-    lines.append(f"mean validation KGE: {_fmt(metrics.get('mean_val_kge'))}   "
-                 f"epochs: {metrics['epochs_run']} (best {metrics['best_epoch']}, {metrics.get('stopped', '')})   "
+    lines.append(f"mean validation KGE: {_fmt(metrics.get('mean_val_kge'))}   {epochs_text(metrics)}   "
                  f"time: {metrics['train_seconds']:.1f} s ({metrics['seconds_per_epoch'] * 1000:.0f} ms/epoch)")
     lines += members_lines(metrics)
     lines += interval_lines(metrics)
-    rec = metrics.get("parameter_recovery")
-    if rec:
-        lines.append("parameter recovery (learned vs true):")
-        for name, r in rec.items():
-            if "learned" in r:
-                lines.append(f"  {name:<10} global  learned {r['learned']:.4g}  true {r['true']:.4g}  "
-                             f"rel. error {100 * r['rel_error']:.2f} %")
-            else:
-                lines.append(f"  {name:<10} neural  r {_fmt(r['r'])}  RMSE {_fmt(r['rmse'], 4)}  "
-                             f"(validation r {_fmt(r.get('r_val'))})")
+    lines += globals_lines(metrics)
+    lines += recovery_lines(metrics)
     return "\n".join(lines)
+
+
+def epochs_text(metrics: dict) -> str:
+    """``epochs: 622 (best 522, early stopping)``, or for an ensemble ``epochs per member: 622
+    (best 522), 580 (best 480), ...``."""
+    members = metrics.get("member_epochs")
+    if members:
+        return "epochs per member: " + ", ".join(f"{m['epochs_run']} (best {m['best_epoch']})" for m in members)
+    return f"epochs: {metrics['epochs_run']} (best {metrics['best_epoch']}, {metrics.get('stopped', '')})"
+
+
+def globals_lines(metrics: dict) -> list[str]:
+    """Every learned global parameter: its value and unit, for an ensemble the members' mean with
+    their sd and min–max, its bounds, and a note where it sits at a bound (empty without any)."""
+    learned = metrics.get("globals") or {}
+    if not learned:
+        return []
+    lines = ["learned global parameters:"]
+    for name, g in learned.items():
+        unit = "" if g["unit"] in ("", "-") else f" {g['unit']}"
+        value = f"{g['value']:.4g}{unit}"
+        if "members" in g:
+            value += (f"  (members' mean; sd {g['sd']:.2g}, min–max {g['min']:.4g}–{g['max']:.4g} over "
+                      f"{g['n']} members)")
+        line = f"  {name:<10} {value}  bounds [{g['lower']:g}, {g['upper']:g}]"
+        if g.get("at_bound"):
+            line += f"  AT THE {g['at_bound'].upper()} BOUND (within 1 % of the range)"
+        if g.get("members_at_bound"):
+            line += f"  ({g['members_at_bound']} of {g['n']} members at a bound)"
+        lines.append(line)
+    return lines
+
+
+def recovery_lines(metrics: dict) -> list[str]:
+    """Learned against true parameters, where the data carry the truth (empty otherwise)."""
+    rec = metrics.get("parameter_recovery")
+    if not rec:
+        return []
+    lines = ["parameter recovery (learned vs true):"]
+    for name, r in rec.items():
+        if "learned" in r:
+            lines.append(f"  {name:<10} global  learned {r['learned']:.4g}  true {r['true']:.4g}  "
+                         f"rel. error {100 * r['rel_error']:.2f} %")
+        else:
+            lines.append(f"  {name:<10} neural  r {_fmt(r['r'])}  RMSE {_fmt(r['rmse'], 4)}  "
+                         f"(validation r {_fmt(r.get('r_val'))})")
+    return lines
 
 
 def members_lines(metrics: dict) -> list[str]:
     """An ensemble run's members: what the table above is (the members' mean), each member's
-    validation KGE and epochs, their mean ± sd, and any member that failed (none for a single run)."""
+    validation KGE and epochs, their mean ± sd, any member that failed and a warning naming any
+    member far below the others (none for a single run)."""
     members = metrics.get("members")
     if not members:
         return []
@@ -43,6 +83,7 @@ def members_lines(metrics: dict) -> list[str]:
     lines += [f"  member {m['member']} (seed {m['seed']}): mean validation KGE {_fmt(m['mean_val_kge'])}, "
               f"{m['epochs_run']} epochs (best {m['best_epoch']}, {m['stopped']})" for m in members]
     lines += [f"  {failure['error']}" for failure in metrics.get("failed_members") or []]
+    lines += [f"warning: outlier {outlier['reason']}" for outlier in metrics.get("outlier_members") or []]
     return lines
 
 

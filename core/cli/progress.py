@@ -24,19 +24,34 @@ class ProgressBar(RunObserver):
         self.every = max(1, epochs // 10)
 
     def on_epoch(self, row: dict, context) -> None:
-        losses = dict(train=f"{row['train_loss']:.3f}", val=f"{row['val_loss']:.3f}",
-                      best=f"{row['best_val_loss']:.3f}@{row['best_epoch']}")
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix(**losses)
+            self.bar.set_postfix_str(ensemble_postfix(row) if "members" in row else
+                                     f"train={row['train_loss']:.3f}, val={row['val_loss']:.3f}, "
+                                     f"best={row['best_val_loss']:.3f}@{row['best_epoch']}")
         elif not self.quiet and row["epoch"] % self.every == 0:
             prefix = f"{self.desc}: " if self.desc else ""
-            print(f"{prefix}epoch {row['epoch']}/{self.epochs} " + " ".join(f"{k} {v}" for k, v in losses.items()),
-                  file=sys.stderr, flush=True)
+            print(prefix + epoch_line(row, self.epochs), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def epoch_line(row: dict, epochs: int) -> str:
+    """The log line of an epoch: a run's losses, or an ensemble's median losses over its members
+    and how many still train (a row of :func:`core.member_run.epoch_row`)."""
+    if "members" in row:
+        return f"epoch {row['epoch']}/{epochs} · {ensemble_postfix(row)}"
+    return (f"epoch {row['epoch']}/{epochs} train {row['train_loss']:.3f} val {row['val_loss']:.3f} "
+            f"best {row['best_val_loss']:.3f}@{row['best_epoch']}")
+
+
+def ensemble_postfix(row: dict) -> str:
+    """``loss median: val 0.450, train 0.412 (5 members, 3 training)``: the members' median
+    validation and training loss, stopped members at their last epoch."""
+    return (f"loss median: val {row['val_loss']:.3f}, train {row['train_loss']:.3f} "
+            f"({row['members']} members, {row['members_training']} training)")
 
 
 @contextlib.contextmanager
