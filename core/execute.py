@@ -105,7 +105,8 @@ def load_plan_data(plan: RunPlan) -> HybridData:
         if missing:
             raise DataError(f"data {short_repr(data.name)}: predictor(s) {', '.join(missing)} are not columns that can be "
                             f"predictors (its default predictors: {', '.join(data.predictors)})")
-        data = HybridData(data.frame, data.id, list(plan.data.predictors), data.forcing, data.targets, data.source)
+        data = HybridData(data.frame, data.id, list(plan.data.predictors), data.forcing, data.targets, data.source,
+                          data.notes)
     return data
 
 

@@ -53,6 +53,9 @@ class DataSource:
         The file's column map (id, predictors, forcing, targets).
     predictors : list of str, optional
         Use only these covariates (None: all the data offer).
+    drop_incomplete : bool, optional
+        For a file: rows that lack a forcing or predictor value are left out of training, with a
+        note naming the columns (True, the default), or refused (False). None for a built-in set.
     """
 
     name: str | None = None
@@ -61,6 +64,7 @@ class DataSource:
     path: str | None = None
     columns: dict | None = None
     predictors: list[str] | None = None
+    drop_incomplete: bool | None = None
 
     def __post_init__(self):
         if (self.name is None) == (self.path is None):
@@ -73,12 +77,22 @@ class DataSource:
             if not isinstance(self.columns, dict):
                 raise HybridlabError(f"data: file {self.path} needs a column map ('columns': id, targets, forcing, "
                                      "predictors)")
+        self._check_drop_incomplete()
         if self.n is not None:
             self.n = check_integer(self.n, "data: number of sites n", minimum=2, maximum=MAX_BUILTIN_SITES)
         self.seed = check_integer(self.seed, "data: seed", minimum=0, maximum=MAX_SEED)
         if self.predictors is not None:
             if not isinstance(self.predictors, list) or not all(isinstance(c, str) for c in self.predictors):
                 raise HybridlabError(f"data: predictors must be a list of column names, got {short_repr(self.predictors)}")
+
+    def _check_drop_incomplete(self) -> None:
+        """True or false for a file (default true); None for a built-in set, which has no gaps."""
+        if self.drop_incomplete is not None and not isinstance(self.drop_incomplete, bool):
+            raise HybridlabError(f"data: drop_incomplete must be true or false, got {short_repr(self.drop_incomplete)}")
+        if self.path is None:
+            self.drop_incomplete = None
+        elif self.drop_incomplete is None:
+            self.drop_incomplete = True
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}

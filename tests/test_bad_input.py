@@ -63,7 +63,6 @@ def _csv(tmp_path, frame, name="data.csv"):
     ("moisture", -1e300, "beyond ±3.4e+38"),
     ("temp", np.inf, "infinite value"),
     ("reco", -3.0, "negative value"),
-    ("moisture", np.nan, "missing value"),
     ("temp", "warm", "must be numeric"),
 ])
 def test_bad_values_in_a_data_file_are_named(tmp_path, capsys, resp_frame, column, value, message):

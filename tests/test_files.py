@@ -74,8 +74,60 @@ def test_infinity_negative_and_missing_forcing_are_reported(tmp_path, frame):
     f = frame.copy()
     f.loc[3, "T"] = np.nan
     f.to_csv(path, index=False)
-    with pytest.raises(DataError, match="column 'T' has 1 missing value"):
+    with pytest.raises(DataError, match="column 'T' has 1 missing value.*rows 4; fill or drop them"):
+        load_file(path, MAPPING, drop_incomplete=False)
+
+
+def test_rows_lacking_a_forcing_or_predictor_are_left_out_with_a_note(tmp_path, frame):
+    path = tmp_path / "resp.csv"
+    f = frame.copy()
+    f.loc[[3, 5], "T"] = np.nan
+    f.loc[[5, 8], "clay"] = np.nan
+    f.loc[[0, 1], "R"] = np.nan  # a missing target stays: it is masked in the loss
+    f.to_csv(path, index=False)
+    data = load_file(path, MAPPING)
+    assert data.notes == [f"resp.csv: 3 of {len(f)} rows left out of training: missing T (2), clay (2)"]
+    assert len(data.frame) == len(f) - 3 and data.frame["T"].notna().all() and data.frame["R"].isna().sum() == f["R"].drop([3, 5, 8]).isna().sum()
+    assert list(data.frame.index) == list(range(len(f) - 3))  # positions, as splits use them
+    assert data.source["drop_incomplete"] is True
+    assert load_data(str(path), columns=MAPPING).notes == data.notes
+    with pytest.raises(DataError, match="column 'T' has 2 missing value"):
+        load_data(str(path), columns=MAPPING, drop_incomplete=False)
+
+
+def test_too_few_complete_rows_are_refused_naming_the_columns(tmp_path, frame):
+    path = tmp_path / "resp.csv"
+    f = frame.copy()
+    f.loc[f.index[4:], "T"] = np.nan
+    f.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"resp\.csv: only 4 of \d+ rows have every forcing and predictor value "
+                                        r"\(missing T \(\d+\)\)"):
         load_file(path, MAPPING)
+
+
+def test_with_star_a_column_missing_in_most_rows_is_not_a_predictor(tmp_path, frame):
+    path = tmp_path / "resp.csv"
+    f = frame.copy()
+    f.loc[f.index[: int(len(f) * 0.6)], "elev"] = np.nan
+    f.loc[f.index[-1], "clay"] = np.nan
+    f.to_csv(path, index=False)
+    data = load_file(path, MAPPING)
+    assert "elev" not in data.predictors and "clay" in data.predictors and len(data.frame) == len(f) - 1
+    assert data.notes[0].startswith(f"resp.csv: column(s) elev ({int(len(f) * 0.6)} of {len(f)} missing) not taken as "
+                                    "predictors: missing in more than half of the rows")
+    assert data.notes[1] == f"resp.csv: 1 of {len(f)} rows left out of training: missing clay (1)"
+    named = load_file(path, {**MAPPING, "predictors": ["elev", "clay"]})  # named: used, its rows left out
+    assert named.predictors == ["elev", "clay"] and len(named.frame) == len(f) - int(len(f) * 0.6) - 1
+
+
+def test_the_drop_policy_round_trips_through_the_plan(tmp_path, frame):
+    from core.plan import RunPlan
+
+    source = {"path": str(tmp_path / "resp.csv"), "columns": MAPPING}
+    plan = RunPlan(model="respiration", data={**source, "drop_incomplete": False})
+    again = RunPlan.from_text(plan.to_yaml())
+    assert again.data.drop_incomplete is False and RunPlan(model="respiration", data=source).data.drop_incomplete
+    assert RunPlan(model="respiration").data.to_dict().get("drop_incomplete") is None  # built-in: no gaps
 
 
 def test_unknown_format_and_missing_file(tmp_path):

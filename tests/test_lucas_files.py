@@ -55,10 +55,14 @@ def test_files_join_on_the_point_id_whatever_its_spelling(files):
     report = "\n".join(assembled.report)
     assert "LUCAS-SOIL-2018.csv: 2 row(s) left out: point id appears more than once" in report
     assert "LUCAS-SOIL-2018.csv: 1 row(s) left out: no point id" in report
-    assert "BD.csv: 2 point id(s) not among the soil file's points, left out" in report  # 999999, and 1005
+    assert "BD.csv: 1 point id(s) not among the soil file's points, left out (e.g. '999999')" in report
+    assert "BD.csv: 1 point id(s) left out with the soil file's rows that differ ('1005')" in report
     assert "BD.csv: 20 of 59 soil points have no row here" in report
     assert "LUCAS-SOIL-2018.csv: column P, row 9: 'abc' is not a number; taken as missing" in report
-    assert "below detection limit, nan: 1 value(s)" in report and "no limit given, nan: 1" in report
+    assert "below detection limit, nan: 1 value(s) in oc (1)" in report and "no limit given, nan: 1 value(s) in oc" in report
+    assert "not a number, taken as missing: 1 value(s) in p (1)" in report
+    assert "forcing: temp = MAT, npp = NPP" in report and "predictors (2): ndvi, elev_dem" in report
+    assert "coordinates: th_lat, th_long" in report
 
 
 def test_soc_density_from_oc_bulk_density_and_coarse_fragments(files):
@@ -118,4 +122,66 @@ def test_a_lucas_2015_soil_file_without_coordinates(tmp_path):
     assert list(table.columns[:4]) == ["ph_h2o", "ph_cacl2", "oc", "n"]
     assert table.loc["2", "oc"] == 0.5 and table.loc["1", "clay"] == 20.5
     assert assembled.columns["predictors"] == ["ph_h2o", "ph_cacl2", "n", "clay", "sand", "silt"]
-    assert "SOC density not computed" in "\n".join(assembled.report)
+    assert "SOC density not computed: no bulk density (BD 0-20 in --bulk-density) and no coarse fragments" in \
+        "\n".join(assembled.report)
+
+
+def test_an_exact_repeat_is_kept_once_and_differing_rows_are_left_out_everywhere(tmp_path):
+    soil = _write(tmp_path / "soil.csv", "POINTID,OC,N\n1,10,1\n2,12,1.1\n2,12,1.1\n3,14,1.2\n3,15,1.2\n4,9,1\n")
+    texture = _write(tmp_path / "texture.csv", "POINTID,Clay\n1,20\n2,25\n3,30\n4,35\n4,35\n")
+    assembled = assemble_lucas({"soil": soil, "texture": texture})
+    table = assembled.table.set_index("point_id")
+    report = "\n".join(assembled.report)
+    assert list(table.index) == ["1", "2", "4"] and table.loc["2", "oc"] == 12 and table.loc["4", "clay"] == 35
+    assert "soil.csv: 1 row(s) repeat an earlier row exactly (point id(s) '2'; rows 4); kept once" in report
+    assert "soil.csv: 2 row(s) left out: point id appears more than once (rows 5, 6)" in report
+    assert "texture.csv: 1 point id(s) left out with the soil file's rows that differ ('3')" in report
+    assert "not among the soil file's points" not in report and "no row here" not in report
+
+
+def test_coarse_fragments_by_lucas_name_and_which_input_soc_density_lacks(tmp_path):
+    soil = _write(tmp_path / "soil.csv", "POINTID,OC\n1,10\n2,20\n")
+    bd = _write(tmp_path / "bd.csv", "POINTID,BD 0-20\n1,1.2\n2,1.0\n")
+    texture = _write(tmp_path / "texture.csv", "POINTID,Clay,Coarse (%)\n1,20,10\n2,25,0\n")
+    table = assemble_lucas({"soil": soil, "bulk_density": bd, "texture": texture}).table.set_index("point_id")
+    assert table.loc["1", "soc_density"] == pytest.approx(10 * 1.2 * 0.9) and table.loc["2", "soc_density"] == 20
+    bd_coarse = _write(tmp_path / "bd2.csv", "POINTID,BD,Coarse\n1,1.2,0.5\n2,1.0,0\n")  # percent, not fraction
+    assembled = assemble_lucas({"soil": soil, "bulk_density": bd_coarse})
+    assert "coarse_fragments" in assembled.table
+    report = "\n".join(assemble_lucas({"soil": soil, "bulk_density": bd}).report)
+    assert "SOC density not computed: no coarse fragments (CF 0-20, Coarse (%) or Coarse" in report
+    assert "no bulk density" not in report
+
+
+def test_land_cover_becomes_one_hot_predictors(tmp_path):
+    rows = [f"{k},{10 + k},{['Cropland', 'Grassland', 'Woodland'][k % 3]}" for k in range(9)]
+    soil = _write(tmp_path / "soil.csv", "POINTID,OC,LC0_Desc\n" + "\n".join(rows) + "\n9,12,\n")
+    assembled = assemble_lucas({"soil": soil})
+    table, columns = assembled.table, assembled.columns
+    assert columns["predictors"] == ["lc0_desc=Cropland", "lc0_desc=Grassland", "lc0_desc=Woodland"]
+    assert table["lc0_desc=Grassland"].tolist()[:4] == [0.0, 1.0, 0.0, 0.0] and table["lc0_desc"][1] == "Grassland"
+    assert table.loc[9, ["lc0_desc=Cropland", "lc0_desc=Woodland"]].isna().all()  # no class given: missing, not 0
+    assert columns["units"]["lc0_desc=Cropland"] == "0/1"
+    report = "\n".join(assembled.report)
+    assert "land cover lc0_desc: 3 classes offered as one-hot predictors (0/1)" in report
+    assert "1 of 10 points lack a forcing or predictor value (lc0_desc=Cropland (1)" in report
+
+
+def test_lucas_then_train_leaves_out_the_points_without_covariates(files, tmp_path, capsys):
+    covariates = pd.read_parquet(files["covariates"])
+    covariates.loc[covariates.index[-5:], "MAT"] = np.nan  # five points lack the temperature
+    covariates.loc[covariates.index[-2:], "ndvi"] = np.nan
+    covariates.to_parquet(files["covariates"], index=False)
+    out = tmp_path / "lucas.parquet"
+    assert main(["data", "lucas", "--soil", str(files["soil"]), "--covariates", str(files["covariates"]),
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "5 of 59 points lack a forcing or predictor value (MAT (5), ndvi (2)); train leaves them out" in printed
+    run = ["train", "--model", "soc", "--roles", "all_global", "--targets", "soc", "--data", str(out), "--columns",
+           str(tmp_path / "lucas.columns.json"), "--epochs", "2", "--quiet"]
+    assert main([*run, "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "lucas.parquet: 5 of 59 rows left out of training: missing MAT (5), ndvi (2)" in err
+    assert "drop_incomplete: true" in (tmp_path / "run" / "plan.yaml").read_text()
+    assert main([*run, "--no-drop-incomplete", "--out", str(tmp_path / "refused")]) == 2
+    assert "column 'MAT' has 5 missing value(s), rows 55, 56, 57" in capsys.readouterr().err

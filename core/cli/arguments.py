@@ -29,6 +29,10 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None,
                    help="built-in data name or a CSV/Parquet file (default: the model's built-in data)")
     p.add_argument("--columns", default=None, help="column mapping JSON file (or JSON text) for a data file")
+    p.add_argument("--drop-incomplete", action=argparse.BooleanOptionalAction, default=None,
+                   help="rows of a data file that lack a forcing or predictor value: left out of training with a "
+                        "line counting them by column (default), or with --no-drop-incomplete refused; missing "
+                        "targets are masked either way")
     p.add_argument("--n-sites", type=int, default=None, help="size of a built-in synthetic data set")
     p.add_argument("--roles", default=None,
                    help="role preset name or JSON like '{\"q10\": \"neural\"}' (default: the model's default)")
@@ -105,6 +109,8 @@ def _data_source(a: argparse.Namespace, values: dict) -> dict:
             if a.columns is None:
                 raise HybridlabError(f"{a.data}: a data file needs a column mapping (--columns MAP.json)")
             source = {"path": a.data, "columns": read_mapping(a.columns)}
+    if getattr(a, "drop_incomplete", None) is not None and "path" in source:
+        source["drop_incomplete"] = a.drop_incomplete
     if not source:
         default = RunPlan.from_dict({"model": values["model"]}).data if values.get("model") else None
         source = default.to_dict() if default is not None else {}

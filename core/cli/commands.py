@@ -15,6 +15,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     from ..reporting import metrics_table
     from ..store import check_out, claim
     from .arguments import dump_or_require_out, plan_from_args
+    from .notes import NotesFirst
     from .progress import ProgressBar, stop_on_signals
 
     plan = plan_from_args(a)
@@ -26,7 +27,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     with claim(out):
         try:
             with stop_on_signals() as stop:
-                run = execute(plan, observer=progress, stop_event=stop)
+                run = execute(plan, observer=NotesFirst(progress), stop_event=stop)
         finally:
             progress.close()
         run.save(out, overwrite=a.overwrite)

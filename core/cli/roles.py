@@ -30,9 +30,11 @@ def cmd_roles_search(a: argparse.Namespace) -> int:
     from ..roles import RoleSearch, run_role_search
     from ..roles.report import MARKDOWN_FILE, stop_reason
     from ..sweep import ExecutorOptions
+    from .notes import print_file_notes
     from .progress import stop_on_signals
 
     plan = plan_from_args(a).to_dict()
+    print_file_notes(plan)
     first = a.seed or 0
     candidates = [c.strip() for c in a.candidates.split(",") if c.strip()] if a.candidates else None
     search = RoleSearch(plan, list(range(first, first + a.seeds)), candidates)

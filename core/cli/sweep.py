@@ -16,8 +16,8 @@ from ..formatting import short_repr
 
 EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
 #: run-plan flags that a --plan file replaces (its base holds them)
-PLAN_FLAGS = ("config", "model", "data", "columns", "n_sites", "roles", "targets", "split", "val_fraction",
-              "split_column", "fold", "epochs", "patience", "batch_size", "lr", "optimizer", "loss", "weighting",
+PLAN_FLAGS = ("config", "model", "data", "columns", "drop_incomplete", "n_sites", "roles", "targets", "split",
+              "val_fraction", "split_column", "fold", "epochs", "patience", "batch_size", "lr", "optimizer", "loss", "weighting",
               "global_start", "neural_start", "hidden", "activation", "dropout", "seed", "device")
 
 
@@ -151,6 +151,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     from ..identify.report import after_sweep_with_twins
     from ..sweep import SUMMARY_MD, ExecutorOptions, run_sweep
     from .arguments import twin_design
+    from .notes import print_file_notes
     from .progress import SweepProgress, stop_on_signals
 
     options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
@@ -160,6 +161,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         raise HybridlabError("--twins needs an ensemble to check: give --seeds 2 or more")
     if dump_or_require_out(sweep, a.dump_plan, a.out):
         return 0
+    print_file_notes(sweep.base)
     progress = SweepProgress(a.quiet)
     try:
         with stop_on_signals() as stop:

@@ -39,7 +39,7 @@ def builtin_names() -> list[str]:
 
 
 def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int = 0,
-              nonnegative: set[str] = frozenset()) -> HybridData:
+              nonnegative: set[str] = frozenset(), drop_incomplete: bool = True) -> HybridData:
     """A built-in data set by name, or a file (CSV/Parquet) with a column mapping.
 
     Parameters
@@ -54,6 +54,9 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
         Seed of a built-in synthetic set.
     nonnegative : set of str
         Variables that must not be negative (checked in a file).
+    drop_incomplete : bool
+        For a file: leave rows that lack a forcing or predictor value out, with a line in
+        ``notes`` naming the columns (True), or refuse them (False).
 
     Returns
     -------
@@ -67,7 +70,7 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
     if Path(name_or_path).suffix.lower() in (".csv", ".txt", ".parquet", ".pq") or Path(name_or_path).exists():
         if columns is None:
             raise DataError(f"{name_or_path}: a data file needs a column mapping (--columns MAP.json)")
-        return load_file(name_or_path, columns, nonnegative=nonnegative)
+        return load_file(name_or_path, columns, nonnegative=nonnegative, drop_incomplete=drop_incomplete)
     raise DataError(f"unknown data {short_repr(name_or_path)}; built-in: {', '.join(builtin_names())}, "
                     "or give a .csv/.parquet file with --columns")
 
@@ -121,12 +124,14 @@ def _builtin(name: str, n: int | None, seed: int) -> HybridData:
 def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: set[str] = frozenset()) -> HybridData:
     """Data from a plan's source: a built-in set ``{"name", "n", "seed"}`` (kept in memory per
     process: runs of a sweep or of several dashboard sessions share one copy; treat it as read-only)
-    or a file ``{"path", "columns"}`` read anew."""
+    or a file ``{"path", "columns", "predictors", "drop_incomplete"}`` read anew (rows lacking a
+    forcing or predictor value left out, with a note, unless ``drop_incomplete`` is false)."""
     if "name" in source:
         if source["name"] not in BUILTIN:
             raise DataError(f"unknown built-in data {short_repr(source['name'])}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
-    return load_file(source["path"], source["columns"], nonnegative=nonnegative, positive=positive)
+    return load_file(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
+                     predictors=source.get("predictors"), drop_incomplete=source.get("drop_incomplete", True))
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",

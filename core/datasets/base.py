@@ -31,7 +31,10 @@ class HybridData:
         The model's variable name -> the frame's column, e.g. ``{"temp": "MAT"}``.
     source : dict
         How to load these data again: ``{"name": ...}`` for built-in sets,
-        ``{"path": ..., "columns": ...}`` for files.
+        ``{"path": ..., "columns": ..., "drop_incomplete": ...}`` for files.
+    notes : list of str
+        One line each on what loading changed, such as rows left out of training
+        (``LUCAS.parquet: 5 of 60 rows left out of training: missing temp (5), clay (2)``).
     """
 
     frame: pd.DataFrame
@@ -40,6 +43,7 @@ class HybridData:
     forcing: dict[str, str]
     targets: dict[str, str]
     source: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         bad = [c for c in self.predictors if c.startswith(TRUE_PREFIX)]
@@ -63,7 +67,7 @@ class HybridData:
             raise DataError(f"data {short_repr(self.name)} has no column for target(s) {', '.join(missing)}; "
                             f"it provides {', '.join(self.targets) or 'none'}")
         return HybridData(self.frame, self.id, self.predictors, self.forcing,
-                          {t: self.targets[t] for t in targets}, self.source)
+                          {t: self.targets[t] for t in targets}, self.source, self.notes)
 
     def tensors(self, rows=None, forcing: list[str] | None = None, targets: list[str] | None = None,
                 dtype=torch.float32) -> Tensors:

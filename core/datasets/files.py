@@ -7,6 +7,11 @@ Mapping (a dict or a JSON file)::
      "forcing": {"temp": "MAT", "npp": "NPP"},
      "predictors": ["clay", "ph"] or "*"}            # "*": every other numeric column
 
+Rows that lack a forcing or predictor value are left out of training with a note in
+``HybridData.notes`` naming the columns (or refused with ``drop_incomplete=False``); with
+``"*"``, columns missing in more than half of the rows are not predictors. The rule is
+:mod:`core.datasets.incomplete`'s.
+
 The file is only read, never changed. Problems raise :class:`DataError` naming file, column and row.
 """
 from __future__ import annotations
@@ -20,6 +25,7 @@ import pandas as pd
 from ..documents import load_json
 from ..errors import DataError, HybridlabError
 from .base import TRUE_PREFIX, HybridData
+from .incomplete import drop_incomplete as drop_incomplete_rows, gappy_predictors
 from ..formatting import short_repr
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -125,7 +131,8 @@ def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: b
     nan = np.isnan(v)
     if nan.any() and not allow_missing:
         raise DataError(f"{where}: column {short_repr(column)} has {int(nan.sum())} missing value(s), rows "
-                        f"{_first_rows(nan)}; fill or drop them before loading")
+                        f"{_first_rows(nan)}; fill or drop them before loading, or leave such rows out of training "
+                        f"(--drop-incomplete)")
     if nonnegative:
         neg = v < 0
         if neg.any():
@@ -157,15 +164,8 @@ def _check_mapping_types(mapping: dict) -> None:
         raise DataError(f"column mapping: 'predictors' must be a list of column names or \"*\", got {short_repr(predictors)}")
 
 
-def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[str] = frozenset(),
-              positive: set[str] = frozenset()) -> HybridData:
-    """Load a CSV/Parquet file with a column mapping into :class:`HybridData`.
-
-    nonnegative / positive: model variable names (targets or forcing) whose values must be >= 0 / > 0.
-    """
-    where = str(path)
-    frame = read_table(path)
-    mapping = read_mapping(columns)
+def _roles(mapping: dict) -> tuple[str, dict, dict]:
+    """id column, targets and forcing of a checked mapping."""
     unknown = set(mapping) - {"id", "targets", "forcing", "predictors", "units"}  # units: documentation only
     if unknown:
         raise DataError(f"column mapping: unknown key(s) {', '.join(sorted(unknown))}; "
@@ -175,31 +175,42 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
     if not id_col:
         raise DataError("column mapping: 'id' (the site or profile id column) is required")
     targets = dict(mapping.get("targets") or {})
-    forcing = dict(mapping.get("forcing") or {})
     if not targets:
         raise DataError("column mapping: 'targets' must map at least one model target to a column")
-    named = [id_col, *targets.values(), *forcing.values()]
+    return id_col, targets, dict(mapping.get("forcing") or {})
+
+
+def _all_numeric(frame: pd.DataFrame, taken: set[str], where: str) -> list[str]:
+    """``"*"``: every numeric column not taken and not a truth column; a mostly numeric column
+    with some text is refused (a broken numeric column, not a label column)."""
+    preds = []
+    for c in frame.columns:
+        if c in taken or c.startswith(TRUE_PREFIX):
+            continue
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            preds.append(c)
+        elif pd.to_numeric(s, errors="coerce").notna().mean() > 0.5:
+            check_numeric(frame, c, where, allow_missing=False)
+    return preds
+
+
+def _predictors(frame: pd.DataFrame, preds, named: list[str], where: str, notes: list[str]) -> list[str]:
+    """The predictor columns (``"*"`` without the gappy ones, see :mod:`.incomplete`), every
+    named column found in the file."""
     missing = [c for c in named if c not in frame.columns]
-    preds = mapping.get("predictors", "*")
     if preds == "*":
-        taken = set(named)
-        preds = []
-        for c in frame.columns:
-            if c in taken or c.startswith(TRUE_PREFIX):
-                continue
-            s = frame[c]
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                preds.append(c)
-            elif pd.to_numeric(s, errors="coerce").notna().mean() > 0.5:
-                # mostly numbers with some text: a broken numeric column, not a label column
-                check_numeric(frame, c, where, allow_missing=False)
-    elif isinstance(preds, list):
-        missing += [c for c in preds if c not in frame.columns]
+        preds, gappy = gappy_predictors(frame, _all_numeric(frame, set(named), where), Path(where).name)
+        notes += gappy
     else:
-        raise DataError("column mapping: 'predictors' must be a list of column names or \"*\"")
+        missing += [c for c in preds if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: column(s) {', '.join(map(repr, missing))} not found; the file has "
                         f"{', '.join(map(str, frame.columns[:30]))}{' ...' if len(frame.columns) > 30 else ''}")
+    return list(preds)
+
+
+def _check_leaks(targets: dict, forcing: dict, preds: list[str]) -> None:
     truth_pred = [c for c in preds if c.startswith(TRUE_PREFIX)]
     if truth_pred:
         raise DataError(f"column mapping: truth column(s) {', '.join(truth_pred)} cannot be predictors")
@@ -211,23 +222,53 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
     if leaks:
         raise DataError(f"column mapping: target column {', '.join(leaks)} is also a predictor, so the network "
                         "would see the answer; remove it from 'predictors'")
-    if frame[id_col].isna().any():
-        raise DataError(f"{where}: id column {short_repr(id_col)} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
+
+
+def _check_targets(frame: pd.DataFrame, targets: dict, where: str) -> None:
+    """Every target observed at least twice, and not constant, in the rows kept."""
     for name, col in targets.items():
-        check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative,
-                      positive=name in positive)
         if frame[col].notna().sum() < 2:
             raise DataError(f"{where}: target column {short_repr(col)} ({name}) has fewer than 2 observations")
         if frame[col].nunique() < 2:
             raise DataError(f"{where}: target column {short_repr(col)} ({name}) is constant ({float(frame[col].dropna().iloc[0]):g} "
                             "in every row); KGE needs observations that vary")
+
+
+def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[str] = frozenset(),
+              positive: set[str] = frozenset(), predictors: list[str] | None = None,
+              drop_incomplete: bool = True) -> HybridData:
+    """Load a CSV/Parquet file with a column mapping into :class:`HybridData`.
+
+    nonnegative / positive: model variable names (targets or forcing) whose values must be >= 0 / > 0.
+    predictors: use these columns instead of the mapping's. drop_incomplete: rows that lack a
+    forcing or predictor value are left out with a note in ``notes`` (True) or refused (False);
+    see :mod:`core.datasets.incomplete`.
+    """
+    where, notes = str(path), []
+    frame = read_table(path)
+    mapping = read_mapping(columns)
+    id_col, targets, forcing = _roles(mapping)
+    named = [id_col, *targets.values(), *forcing.values()]
+    preds = _predictors(frame, mapping.get("predictors", "*") if predictors is None else predictors, named, where,
+                        notes)
+    _check_leaks(targets, forcing, preds)
+    if frame[id_col].isna().any():
+        raise DataError(f"{where}: id column {short_repr(id_col)} has missing values, rows {_first_rows(frame[id_col].isna().to_numpy())}")
+    for name, col in targets.items():
+        check_numeric(frame, col, where, allow_missing=True, nonnegative=name in nonnegative,
+                      positive=name in positive)
     for name, col in forcing.items():
-        check_numeric(frame, col, where, allow_missing=False, nonnegative=name in nonnegative,
+        check_numeric(frame, col, where, allow_missing=drop_incomplete, nonnegative=name in nonnegative,
                       positive=name in positive)
     for col in preds:
-        check_numeric(frame, col, where, allow_missing=False)
+        check_numeric(frame, col, where, allow_missing=drop_incomplete)
     for col in frame.columns:
         if col.startswith(TRUE_PREFIX):
             check_numeric(frame, col, where, allow_missing=True)
-    return HybridData(frame, id=id_col, predictors=list(preds), forcing=forcing, targets=targets,
-                      source={"path": str(Path(path).resolve()), "columns": mapping})
+    if drop_incomplete:
+        frame, dropped = drop_incomplete_rows(frame, [*forcing.values(), *preds], Path(where).name)
+        notes += dropped
+    _check_targets(frame, targets, where)
+    return HybridData(frame, id=id_col, predictors=preds, forcing=forcing, targets=targets,
+                      source={"path": str(Path(path).resolve()), "columns": mapping,
+                              "drop_incomplete": drop_incomplete}, notes=notes)

@@ -33,11 +33,29 @@ class Problems:
 
     lines: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    #: kind -> column -> count (the table's column names)
+    by_column: dict[str, dict[str, int]] = field(default_factory=dict)
     _shown: dict[tuple, int] = field(default_factory=dict)
 
-    def add(self, kind: str, where: tuple, line: str) -> None:
-        """Count one problem of ``kind``; keep its line unless SHOWN lines of ``where`` are kept."""
+    def count(self, kind: str, column: str) -> None:
+        """One more value of ``kind`` in ``column``."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
+        columns = self.by_column.setdefault(kind, {})
+        columns[column] = columns.get(column, 0) + 1
+
+    def summary(self) -> list[str]:
+        """``below detection limit, nan: 78 value(s) in oc (45), p (33)``, one line per kind."""
+        lines = []
+        for kind, total in sorted(self.counts.items()):
+            columns = sorted(self.by_column.get(kind, {}).items(), key=lambda item: -item[1])
+            named = ", ".join(f"{column} ({n})" for column, n in columns)
+            lines.append(f"{kind}: {total} value(s)" + (f" in {named}" if named else ""))
+        return lines
+
+    def add(self, kind: str, where: tuple, line: str, column: str | None = None) -> None:
+        """Count one problem of ``kind`` (in the table's ``column``, default where's column); keep
+        its line unless SHOWN lines of ``where`` are kept."""
+        self.count(kind, column or where[1])
         shown = self._shown.get(where, 0)
         if shown < SHOWN:
             self.lines.append(line)
@@ -106,11 +124,12 @@ def _number(text: str, decimal_comma: bool) -> float | None:
 
 
 def numeric_column(values: pd.Series, *, path: Path, column: str, policy: str, decimal_comma: bool,
-                   problems: Problems, lines: np.ndarray | None = None) -> pd.Series | None:
+                   problems: Problems, lines: np.ndarray | None = None, name: str | None = None) -> pd.Series | None:
     """The column as float64, or None for a text column (fewer than NUMERIC_SHARE of its filled
     cells read as numbers or detection limits). Values below detection follow ``policy`` and are
     counted; other text becomes missing, each cell a problem line (file, column, row). lines: the
-    file's line number of each cell (default: a header line, then one line per cell)."""
+    file's line number of each cell (default: a header line, then one line per cell); name: the
+    column's name in the joined table, which the counts give (default ``column``)."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
     out = np.full(len(values), np.nan)
@@ -133,12 +152,12 @@ def numeric_column(values: pd.Series, *, path: Path, column: str, policy: str, d
     for position, limit in below:
         out[position] = _below_value(limit, policy)
         kind = f"below detection limit, {policy}" if limit is not None else f"below detection, no limit given, {policy}"
-        problems.counts[kind] = problems.counts.get(kind, 0) + 1
+        problems.count(kind, name or column)
     lines = np.arange(len(values)) + 2 if lines is None else lines
     for position, cell in text:
         problems.add("not a number, taken as missing", (path.name, column),
                      f"{path.name}: column {column}, row {lines[position]}: {short_repr(cell)} is not a number; "
-                     f"taken as missing")
+                     f"taken as missing", name or column)
     return pd.Series(out, index=values.index, dtype="float64")
 
 
