@@ -163,8 +163,8 @@ def combination_recovery(combinations: dict, *, values: dict, neural: list[str],
 def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: HybridData, plan, result: TrainResult,
                 *, train_rows: np.ndarray, val_rows: np.ndarray) -> dict:
     """metrics.json of a run: settings, training summary, metrics per target and split, mean
-    validation KGE, diagnostics, the learned global parameters (``globals``) and parameter
-    recovery."""
+    validation KGE, diagnostics, the learned global parameters (``globals``), parameter
+    recovery, and what loading the data said (``data_notes``: e.g. the rows left out of training)."""
     targets = list(snapshot.targets)
     val_kges = [snapshot.targets[t]["val"]["kge"] for t in targets]
     finite = [k for k in val_kges if math.isfinite(k)]
@@ -175,6 +175,7 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         "n_train": int(len(train_rows)), "n_val": int(len(val_rows)),
         "n_calibration": int((snapshot.predictions["split"] == "calibration").sum()), "targets": snapshot.targets,
         "mean_val_kge": float(np.mean(finite)) if finite else math.nan, "diagnostics": {}, "globals": {},
+        "data_notes": list(getattr(data, "notes", [])),
     }
     if not spec.has_parameters:
         return metrics
