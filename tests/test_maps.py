@@ -151,7 +151,7 @@ def test_the_dashboard_map_view_draws_a_finished_run_over_the_grid(run_and_grid)
     use_bokeh()
     run, frame, grid, folder = run_and_grid
     view = GridMap(run.plan.spec)
-    assert "serve --grid" in str(view.render(ViewState()).data)  # no grid: a note on how to get one
+    assert "serve --grid" in view.render(ViewState())  # no grid: a note on how to get one
     plots = view.render(ViewState(grid=str(grid), run=run))
     assert all(isinstance(plot, hv.Image) for plot in plots)
     assert len(plots) == 4 + 5  # every target's prediction and the five neural parameters

@@ -49,3 +49,118 @@ def test_view_tab_redraws_one_stale_view_per_call_and_only_when_the_pacer_allows
         pane.drawn = pane._inputs()
     setup.rows[0].role = "fixed" if setup.rows[0].role != "fixed" else "global"
     assert any(p.stale for p in tab.panes)
+
+
+# -- what the views draw from a finished run (no browser) -----------------------------------------
+
+@pytest.fixture(scope="module")
+def soc_run():
+    return core.execute(Setup(model_name="soc", n_sites=300, epochs=2).plan())
+
+
+def _grid_at(folder, west, east, south, north, drop=()):
+    """The synthetic covariate grid (every covariate and forcing of lucas-synthetic) moved to
+    ``west``-``east`` and ``south``-``north`` degrees, as Zarr; ``drop``: variables left out."""
+    import numpy as np
+    import xarray as xr
+    from core.bench.maps import write_grid
+
+    rows, columns = 20, 30
+    write_grid(folder / "raw.zarr", (rows, columns), chunk=32)
+    grid = xr.open_zarr(folder / "raw.zarr").load().drop_vars(list(drop))
+    grid = grid.assign_coords(x=west + (np.arange(columns) + 0.5) * (east - west) / columns,
+                              y=north - (np.arange(rows) + 0.5) * (north - south) / rows)
+    path = folder / f"grid-{len(drop)}.zarr"
+    grid.rio.write_crs("EPSG:4326").to_zarr(path, mode="w")
+    return path
+
+
+@pytest.mark.slow
+def test_the_map_views_axis_ranges_equal_the_grids_bounds(soc_run, tmp_path):
+    import holoviews as hv
+
+    from app.ui.views.grid_map import GridMap
+    from core.plots import use_bokeh
+
+    use_bokeh()
+    view = GridMap(soc_run.plan.spec)
+    plots = view.draw(ViewState(run=soc_run, spec=soc_run.plan.spec, grid=str(_grid_at(tmp_path, 5, 20, 45, 55))))
+    assert len(plots) == 4 + 5  # every target and the five neural parameters
+    for plot in plots:
+        figure = hv.render(plot, backend="bokeh")
+        assert (figure.x_range.start, figure.x_range.end) == pytest.approx((5, 20))
+        assert (figure.y_range.start, figure.y_range.end) == pytest.approx((45, 55))
+    # the panes of a view do not link their axes to other plots of the page (a placeholder at
+    # 0.5, 0.5 with the same dimension names widened every map's frame to 0)
+    from app.ui.view_tabs import grid
+
+    assert all(not pane.linked_axes for pane in grid(plots, view.columns).objects)
+
+
+@pytest.mark.slow
+def test_a_run_that_cannot_be_mapped_says_why_in_text_that_wraps(soc_run, tmp_path):
+    import panel as pn
+
+    from app.ui.view_tabs import grid
+    from app.ui.views import Message
+    from app.ui.views.grid_map import GridMap
+
+    missing = soc_run.plan.spec.forcing[0]
+    column = soc_run.data.forcing[missing]
+    note = GridMap(soc_run.plan.spec).draw(ViewState(run=soc_run, spec=soc_run.plan.spec,
+                                                      grid=str(_grid_at(tmp_path, 5, 20, 45, 55, drop=[column]))))
+    assert isinstance(note, Message) and note.startswith("cannot map this run over the grid") and column in note
+    pane = grid(note)
+    assert isinstance(pane, pn.pane.HTML) and "view-message" in pane.object and column in pane.object
+    assert pane.styles["white-space"] == "normal" and pane.sizing_mode == "stretch_width"
+
+
+@pytest.mark.slow
+def test_the_saturation_view_draws_a_finished_soc_run(soc_run):
+    from app.ui.views.saturation import Saturation
+
+    spec = soc_run.plan.spec
+    view = Saturation(spec)
+    assert isinstance(view.draw(ViewState(spec=spec)), str)  # before any snapshot: a note
+    # a finished run draws from the run itself, whether or not a live snapshot reached the page
+    plots = view.draw(ViewState(run=soc_run, spec=spec))
+    assert isinstance(plots, list) and len(plots) == 2  # predicted and observed MOC / q_max
+    assert [plot.get(0).kdims[0].name for plot in plots] == ["predicted MOC / q_max", "observed MOC / q_max"]
+
+
+@pytest.mark.slow
+def test_the_saturation_view_draws_the_models_pool_when_it_is_not_a_target():
+    from app.ui.views.saturation import Saturation
+
+    plan = Setup(model_name="soc", n_sites=200, epochs=1).plan()
+    run = core.execute(core.RunPlan.from_dict({**plan.to_dict(), "targets": ["soc"]}))
+    assert "moc_pred" not in run.predictions
+    plots = Saturation(run.plan.spec).draw(ViewState(run=run, spec=run.plan.spec))
+    assert [plot.get(0).kdims[0].name for plot in plots] == ["predicted MOC / q_max"]  # nothing observed to draw
+
+
+@pytest.mark.slow
+def test_a_failed_or_collapsed_target_is_named_beside_the_result_with_what_to_try(soc_run):
+    from app.ui.fit_warning import fit_warning_text
+    from core.identify import MIN_ALPHA, target_fit_problems
+
+    good = {"kge": 0.8, "r": 0.8, "alpha": 0.95, "beta": 1.0}
+    metrics = {"targets": {"soc": {"val": good}, "moc": {"val": {**good, "kge": -0.6}},
+                           "poc": {"val": {**good, "kge": 0.05, "alpha": 0.10}}, "mbc": {"val": {**good, "kge": -0.2}}}}
+    problems = target_fit_problems(metrics)
+    assert [(p["target"], p["level"]) for p in problems] == [("moc", "failed"), ("mbc", "poor"), ("poc", "poor")]
+    assert "collapsed" in problems[2]["reason"] and MIN_ALPHA == 0.3
+    assert target_fit_problems({"targets": {"soc": {"val": good}}}) == []
+    assert target_fit_problems({"targets": {"soc": {"val": {**good, "kge": None}}}})[0]["level"] == "failed"
+    # on the page: the finished run's targets, what failed, and what to try from its own settings
+    kept = soc_run.metrics
+    soc_run.metrics = {**kept, "targets": {**metrics["targets"]}, "stopped": "max epochs"}
+    try:
+        text = fit_warning_text(soc_run)
+        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}}
+        assert fit_warning_text(soc_run) == "" and fit_warning_text(None) == ""
+    finally:
+        soc_run.metrics = kept
+    assert "The fit failed for 3 of 4 targets" in text and "<b>MOC</b>" in text and "<b>POC</b>" in text
+    assert "more epochs (it ran all 2" in text and "a lower learning rate (now 0.01" in text
+    assert "fewer neural parameters (now 5: cue, q_max, f_poc, v_max0, k_m0)" in text

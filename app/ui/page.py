@@ -16,6 +16,7 @@ import panel as pn
 from core.plots import use_bokeh
 from app.limits import GRID_ENV
 from app.training.pool import server_pool
+from app.ui.fit_warning import fit_warning_pane
 from app.ui.live import LivePlots
 from app.state.role_search import RoleSearchSession
 from app.ui.role_search_tab import role_search_tab
@@ -140,7 +141,7 @@ class Dashboard:
         status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
                                       p.best_val_loss, p.best_epoch, p.seconds_left, p.message, p.queue_position,
                                       p.produced_at))
-        return pn.Column(pn.Row(train, stop, progress), status, blockers)
+        return pn.Column(pn.Row(train, stop, progress), status, fit_warning_pane(session), blockers)
 
     def _tabs(self):
         self.role_search = pn.Column(sizing_mode="stretch_width")  # its widgets are made when first opened

@@ -11,6 +11,7 @@ from core.formatting import short_text
 
 from app.state.runs import RunTable, export_bytes
 from app.state.setup import Setup
+from app.ui.view_tabs import grid
 from app.ui.views.compare import compare_overlay
 
 VIEW_TABS = ("Parameters", "Model")
@@ -52,7 +53,8 @@ def compare_tab(runs: RunTable):
         return pn.Column(pn.widgets.Tabulator(frame, disabled=True, show_index=False, height=260),
                          pn.pane.HTML(f"<span class='runs-dropped'>{note}</span>" if note else ""))
     return pn.Column(pn.panel(pn.bind(table, runs.param.records)), pick,
-                     pn.pane.HoloViews(pn.bind(compare_overlay, runs.param.records, pick)))
+                     pn.panel(pn.bind(lambda records, chosen: grid(compare_overlay(records, chosen)), runs.param.records,
+                                      pick), sizing_mode="stretch_width"))
 
 
 def export_tab(session, setup: Setup):

@@ -7,6 +7,8 @@ views of a tab on each snapshot blocked the loop for seconds, and a click on Sto
 """
 from __future__ import annotations
 
+import html
+import re
 import threading
 import time
 
@@ -14,7 +16,7 @@ import panel as pn
 
 import core
 
-from app.ui.views import ViewState, views_for
+from app.ui.views import Message, ViewState, views_for
 
 MAX_COLUMNS = 2
 #: share of the server's event loop that view redraws of all sessions may take while training,
@@ -23,12 +25,33 @@ REDRAW_BUDGET = 0.3
 MIN_INTERVAL = 1.0
 
 
+#: a view's note: wrapped to the pane's width, never one clipped line
+MESSAGE_STYLE = {"white-space": "normal", "overflow-wrap": "anywhere", "color": "#444", "padding": "12px 16px",
+                 "border": "1px solid #ddd", "border-radius": "4px", "background": "#fafafa", "max-width": "100%",
+                 "box-sizing": "border-box"}
+
+
+def message_pane(message: str):
+    """A view's note as text that wraps (`code` in backticks shown as code)."""
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(str(message)))
+    return pn.pane.HTML(f"<div class='view-message'>{text}</div>", styles=MESSAGE_STYLE, sizing_mode="stretch_width")
+
+
+def plot_pane(element):
+    """One HoloViews element in its pane; its axes are its own (linked axes joined the ranges of
+    unrelated plots with the same dimension names, e.g. every map's x and y)."""
+    return pn.pane.HoloViews(element, linked_axes=False)
+
+
 def grid(items, columns: int = 4):
-    """A list of HoloViews elements as a grid of separate panes (a single element or text as is).
-    At most MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px."""
+    """A view's output as panes: a list of HoloViews elements as a grid of separate panes (at most
+    MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px), a single
+    element as is, a :class:`~app.ui.views.base.Message` as wrapped text."""
+    if isinstance(items, Message):
+        return message_pane(items)
     if isinstance(items, list):
-        return pn.GridBox(*(pn.pane.HoloViews(e) for e in items), ncols=min(columns, MAX_COLUMNS))
-    return pn.pane.HoloViews(items)
+        return pn.GridBox(*(plot_pane(e) for e in items), ncols=min(columns, MAX_COLUMNS))
+    return plot_pane(items)
 
 
 class RedrawPacer:

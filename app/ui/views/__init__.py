@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from app.ui.views.base import REGISTRY, View, ViewState, register
+from app.ui.views.base import REGISTRY, Message, View, ViewState, register
 
 
 def _discover() -> None:
@@ -28,4 +28,4 @@ def views_for(tab: str, spec) -> list[View]:
     return sorted(chosen, key=lambda view: view.order)
 
 
-__all__ = ["REGISTRY", "View", "ViewState", "register", "views_for"]
+__all__ = ["REGISTRY", "Message", "View", "ViewState", "register", "views_for"]

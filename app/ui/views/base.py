@@ -1,7 +1,6 @@
 """The view base class, its registry, the state views draw from, and shared drawing helpers."""
 from __future__ import annotations
 
-import holoviews as hv
 import param
 
 
@@ -69,5 +68,12 @@ def register(cls: type[View]) -> type[View]:
     return cls
 
 
-def empty(message: str) -> hv.Text:
-    return hv.Text(0.5, 0.5, message).opts(xaxis=None, yaxis=None, toolbar=None, height=200, responsive=True)
+class Message(str):
+    """What a view shows in place of its plots: a note, drawn as text that wraps to the pane's
+    width (:func:`app.ui.view_tabs.grid`). Not a plot: a placeholder that is a HoloViews element
+    shares linked axes with the tab's other plots (a note at 0.5, 0.5 widened every map to 0)."""
+
+
+def empty(message: str) -> Message:
+    """A view's note instead of plots (while it waits for a run, or why it cannot draw)."""
+    return Message(message)

@@ -36,7 +36,9 @@ class GridMap(View):
             if not finite.size:
                 continue
             image = hv.Image((result["x"], result["y"], values), kdims=["x", "y"], vdims=[name])
+            left, bottom, right, top = image.bounds.lbrt()  # the pixels' outer edges, in the grid's CRS
             plots.append(image.opts(cmap="viridis", colorbar=True, width=360, height=280, tools=["hover"],
+                                    xlim=(left, right), ylim=(bottom, top),
                                     title=f"{name} ({thinned}; {result['crs'] or 'no CRS'})",
                                     fontsize={"title": 9}))
         return plots or empty("no pixel of the grid could be mapped (missing covariates or forcing)")

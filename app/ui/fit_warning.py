@@ -1,0 +1,47 @@
+"""Under the status line: whether the finished run fits each target, said plainly beside the result
+(``core.identify.target_fit_problems``), with what to try when it does not."""
+from __future__ import annotations
+
+import html
+
+import panel as pn
+
+from core.formatting import label
+from core.identify import target_fit_problems
+
+
+def advice(run) -> str:
+    """What to try next, from the run's own settings: more epochs when it ran to its last one, a
+    lower learning rate, fewer neural parameters."""
+    metrics, train = run.metrics, run.plan.train
+    tips = []
+    if metrics.get("stopped") == "max epochs" or metrics.get("epochs_run", 0) >= train.epochs:
+        tips.append(f"more epochs (it ran all {train.epochs}; the best epoch was {metrics.get('best_epoch')})")
+    tips.append(f"a lower learning rate (now {train.lr:g}; try {train.lr / 3:.2g})")
+    neural = [p.name for p in run.plan.parameter_set() if p.role == "neural"]
+    if neural:
+        tips.append(f"fewer neural parameters (now {len(neural)}: {', '.join(neural)})")
+    tips.append("another seed")
+    return "; ".join(tips)
+
+
+def fit_warning_text(run) -> str:
+    """HTML: one line per target that failed or fits poorly, and what to try; empty when every
+    target fits (or no run has finished)."""
+    if run is None:
+        return ""
+    problems = target_fit_problems(run.metrics)
+    if not problems:
+        return ""
+    failed = any(p["level"] == "failed" for p in problems)
+    head = "The fit failed" if failed else "The fit is poor"
+    items = "".join(f"<li class='fit-problem fit-{p['level']}'><b>{html.escape(label(p['target']))}</b>: "
+                    f"{html.escape(p['reason'])}</li>" for p in problems)
+    return (f"<div class='fit-warning' style='color:#8a1c00;white-space:normal'><b>{head} for "
+            f"{len(problems)} of {len(run.metrics['targets'])} targets.</b><ul style='margin:2px 0'>{items}</ul>"
+            f"Try: {html.escape(advice(run))}.</div>")
+
+
+def fit_warning_pane(session):
+    """The warning, refreshed when a run finishes (the session's ``run``)."""
+    return pn.pane.HTML(pn.bind(fit_warning_text, session.param.run), sizing_mode="stretch_width")
