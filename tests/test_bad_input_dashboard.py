@@ -55,7 +55,7 @@ def test_uploads_over_a_limit_are_refused_and_leave_no_file(fluxes, limits, mess
     setup = Setup(model_name="respiration", limits=ServerLimits(**limits))
     content = _csv_bytes(pd.concat([fluxes] * (1 if "decoded_mb" not in limits else 300)))
     assert setup.upload.read("fluxes.csv", content) is None
-    assert setup.upload.message.startswith("fluxes.csv: ") and message in setup.upload.message
+    assert setup.upload.error.startswith("fluxes.csv: ") and message in setup.upload.error
     assert _upload_files() == before and setup.upload.path is None
 
 
@@ -66,7 +66,7 @@ def test_a_small_parquet_that_decodes_large_is_refused_from_its_footer(tmp_path)
     assert len(content) < 200_000  # tiny on disk, 32 MB decoded
     setup = Setup(limits=ServerLimits(decoded_mb=20, rows=10_000_000))
     assert setup.upload.read("flat.parquet", content) is None
-    assert "32 MB in memory is over this server's limit of 20 MB in memory" in setup.upload.message
+    assert "32 MB in memory is over this server's limit of 20 MB in memory" in setup.upload.error
 
 
 @pytest.mark.parametrize("name,content,message", [
@@ -79,32 +79,47 @@ def test_a_small_parquet_that_decodes_large_is_refused_from_its_footer(tmp_path)
 def test_unreadable_uploads_are_named(name, content, message):
     setup = Setup(model_name="respiration")
     frame = setup.upload.read(name, content)
-    assert (frame is None and message in setup.upload.message) or (frame is not None and name == "latin.csv")
-    assert "Traceback" not in setup.upload.message and "hybridlab-upload-" not in setup.upload.message
+    assert (frame is None and message in setup.upload.error) or (frame is not None and name == "latin.csv")
+    text = setup.upload.error + setup.upload.message
+    assert "Traceback" not in text and "hybridlab-upload-" not in text
 
 
 @pytest.mark.parametrize("change,mapping,message", [
     (lambda f: f, {**RESP_MAP, "predictors": ["moisture", "reco"]}, "target column 'reco' (reco) is also a predictor"),
     (lambda f: f.assign(reco=2.5), RESP_MAP, "target column 'reco' (reco) is constant (2.5"),
-    (lambda f: f, {**RESP_MAP, "id": ["site_id"]}, "'id' must be a column name"),
-    (lambda f: f, {**RESP_MAP, "targets": {"reco": 3}}, "targets 'reco' must be one column name"),
     (lambda f: f.assign(temp=np.where(np.arange(len(f)) == 4, 1e300, f["temp"])), RESP_MAP, "beyond ±3.4e+38"),
-    (lambda f: f, {**RESP_MAP, "extra": 1}, "unknown key(s) extra"),
 ])
-def test_bad_mappings_of_an_upload_are_named_and_nothing_loads(fluxes, change, mapping, message):
+def test_mappings_that_do_not_load_an_upload_are_named_and_block_training(fluxes, change, mapping, message):
     setup = Setup(model_name="respiration")
     assert setup.upload.read("fluxes.csv", _csv_bytes(change(fluxes.copy()))) is not None
-    assert not setup.apply_mapping(mapping)
-    assert message in setup.upload.message and setup.upload.data is None
-    assert setup.data_name != "uploaded file"
+    assert setup.upload.use_mapping(mapping)  # the form shows the mapping; the file does not load with it
+    assert setup.upload.error.startswith("fluxes.csv: ") and message in setup.upload.error
+    assert setup.upload.data is None and setup.data_name == "uploaded: fluxes.csv" and not setup.can_train
+    assert setup.errors == [setup.upload.error]
+
+
+@pytest.mark.parametrize("mapping,message", [
+    ({**RESP_MAP, "id": ["site_id"]}, "column(s) ['site_id'] (id) not in the file"),
+    ({**RESP_MAP, "targets": {"reco": 3}}, "column(s) 3 (target reco) not in the file"),
+    ({**RESP_MAP, "targets": ["reco"]}, "'targets' must map model names to column names"),
+    ({**RESP_MAP, "predictors": "all"}, "'predictors' must be a list of column names or \"*\""),
+    ({**RESP_MAP, "extra": 1}, "unknown key(s) extra"),
+])
+def test_malformed_column_maps_are_refused_and_leave_the_form_as_it_was(fluxes, mapping, message):
+    setup = Setup(model_name="respiration")
+    assert setup.upload.read("fluxes.csv", _csv_bytes(fluxes)) is not None
+    form = setup.upload.mapping.to_dict()
+    assert not setup.upload.use_mapping(mapping, "map.json")
+    assert setup.upload.map_error.startswith("map.json for fluxes.csv: ") and message in setup.upload.map_error
+    assert setup.upload.mapping.to_dict() == form and setup.can_train
 
 
 def test_too_many_sites_in_an_upload(fluxes):
     setup = Setup(model_name="respiration", limits=ServerLimits(sites=20))
     many = fluxes.assign(site_id=np.arange(len(fluxes)))
     assert setup.upload.read("fluxes.csv", _csv_bytes(many)) is not None
-    assert not setup.apply_mapping(RESP_MAP)
-    assert "480 sites (distinct ids) is over this server's limit of 20" in setup.upload.message
+    assert setup.upload.use_mapping(RESP_MAP) and not setup.can_train
+    assert "480 sites (distinct ids) is over this server's limit of 20" in setup.upload.error
 
 
 def test_a_chunked_upload_beyond_the_limit_is_dropped_on_the_server():

@@ -6,7 +6,7 @@ import pytest
 
 from app.state.runs import RunTable, export_bytes
 from app.state.session import TrainingSession
-from app.state.setup import UPLOADED, Setup
+from app.state.setup import Setup
 
 
 def _wait(session, timeout=120):
@@ -123,22 +123,21 @@ def test_upload_with_mapping_and_clear_errors(tmp_path):
     from core import load_data
     frame = load_data("respiration-synthetic", n=10).frame.rename(columns={"reco": "R", "temp": "T"})
     s = Setup(model_name="respiration")
-    assert not s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}})
-    assert s.upload.message == "upload a file first"
+    assert not s.upload.load()  # nothing uploaded: nothing loads
     assert s.upload.read("fluxes.csv", frame.to_csv(index=False).encode()) is not None
     kept = s.upload.path
-    assert not s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "Tair"}})
-    assert "fluxes.csv" in s.upload.message and "'Tair' not found" in s.upload.message
-    assert s.apply_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "T"},
-                            "predictors": ["moisture", "soil_n"]})
-    assert s.data_name == UPLOADED and s.can_train and s.upload.data.predictors == ["moisture", "soil_n"]
+    assert s.upload.use_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "Tair"}}) is False
+    assert "fluxes.csv" in s.upload.map_error and "'Tair' (forcing temp) not in the file" in s.upload.map_error
+    assert s.upload.use_mapping({"id": "site_id", "targets": {"reco": "R"}, "forcing": {"temp": "T"},
+                                 "predictors": ["moisture", "soil_n"]})
+    assert s.data_name == "uploaded: fluxes.csv" and s.can_train and s.upload.data.predictors == ["moisture", "soil_n"]
     assert s.plan().data.path == str(kept)
-    assert s.upload.read("notes.xlsx", b"abc") is None and "unknown file type" in s.upload.message
+    assert s.upload.read("notes.xlsx", b"abc") is None and "unknown file type" in s.upload.error
     assert not kept.exists()  # a new upload removes the earlier temporary copy
-    assert s.upload.read("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload.message
+    assert s.upload.read("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload.error
     big = b"x" * int(51e6)
-    assert s.upload.read("big.csv", big) is None and "big.csv: 51 MB is over this server's limit of 50 MB" in s.upload.message
-    assert not s.can_train  # the uploaded data are gone
+    assert s.upload.read("big.csv", big) is None and "big.csv: 51 MB is over this server's limit of 50 MB" in s.upload.error
+    assert s.data_name == "respiration-synthetic"  # the uploaded data are gone: built-in data again
 
 
 def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():

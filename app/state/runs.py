@@ -12,6 +12,8 @@ import param
 import core
 from core.experiments import VALIDATION_KGE
 
+from app.state.session import data_label
+
 
 def _rounded(value):
     return round(value, 3) if value is not None and math.isfinite(value) else None
@@ -24,12 +26,15 @@ class RunTable(param.Parameterized):
     keep = param.Integer(default=20, bounds=(1, None), doc="runs kept; the oldest drop out beyond it")
     dropped = param.Integer(default=0, doc="runs that dropped out")
 
-    def add(self, run: core.Run, label: str) -> None:
+    def add(self, run: core.Run, label: str, data: str = "") -> None:
+        """A finished run; ``data``: what its data are called (the uploaded file's name, the built-in
+        set's; by default the run's data source), shown with the sites it trained on."""
         if run is None or any(r["run"] is run for r in self.records):
             return
         metrics = run.metrics
         number = len(self.records) + self.dropped + 1
-        record = {"run": run, "label": f"#{number} {label}", "model": metrics["model"]}
+        record = {"run": run, "label": f"#{number} {label}", "model": metrics["model"],
+                  "data": data_label(data or run.data.name, run.data)}
         for target, splits in metrics["targets"].items():
             record[f"val KGE {target}"] = _rounded(splits["val"]["kge"])
         record.update({"mean val KGE": _rounded(metrics["mean_val_kge"]), "epochs": metrics["epochs_run"],

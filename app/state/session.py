@@ -22,6 +22,15 @@ from core.identify import (Ensemble, TwinDesign, analyse, apply_twins, merge_twi
 from app.state.inbox import PoolUser
 from app.training.pool import Job
 
+
+def data_label(name: str, data=None, sites: int | None = None) -> str:
+    """The data a run trains on by name and size: 'mysoil.csv (412 sites)'; the sites counted in
+    ``data`` (core.HybridData) where given."""
+    if data is not None:
+        sites = int(data.frame[data.id].nunique())
+    return f"{name} ({sites} sites)" if sites is not None else name
+
+
 def ensemble_result(label: str, runs: list) -> dict:
     """Identifiability of finished runs (one per seed) and the across-member sd per row of each
     neural parameter (``spread``; of log10 values for a log-scale parameter, as ``spread_label`` says)."""
@@ -52,6 +61,8 @@ class TrainingSession(PoolUser):
     data = param.Parameter(default=None, doc="the data being trained on")
     spec = param.Parameter(default=None, doc="the core.ModelSpec being trained")
     label = param.String(default="")
+    data_name = param.String(default="", doc="the data being trained by name: the uploaded file's or the built-in set's")
+    data_label = param.String(default="", doc="the same with its number of sites, e.g. 'mysoil.csv (412 sites)'")
     derived = param.Parameter(default=None, doc="DerivedResults of a finished run whose model derives quantities")
     members = param.Integer(default=1, doc="members of the ensemble being trained (1: one run)")
     member_runs = param.List(default=[], doc="the other members, finished: plan, parameters table and metrics each")
@@ -95,6 +106,9 @@ class TrainingSession(PoolUser):
             self.status, self.message = "error", f"cannot train: {e}"
             return False
         self.label = setup.model_name + (f" {setup.preset_name()}" if setup.rows else "")
+        self.data_name = setup.data_label
+        self.data_label = data_label(self.data_name, setup.upload.data if setup.uses_upload else None,
+                                     None if setup.uses_upload else setup.n_sites)
         self.param.update(status="queued", message="", epoch=0, max_epochs=plan.train.epochs, queue_position=None,
                           best_val_loss=None, best_epoch=0, seconds_left=None, produced_at=None, history=[], snapshot=None, run=None,
                           derived=None, spec=plan.spec, members=1 + len(others), member_runs=[], ensemble=None,
@@ -139,6 +153,8 @@ class TrainingSession(PoolUser):
         if not inbox:
             return False
         update = {k: inbox[k] for k in ("data", "snapshot", "message") if k in inbox}
+        if "data" in inbox:  # the data as loaded for the training: their sites counted
+            update["data_label"] = data_label(self.data_name, inbox["data"])
         if "queued" in inbox:
             update.update(status="queued", queue_position=inbox["queued"])
         if "started" in inbox:

@@ -10,58 +10,14 @@ import core
 from core.documents import MAX_BYTES, load_json
 
 from app.limits import ServerLimits
-from app.state.uploads import Upload
+from app.state.rows import ParameterRow
+from app.state.uploads import UPLOADED_PREFIX, Upload
 
-UPLOADED = "uploaded file"
+__all__ = ["NETWORK_FIELDS", "PRESET_LABELS", "ParameterRow", "Setup", "TRAIN_FIELDS"]
 PRESET_LABELS = {"all_global": "all global", "five_neural": "five neural", "all_neural": "all neural"}
 #: the form's training settings: the names of TrainConfig / NetworkConfig fields
 TRAIN_FIELDS = ("optimizer", "lr", "batch_size", "epochs", "patience", "loss", "weighting")
 NETWORK_FIELDS = ("activation", "dropout")
-
-
-class ParameterRow(param.Parameterized):
-    """One mechanistic parameter in the table: role toggle, bounds, fixed value, validation message."""
-
-    pname = param.String(doc="parameter name")
-    description = param.String()
-    unit = param.String()
-    scale = param.String()
-    default = param.Number()
-    role = param.Selector(default="global", objects=list(core.ROLES))
-    lower = param.Number()
-    upper = param.Number()
-    value = param.Number(doc="value when fixed")
-    allowed_roles = param.List(default=list(core.ROLES))
-    choices = param.Parameter(default=None)
-    error = param.String(default="", doc="why the row is invalid; empty when valid")
-    agreement = param.String(default="", doc="the last ensemble's verdict, e.g. 'identified (0.93)'; empty if none")
-    reason = param.String(default="", doc="one line on where the verdict comes from, e.g. 'recovered r 0.31 in 4 twins'")
-
-    @classmethod
-    def from_parameter(cls, p: core.Parameter) -> "ParameterRow":
-        return cls(pname=p.name, description=p.description, unit=p.unit, scale=p.scale, default=p.default,
-                   role=p.role, lower=p.lower, upper=p.upper, value=p.fixed_value,
-                   allowed_roles=list(p.allowed_roles), choices=p.choices)
-
-    def to_parameter(self) -> core.Parameter:
-        """The core Parameter for this row; raises ParameterError when the row is invalid."""
-        default = min(max(self.default, self.lower), self.upper) if self.lower < self.upper else self.default
-        return core.Parameter(self.pname, self.description, self.unit, default, self.lower, self.upper,
-                              scale=self.scale, role=self.role,
-                              value=self.value if self.role == "fixed" else None,
-                              allowed_roles=tuple(self.allowed_roles),
-                              choices=tuple(self.choices) if self.choices else None)
-
-    @param.depends("role", "lower", "upper", "value", watch=True, on_init=True)
-    def validate(self) -> str:
-        try:
-            self.to_parameter()
-            self.error = ""
-        except core.ParameterError as e:
-            self.error = str(e)
-        return self.error
-
-
 _TRAIN, _NETWORK = core.TrainConfig(), core.NetworkConfig()
 
 
@@ -69,7 +25,8 @@ class Setup(param.Parameterized):
     """Everything the user sets before training: data, model, parameter roles and training settings."""
 
     model_name = param.Selector(default="soc", objects=core.model_names())
-    data_name = param.Selector(default="lucas-synthetic", objects=core.builtin_names() + [UPLOADED])
+    data_name = param.Selector(default="lucas-synthetic", objects=core.builtin_names(),
+                               doc="a built-in set, or the uploaded file (Upload.label, offered once one is read)")
     n_sites = param.Integer(default=None, allow_None=True, bounds=(20, None),
                             doc="size of a built-in synthetic set (empty: its default)")
     rows = param.List(default=[], item_type=ParameterRow)
@@ -108,7 +65,27 @@ class Setup(param.Parameterized):
         given = {k: v for k, v in params.items() if k not in ("model_name", "rows", "upload", "limits")}
         if given:  # settings given explicitly win over the model's recommended ones
             self.param.update(**given)
-        self.upload.param.watch(lambda *_: self.validate(), "data")
+        self.upload.param.watch(lambda *_: self.validate(), ["data", "error"])
+        self.upload.param.watch(self._offer_upload, ["filename", "chosen"])
+
+    def _offer_upload(self, event) -> None:
+        """A file read (or a column map loaded) is offered and chosen; without one, built-in data."""
+        label = self.upload.label
+        self.param.data_name.objects = core.builtin_names() + ([label] if label else [])
+        if label and (event.name == "chosen" or self.data_name.startswith(UPLOADED_PREFIX)):
+            self.data_name = label
+        elif self.data_name not in self.param.data_name.objects:
+            self.data_name = self.spec.default_data or core.builtin_names()[0]
+
+    @property
+    def uses_upload(self) -> bool:
+        """The data chosen are the uploaded file (with the mapping form's columns)."""
+        return self.data_name.startswith(UPLOADED_PREFIX)
+
+    @property
+    def data_label(self) -> str:
+        """The chosen data by name: the uploaded file's, or the built-in set's."""
+        return self.upload.filename if self.uses_upload else self.data_name
 
     @property
     def spec(self) -> core.ModelSpec:
@@ -119,8 +96,9 @@ class Setup(param.Parameterized):
         spec = self.spec
         self.rows = [ParameterRow.from_parameter(p) for p in spec.parameters().set_roles(spec.default_roles)] \
             if spec.has_parameters else []
-        if self.data_name != UPLOADED and spec.default_data:
+        if not self.uses_upload and spec.default_data:
             self.data_name = spec.default_data
+        self.upload.spec = spec  # the mapping form's targets and forcing
         settings = core.default_settings(self.model_name)
         self.param.update(**{k: settings[k] for k in TRAIN_FIELDS + NETWORK_FIELDS if k in settings},
                           hidden=",".join(map(str, settings["hidden"])))
@@ -171,8 +149,8 @@ class Setup(param.Parameterized):
         if self.ensemble > self.limits.ensemble_members:
             errors.append(f"an ensemble of {self.ensemble} members is over this server's limit of "
                           f"{self.limits.ensemble_members}")
-        if self.data_name == UPLOADED and self.upload.data is None:
-            errors.append("upload a CSV or Parquet file and load it with a column mapping, or choose built-in data")
+        if self.uses_upload and self.upload.data is None:
+            errors.append(self.upload.error or f"{self.upload.filename}: the column mapping does not load")
         if not errors:
             try:
                 errors += self.limits.check_plan(self._plan())
@@ -199,8 +177,8 @@ class Setup(param.Parameterized):
 
     def _plan(self) -> core.RunPlan:
         bounds, fixed = self._changes()
-        data = ({"name": self.data_name, "n": self.n_sites, "seed": self.seed} if self.data_name != UPLOADED
-                else self.upload.data.source)
+        data = self.upload.data.source if self.uses_upload else \
+            {"name": self.data_name, "n": self.n_sites, "seed": self.seed}
         return core.RunPlan.from_dict({
             "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
             "split": {"kind": self.split, "calibration": core.INTERVAL_CALIBRATION if self.intervals else 0.0},
@@ -265,15 +243,7 @@ class Setup(param.Parameterized):
         if plan.data.name is not None:
             self.param.update(data_name=plan.data.name, n_sites=plan.data.n)
 
-    # -- the user's own file -----------------------------------------------------------------------
-    def apply_mapping(self, mapping: dict) -> bool:
-        """Load the uploaded file with a column mapping and train on it from now on."""
-        if not self.upload.apply_mapping(mapping, self.spec):
-            return False
-        self.data_name = UPLOADED
-        self.validate()
-        return True
-
+    # -- files: a plan or config --------------------------------------------------------------------
     def load_config_file(self, filename: str, content: bytes) -> None:
         """Fill the form from a run's config.json or a plan (YAML/JSON); all or nothing. A problem
         is a HybridlabError whose message starts with the file's name."""

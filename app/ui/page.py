@@ -57,10 +57,13 @@ def epoch_markup(epoch: int, produced: float | None) -> str:
 
 
 def status_text(session: TrainingSession, status, epoch, best, best_epoch, left, message, position=None,
-                produced=None) -> str:
+                produced=None, data_label="") -> str:
     """The status line. ``produced``: when the training finished the epoch shown (``time.time()``):
-    the epoch number is marked up as that time (``<time datetime=...>``, "finished at" on hover)."""
+    the epoch number is marked up as that time (``<time datetime=...>``, "finished at" on hover).
+    ``data_label``: the data the training uses, e.g. 'mysoil.csv (412 sites)'."""
     parts = [f"<span class='status'>{status}</span>"]
+    if data_label and status != "idle":
+        parts.append(f"data <span class='data-label'>{html.escape(data_label)}</span>")
     if status == "queued" and position is not None:
         parts.append(queue_text(position))
     if epoch and status == "finished" and epoch < session.max_epochs:
@@ -100,7 +103,7 @@ class Dashboard:
         if self.session.sync():
             self.live.update(self.session)
             if self.session.status == "finished":
-                self.runs.add(self.session.run, self.session.label)
+                self.runs.add(self.session.run, self.session.label, self.session.data_name)
         self.search.sync()
         self.refresh_visible_tab()
 
@@ -140,7 +143,7 @@ class Dashboard:
         p = session.param
         status = pn.pane.HTML(pn.bind(lambda *values: status_text(session, *values), p.status, p.epoch,
                                       p.best_val_loss, p.best_epoch, p.seconds_left, p.message, p.queue_position,
-                                      p.produced_at))
+                                      p.produced_at, p.data_label))
         return pn.Column(pn.Row(train, stop, progress), status, fit_warning_pane(session), blockers)
 
     def _tabs(self):

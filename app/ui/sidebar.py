@@ -9,10 +9,22 @@ import param
 
 import core
 
+from core.documents import MAX_BYTES
+
+from app.state.mapping import ColumnMapping
 from app.state.setup import PRESET_LABELS, Setup
+from app.state.uploads import Upload
 from app.limits import UPLOAD_CHUNK_BYTES
 
-NONE = "(none)"
+#: what the upload field takes: by extension for the file chooser, and every type a browser may send
+#: for such a file, since the field checks the type the browser reports. Chromium reports no type
+#: ("") for .parquet and .pq where the system knows none, others application/vnd.apache.parquet or
+#: application/x-parquet; Windows reports a CSV as application/vnd.ms-excel where Excel is installed.
+#: The server refuses any other extension in one line.
+TABLE_TYPES = [".csv", ".parquet", ".pq", "text/csv", "application/csv", "application/vnd.ms-excel", "text/plain",
+               "application/vnd.apache.parquet", "application/x-parquet", "application/parquet",
+               "application/octet-stream", ""]
+MAP_TYPES = [".json", "application/json", "text/json", "text/plain", ""]
 #: the set-up panel's width in pixels; the main area takes the rest of the window
 SIDEBAR_WIDTH = 600
 
@@ -73,27 +85,19 @@ def presets(setup: Setup):
     return pn.Row(*buttons)
 
 
-def mapping_form(setup: Setup, columns: list[str]):
-    """Selects for the id, each target and forcing of the chosen model, and the predictors."""
+def mapping_form(mapping: ColumnMapping, choices, columns):
+    """Selects for the id, each target and forcing of the chosen model, and the predictors, bound to
+    the mapping's state: the file is loaded again with each change."""
     if not columns:
         return pn.Column()
-    spec = setup.spec
-    id_select = pn.widgets.Select(name="id column (site or profile)", options=columns)
-    target_selects = {t: pn.widgets.Select(name=f"target {t}", options=[NONE] + columns,
-                                           value=t if t in columns else NONE) for t in spec.targets}
-    forcing_selects = {f: pn.widgets.Select(name=f"forcing {f}", options=[NONE] + columns,
-                                            value=f if f in columns else NONE) for f in spec.all_forcing()}
-    predictors = pn.widgets.MultiChoice(name="predictors (empty: all other numeric columns)", options=columns)
-    load = pn.widgets.Button(name="Load with this mapping", button_type="primary")
-
-    def apply(_):
-        setup.apply_mapping({"id": id_select.value,
-                             "targets": {t: w.value for t, w in target_selects.items() if w.value != NONE},
-                             "forcing": {f: w.value for f, w in forcing_selects.items() if w.value != NONE},
-                             "predictors": predictors.value or "*"})
-
-    load.on_click(apply)
-    return pn.Column(id_select, *target_selects.values(), *forcing_selects.values(), predictors, load)
+    selects = [pn.widgets.Select.from_param(c.param.column, name=f"{c.kind} {c.variable}",
+                                            css_classes=[f"map-{c.kind}-{c.variable}"]) for c in choices]
+    return pn.Column(pn.widgets.Select.from_param(mapping.param.id_column, name="id column (site or profile)",
+                                                  css_classes=["map-id"]),
+                     *selects,
+                     pn.widgets.MultiChoice.from_param(mapping.param.predictors, css_classes=["map-predictors"],
+                                                       name="predictors (empty: all other numeric columns)"),
+                     css_classes=["mapping-form"])
 
 
 class BoundedFileDropper(pn.widgets.FileDropper):
@@ -118,31 +122,56 @@ class BoundedFileDropper(pn.widgets.FileDropper):
         super()._process_event(event)
 
 
-def upload_form(setup: Setup):
-    """The browser refuses a file over the size limit before sending it; a file is sent in chunks
-    that fit the server's websocket messages."""
-    limits = setup.limits
-    dropper = BoundedFileDropper(accepted_filetypes=[".csv", ".parquet", ".pq"], multiple=False,
-                                 max_file_size=f"{round(limits.upload_mb * 1000)}KB", chunk_size=UPLOAD_CHUNK_BYTES,
-                                 max_bytes=int(limits.upload_mb * 1e6), css_classes=["upload"], height=90)
-    form = pn.panel(pn.bind(lambda columns, model: mapping_form(setup, columns),
-                            setup.upload.param.columns, setup.param.model_name))  # a new model, new targets
-    message = pn.pane.HTML(pn.bind(lambda m: f"<span class='upload-message'>{html.escape(m)}</span>" if m else "",
-                                   setup.upload.param.message))
+def _line(css: str, text: str) -> str:
+    """One line of the upload card; problems in the page's error style."""
+    style = " style='color:#c00'" if css.endswith("error") else ""
+    return f"<div class='{css}'{style}>{html.escape(text)}</div>" if text else ""
 
+
+def upload_status(upload: Upload):
+    """What was read, what the mapping loads (or why not) and the load's notes."""
+    return pn.pane.HTML(pn.bind(lambda message, loaded, error, notes, map_file, map_error: "".join([
+        _line("upload-message", message), _line("upload-error", error), _line("upload-loaded", loaded),
+        *(_line("upload-note", note) for note in notes),
+        _line("upload-map", f"column map: {map_file}" if map_file and not map_error else ""),
+        _line("upload-map-error", map_error)]),
+        *(upload.param[name] for name in ("message", "loaded", "error", "notes", "map_file", "map_error"))),
+        sizing_mode="stretch_width")
+
+
+def _on_file(dropper, read):
+    """Hand the dropper's last file to ``read(filename, bytes)``; an emptied dropper hands nothing."""
     def on_file(event):
         files = event.new or {}
-        if not files:
-            setup.upload.discard()
-            return
-        filename, content = list(files.items())[-1]
-        setup.upload.read(filename, content if isinstance(content, bytes) else content.encode())
-
+        if files:
+            filename, content = list(files.items())[-1]
+            read(filename, content if isinstance(content, bytes) else content.encode())
     dropper.param.watch(on_file, "value")
-    dropper.param.watch(lambda event: setattr(setup.upload, "message", event.new), "refused")
+
+
+def upload_form(setup: Setup):
+    """The browser refuses a file over the size limit before sending it; a file is sent in chunks
+    that fit the server's websocket messages. A second, small field takes a column map."""
+    limits, upload = setup.limits, setup.upload
+    dropper = BoundedFileDropper(accepted_filetypes=TABLE_TYPES, multiple=False,
+                                 max_file_size=f"{round(limits.upload_mb * 1000)}KB", chunk_size=UPLOAD_CHUNK_BYTES,
+                                 max_bytes=int(limits.upload_mb * 1e6), css_classes=["upload"], height=90)
+    map_dropper = BoundedFileDropper(accepted_filetypes=MAP_TYPES, multiple=False, max_file_size=f"{MAX_BYTES // 1000}KB",
+                                     max_bytes=MAX_BYTES, css_classes=["upload-columns"], height=60)
+    form = pn.panel(pn.bind(lambda choices, columns: mapping_form(upload.mapping, choices, columns),
+                            upload.mapping.param.choices, upload.mapping.param.columns))
+    _on_file(dropper, upload.read)
+    _on_file(map_dropper, upload.load_map_file)
+    dropper.param.watch(lambda event: event.new or upload.discard(), "value")  # the file removed from the field
+    dropper.param.watch(lambda event: upload.refuse(event.new), "refused")
+    map_dropper.param.watch(lambda event: setattr(upload, "map_error", event.new), "refused")
     return pn.Card(pn.pane.HTML(f"<span class='upload-limits'>{html.escape(limits.upload_text())}; the file is only "
                                 f"read.</span>"),
-                   dropper, message, form, title="Upload your own data", collapsed=True, width=SIDEBAR_WIDTH - 20,
+                   dropper, upload_status(upload),
+                   pn.pane.HTML("<span class='upload-columns-label'>Column map (optional): a <code>*.columns.json</code> "
+                                "of <code>hybridlab data lucas</code> or a <code>train --columns</code> MAP.json fills "
+                                "the form below</span>"),
+                   map_dropper, form, title="Upload your own data", collapsed=True, width=SIDEBAR_WIDTH - 20,
                    css_classes=["upload-card"])
 
 

@@ -10,5 +10,8 @@ def compare_overlay(records: list[dict], labels: list[str]):
     chosen = [r for r in records if r["label"] in labels]
     if not chosen:
         return empty("select finished runs to overlay their validation loss")
-    return hv.Overlay([hv.Curve(r["run"].history, "epoch", "val_loss", label=r["label"]) for r in chosen]).opts(
+    # each curve names the data its run trained on
+    curves = [hv.Curve(r["run"].history, "epoch", "val_loss", label=" · ".join(filter(None, (r["label"], r.get("data")))))
+              for r in chosen]
+    return hv.Overlay(curves).opts(
         title="validation loss of selected runs", responsive=True, height=300, legend_position="top_right")
