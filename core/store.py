@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Iterable
 
 import torch
-from filelock import FileLock, Timeout
 
 from .errors import HybridlabError
 from .formatting import short_repr
 from .integrity import MARKER, is_intact, marker_text
 from .json_files import write_json
+from .outputs import claim_output
 from .plan import PLAN_FILE
 
 FORMAT_VERSION = 3
@@ -115,20 +115,12 @@ def claim(out: str | Path):
         yield out
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = out.parent / f".{out.name}.lock"
-    lock = FileLock(path, is_singleton=False, thread_local=False)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise HybridlabError(f"{out}: another hybridlab process is writing this run folder; wait for it to "
-                             f"finish or choose another --out")
-    _HELD.add(out)
-    try:
-        yield out
-    finally:
-        _HELD.discard(out)
-        path.unlink(missing_ok=True)  # while still held, so no folder is left with a stale lock file
-        lock.release()
+    with claim_output(out, what="run folder"):
+        _HELD.add(out)
+        try:
+            yield out
+        finally:
+            _HELD.discard(out)
 
 
 def run_config(run) -> dict:

@@ -90,7 +90,9 @@ def _add_builtin_commands(sub) -> None:
                                                          "(default 256)")
     p.add_argument("--reproject", action="store_true",
                    help="a grid in another CRS than the run's longitude/latitude points: compute them per pixel")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing map")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing map that hybridlab wrote")
+    p.add_argument("--max-pixels", type=int, default=1_000_000_000,
+                   help="refuse a grid that declares more pixels than this (default 1,000,000,000)")
     add_executor_arguments(p)
     p.set_defaults(func=cmd_map)
     p = sub.add_parser("data", help="list built-in data sets; 'data lucas' joins LUCAS files into one table")

@@ -126,16 +126,24 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 def cmd_map(a: argparse.Namespace) -> int:
     from ..mapping import MapOptions, map_run
+    from ..outputs import Interrupted
 
     if a.chunk < 16 or a.chunk > 4096:
         raise HybridlabError(f"--chunk must be between 16 and 4096 pixels, got {a.chunk}")
+    if a.max_pixels < 1:
+        raise HybridlabError(f"--max-pixels must be at least 1, got {a.max_pixels}")
     if a.interval is not None:
         from ..calibration import check_level
 
         check_level(a.interval)
     options = MapOptions(interval=a.interval, chunk=a.chunk, workers=a.workers, scheduler=a.scheduler,
-                         reproject=a.reproject, overwrite=a.overwrite)
-    report = map_run(a.run, a.grid, a.out, options, log=lambda m: print(m, file=sys.stderr))
+                         reproject=a.reproject, overwrite=a.overwrite, max_pixels=a.max_pixels)
+    try:
+        report = map_run(a.run, a.grid, a.out, options, log=lambda m: print(m, file=sys.stderr))
+    except Interrupted as stop:
+        print(f"hybridlab map: stopped by {stop}; nothing was written to {a.out} (an earlier map there is kept)",
+              file=sys.stderr)
+        return stop.exit_code
     left = {k: report.get(k, 0) for k in ("no_data", "missing_covariate", "forcing_out_of_range")}
     print(f"{report.get('mapped', 0)} of {report.get('pixels', 0)} pixels mapped in {report['seconds']:.1f} s "
           f"({report['pixels_per_second']:.0f} pixels/s); nodata: {left['no_data']} without data in the grid, "

@@ -21,6 +21,10 @@ GRID_KINDS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "
 #: (EPSG:4326) when the grid has no variable of that name
 LONGITUDE, LATITUDE = ("lon", "longitude", "th_long"), ("lat", "latitude", "th_lat")
 POINTS_CRS = "EPSG:4326"
+#: the most pixels a grid may declare (``map --max-pixels``): checked before anything is allocated
+MAX_PIXELS = 1_000_000_000
+#: how far from evenly spaced pixel centres may be (relative to the spacing)
+SPACING_TOLERANCE = 1e-6
 
 
 def grid_kind(path: Path) -> str:
@@ -32,8 +36,97 @@ def grid_kind(path: Path) -> str:
     return kind
 
 
-def open_grid(path: str | Path):
-    """The grid as a lazy ``xarray.Dataset`` on (y, x), its CRS (or None) and nodata per variable."""
+def check_pixels(path: Path, ny: int, nx: int, max_pixels: int) -> None:
+    """Refuse a grid that declares more than ``max_pixels`` pixels, before anything is allocated."""
+    if ny * nx > max_pixels:
+        raise DataError(f"{path}: the grid declares {ny:,} x {nx:,} = {ny * nx:,} pixels, more than --max-pixels "
+                        f"{max_pixels:,}; cut the grid into tiles or give a larger --max-pixels")
+
+
+def _check_transform(path: Path, max_pixels: int) -> None:
+    """A GeoTIFF's size and its transform: north-up pixels only (no rotation or shear)."""
+    import rasterio
+
+    with rasterio.open(path) as raster:
+        transform, ny, nx = raster.transform, raster.height, raster.width
+    check_pixels(path, ny, nx, max_pixels)
+    if transform.b != 0 or transform.d != 0:
+        raise DataError(f"{path}: the grid's transform is rotated or sheared ({transform.b:g}, {transform.d:g} off "
+                        f"the diagonal); warp it to a north-up grid first (gdalwarp)")
+    if transform.a == 0 or transform.e == 0:
+        raise DataError(f"{path}: the grid's pixel size is 0 in its transform; it cannot be georeferenced")
+
+
+def _check_declared(path: Path, kind: str, max_pixels: int) -> None:
+    """A NetCDF or Zarr grid's declared y and x sizes, read from its metadata before xarray loads
+    any coordinate (a small store can declare 10^12 pixels)."""
+    if kind == "netcdf":
+        import h5netcdf
+
+        with h5netcdf.File(path, "r") as handle:
+            sizes = {name: dim.size for name, dim in handle.dimensions.items()}
+    else:
+        import zarr
+
+        sizes = {}
+        for _, array in zarr.open_group(str(path), mode="r").arrays():
+            names = getattr(array.metadata, "dimension_names", None) or array.attrs.get("_ARRAY_DIMENSIONS") or ()
+            sizes.update({name: size for name, size in zip(names, array.shape) if name in ("y", "x")})
+    check_pixels(path, int(sizes.get("y", 1)), int(sizes.get("x", 1)), max_pixels)
+
+
+def regular_axis(values: np.ndarray, path: Path, name: str) -> np.ndarray:
+    """The sorted unique centres of axis ``name`` as an evenly spaced axis (gaps of whole pixels
+    filled in), or a one-line DataError for centres that are not on a regular grid."""
+    centres = np.unique(np.asarray(values, dtype=float))
+    if not np.isfinite(centres).all():
+        raise DataError(f"{path}: column {name} holds missing or infinite pixel centres")
+    if len(centres) < 2:
+        return centres
+    steps = np.diff(centres)
+    step = steps.min()
+    multiples = steps / step
+    if np.abs(multiples - np.round(multiples)).max() > SPACING_TOLERANCE * max(1.0, multiples.max()):
+        raise DataError(f"{path}: the {name} centres are not evenly spaced (steps from {step:g} to {steps.max():g}); "
+                        f"a table grid needs pixel centres on a regular grid: grid the points first")
+    return centres[0] + step * np.arange(int(round((centres[-1] - centres[0]) / step)) + 1)
+
+
+def _open_table(path: Path, max_pixels: int):
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    if not {"x", "y"} <= set(frame.columns):
+        raise DataError(f"{path}: a table grid needs columns x and y (pixel centres)")
+    if frame.duplicated(["y", "x"]).any():
+        raise DataError(f"{path}: some x/y pairs appear more than once")
+    ys, xs = (regular_axis(frame[c].to_numpy(), path, c) for c in ("y", "x"))
+    check_pixels(path, len(ys), len(xs), max_pixels)
+    dataset = frame.set_index(["y", "x"]).to_xarray()
+    return dataset.reindex(y=ys, x=xs, method="nearest", tolerance=_tolerance(xs, ys))
+
+
+def _tolerance(xs: np.ndarray, ys: np.ndarray) -> float:
+    steps = [np.diff(a).min() for a in (xs, ys) if len(a) > 1]
+    return float(min(steps)) * 1e-3 if steps else 0.0
+
+
+def _check_coordinates(dataset, path: Path) -> None:
+    """A NetCDF/Zarr grid's x and y: coordinate variables, evenly spaced, so that its transform is what
+    the map is written with (a grid without them would be mapped on 0, 1, 2, ...)."""
+    for name in ("x", "y"):
+        if name not in dataset.coords:
+            raise DataError(f"{path}: the grid has no {name} coordinate (pixel centres); write x and y into it")
+        values = dataset[name].to_numpy().astype(float)
+        if len(values) > 1:
+            steps = np.diff(values)
+            if not np.isfinite(values).all() or np.abs(steps - steps[0]).max() > SPACING_TOLERANCE * abs(steps[0]) \
+                    or steps[0] == 0:
+                raise DataError(f"{path}: the grid's {name} coordinate is not evenly spaced; a map needs a regular grid")
+
+
+def open_grid(path: str | Path, max_pixels: int = MAX_PIXELS):
+    """The grid as a lazy ``xarray.Dataset`` on (y, x), its CRS (or None) and nodata per variable;
+    refused in one line when it declares more than ``max_pixels`` pixels or is not a regular,
+    north-up grid."""
     import xarray as xr
 
     path = Path(path)
@@ -42,20 +135,18 @@ def open_grid(path: str | Path):
         if kind == "geotiff":
             import rioxarray
 
+            _check_transform(path, max_pixels)
             dataset = rioxarray.open_rasterio(path, band_as_variable=True, mask_and_scale=True, cache=False)
             names = {v: dataset[v].attrs.get("long_name") or v for v in dataset.data_vars}
             if len(set(names.values())) < len(names):
                 raise DataError(f"{path}: band descriptions repeat or are missing; name each band by its covariate")
             dataset = dataset.rename(names)
         elif kind == "table":
-            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-            if not {"x", "y"} <= set(frame.columns):
-                raise DataError(f"{path}: a table grid needs columns x and y (pixel centres)")
-            if frame.duplicated(["y", "x"]).any():
-                raise DataError(f"{path}: some x/y pairs appear more than once")
-            dataset = frame.set_index(["y", "x"]).to_xarray()
+            dataset = _open_table(path, max_pixels)
         else:
             import rioxarray  # noqa: F401 - registers .rio, which reads the CRS from CF grid_mapping
+
+            _check_declared(path, kind, max_pixels)
 
             dataset = xr.open_dataset(path, engine="zarr" if kind == "zarr" else "h5netcdf", chunks=None,
                                       mask_and_scale=True, decode_coords="all")
@@ -65,6 +156,9 @@ def open_grid(path: str | Path):
         raise DataError(f"{path}: cannot be read as a {kind} grid ({type(e).__name__}: {str(e)[:120]})") from None
     if not {"y", "x"} <= set(dataset.dims):
         raise DataError(f"{path}: the grid's dimensions are {', '.join(map(str, dataset.dims))}; it needs y and x")
+    if kind in ("netcdf", "zarr"):
+        check_pixels(path, dataset.sizes["y"], dataset.sizes["x"], max_pixels)
+        _check_coordinates(dataset, path)
     return dataset
 
 
@@ -89,6 +183,8 @@ def plan_grid(dataset, path: Path, needed: list[str], had_coordinates: bool, rep
         raise DataError(f"{path}: the grid lacks {', '.join(map(short_repr, missing))} that the run needs (its "
                         f"variables: {', '.join(map(str, list(dataset.data_vars)[:10]))})")
     transformer = None
+    if crs is not None:
+        check_crs_range(dataset, path, crs)
     if had_coordinates or coordinates:
         if crs is None:
             raise DataError(f"{path}: the grid has no CRS, and the run's points had coordinates; write the CRS into "
@@ -103,6 +199,29 @@ def plan_grid(dataset, path: Path, needed: list[str], had_coordinates: bool, rep
     return GridPlan({c: c for c in needed if c not in coordinates}, coordinates, transformer)
 
 
+def check_crs_range(dataset, path: Path, crs) -> None:
+    """Refuse pixel centres outside the valid range of the grid's CRS: beyond ±180° / ±90° in a
+    geographic CRS (a grid in metres labelled EPSG:4326), or where a projected CRS has no
+    longitude/latitude."""
+    from pyproj import CRS, Transformer
+
+    crs = CRS.from_user_input(crs)
+    xs, ys = (dataset[c].to_numpy().astype(float) for c in ("x", "y"))
+    if not (len(xs) and len(ys)):
+        return
+    corners_x, corners_y = [xs.min(), xs.max(), xs.min(), xs.max()], [ys.min(), ys.min(), ys.max(), ys.max()]
+    if crs.is_geographic:
+        if not (-180 <= xs.min() and xs.max() <= 360 and -90 <= ys.min() and ys.max() <= 90):
+            raise DataError(f"{path}: the grid is labelled {crs.to_string()} (degrees), but its pixel centres span x "
+                            f"{xs.min():g} to {xs.max():g} and y {ys.min():g} to {ys.max():g}, outside -180..360 and "
+                            f"-90..90; label the grid with the CRS its coordinates are in")
+        return
+    lon, lat = Transformer.from_crs(crs, POINTS_CRS, always_xy=True).transform(corners_x, corners_y, errcheck=False)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise DataError(f"{path}: the grid's pixel centres (x {xs.min():g} to {xs.max():g}, y {ys.min():g} to "
+                        f"{ys.max():g}) lie outside the valid range of its CRS {crs.to_string()}")
+
+
 def window_frame(dataset, grid: GridPlan, rows: slice, columns: slice) -> pd.DataFrame:
     """The pixels of one window as a table (row-major), one column per input the run needs."""
     window = dataset.isel(y=rows, x=columns)
@@ -115,4 +234,5 @@ def window_frame(dataset, grid: GridPlan, rows: slice, columns: slice) -> pd.Dat
     return pd.DataFrame(frame)
 
 
-__all__ = ["GRID_KINDS", "GridPlan", "grid_kind", "open_grid", "plan_grid", "window_frame"]
+__all__ = ["GRID_KINDS", "MAX_PIXELS", "GridPlan", "check_crs_range", "check_pixels", "grid_kind", "open_grid",
+           "plan_grid", "regular_axis", "window_frame"]

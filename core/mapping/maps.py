@@ -18,17 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import HybridlabError
 from ..loaded_run import load_run
-from .grid import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
-from .output import create_store, finish, map_format, write_window
+from ..outputs import check_output, claim_output, partial_path, raise_on_signals, replacing
+from .grid import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
+from .output import create_store, finish, map_format, owned_map, write_window
 
 
 @dataclass
 class MapOptions:
     """interval: the level of the bounds written for a calibrated run (None: none); chunk: window
     side in pixels; workers / scheduler: the executor; reproject: compute longitude/latitude from
-    a grid in another CRS; overwrite: replace an existing map that hybridlab wrote."""
+    a grid in another CRS; overwrite: replace an existing map that hybridlab wrote; max_pixels: the
+    most pixels a grid may declare."""
 
     interval: float | None = None
     chunk: int = 256
@@ -36,6 +37,7 @@ class MapOptions:
     scheduler: str | None = None
     reproject: bool = False
     overwrite: bool = False
+    max_pixels: int = MAX_PIXELS
 
 
 def _inputs(config: dict) -> list[str]:
@@ -49,10 +51,10 @@ def _had_coordinates(config: dict) -> bool:
 
 
 @functools.lru_cache(maxsize=4)
-def _opened(run_path: str, grid_path: str, reproject: bool):
+def _opened(run_path: str, grid_path: str, reproject: bool, max_pixels: int = MAX_PIXELS):
     """(run, grid dataset, grid plan), once per worker process."""
     run = load_run(run_path)
-    dataset = open_grid(grid_path)
+    dataset = open_grid(grid_path, max_pixels)
     return run, dataset, plan_grid(dataset, Path(grid_path), _inputs(run.config), _had_coordinates(run.config),
                                    reproject)
 
@@ -78,8 +80,9 @@ def mappable(frame: pd.DataFrame, config: dict, read: list[str]) -> tuple[np.nda
 
 
 def map_window(task: dict) -> dict:
-    """One window (a worker's call): read, predict, write; returns its pixel counts."""
-    run, dataset, grid = _opened(task["run"], task["grid"], task["reproject"])
+    """One window (a worker's call): read, predict, write; returns its pixel counts (or, when the
+    window cannot be written, the error as plain data: a full disk is one line, not a traceback)."""
+    run, dataset, grid = _opened(task["run"], task["grid"], task["reproject"], task["max_pixels"])
     rows, columns = slice(*task["rows"]), slice(*task["columns"])
     frame = window_frame(dataset, grid, rows, columns)
     valid, counts = mappable(frame, run.config, list(grid.variables))
@@ -89,7 +92,10 @@ def map_window(task: dict) -> dict:
         predicted = run.predict(frame[valid].reset_index(drop=True), interval=task["interval"])
         for name in task["variables"]:
             values[name][valid] = predicted[name].to_numpy()
-    write_window(Path(task["store"]), {name: v.reshape(shape) for name, v in values.items()}, rows, columns)
+    try:
+        write_window(Path(task["store"]), {name: v.reshape(shape) for name, v in values.items()}, rows, columns)
+    except OSError as error:
+        return {"error": error.strerror or str(error), "errno": error.errno, "filename": error.filename or task["store"]}
     return {"pixels": len(frame), "mapped": int(valid.sum()), **counts}
 
 
@@ -126,59 +132,74 @@ def _nodata(dataset) -> float | None:
     return None
 
 
-def check_map_out(out: Path, overwrite: bool) -> None:
-    """An output that does not exist, or (with ``overwrite``) a file or a Zarr folder hybridlab can replace."""
-    map_format(out)
-    if out.is_symlink():
-        raise HybridlabError(f"{out}: is a symbolic link; give another --out")
-    if not out.parent.is_dir():
-        raise HybridlabError(f"{out}: the folder {out.parent} does not exist; create it first")
-    if out.exists() and not overwrite:
-        raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
-    if out.is_dir() and not (out / ".zgroup").exists() and not (out / "zarr.json").exists():
-        raise HybridlabError(f"{out}: is a folder that is not a Zarr map; choose another --out")
+def check_map_out(out: Path, overwrite: bool, inputs: list[Path] = ()) -> Path:
+    """A new output, or (with ``overwrite``) a map hybridlab wrote: a Zarr store whose manifest
+    lists everything in it, a GeoTIFF or NetCDF file with hybridlab's tag; never an input."""
+    kind = map_format(out)
+    return check_output(out, overwrite=overwrite, inputs=inputs, folder=kind == "zarr",
+                        owned=None if kind == "zarr" else owned_map)
+
+
+def _run_inputs(run_path: Path) -> list[Path]:
+    """The files of the run folder a map reads (a map may go into the run's folder, not over them)."""
+    from ..integrity import CHECKED, CHECKED_IF_PRESENT, MARKER
+
+    return [run_path / name for name in (*CHECKED, *CHECKED_IF_PRESENT, MARKER)]
+
+
+def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, options: "MapOptions", log) -> tuple:
+    """Create the Zarr store and map every window into it on the executor: (totals, seconds)."""
+    from ..executor import Executor
+
+    create_store(store, dataset, variables, options.chunk)
+    tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
+              "interval": options.interval, "reproject": options.reproject, "variables": list(variables),
+              "max_pixels": options.max_pixels} for rows, columns in _windows(dataset, options.chunk)]
+    totals: dict = {}
+    with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
+        log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
+            f"{executor.worker_count()} worker(s)")
+        start = time.perf_counter()  # the cluster is up: the clock times the map alone
+        for result in executor.map(map_window, tasks, name=lambda task: "map-window"):
+            if "error" in result:  # a worker that could not write (a full disk): one line, no worker traceback
+                raise OSError(result["errno"], result["error"], result["filename"])
+            for key, value in result.items():
+                totals[key] = totals.get(key, 0) + value
+    return totals, time.perf_counter() - start
 
 
 def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, options: MapOptions | None = None,
             log=print) -> dict:
-    """Map a run over a grid into ``out`` (GeoTIFF, NetCDF or Zarr by its suffix).
+    """Map a run over a grid into ``out`` (GeoTIFF, NetCDF or Zarr by its suffix), written through
+    :mod:`core.outputs`: into a temporary sibling, renamed into place once complete.
 
     Returns
     -------
     dict
         Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second.
     """
-    from ..executor import Executor, check_processes
+    from ..executor import check_processes
 
     options = options or MapOptions()
     check_processes(options.workers, 1)  # before anything is written
-    out, grid_path = Path(out).resolve(), Path(grid_path).resolve()
-    if out == grid_path or grid_path in out.parents or out in grid_path.parents:
-        raise HybridlabError(f"{out}: is, holds or lies inside the grid being read ({grid_path}); choose another --out")
-    check_map_out(out, options.overwrite)
-    run, dataset, _ = _opened(str(Path(run_path).resolve()), str(grid_path), options.reproject)
-    variables = map_variables(run, options.interval)
-    store = out.parent / f".{out.name}.partial.zarr"
-    shutil.rmtree(store, ignore_errors=True)
-    create_store(store, dataset, variables, options.chunk)
-    tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
-              "interval": options.interval, "reproject": options.reproject, "variables": list(variables)}
-             for rows, columns in _windows(dataset, options.chunk)]
-    totals: dict = {}
-    try:
-        with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
-            log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
-                f"{executor.worker_count()} worker(s)")
-            start = time.perf_counter()  # the cluster is up: the clock times the map alone
-            for result in executor.map(map_window, tasks, name=lambda task: "map-window"):
-                for key, value in result.items():
-                    totals[key] = totals.get(key, 0) + value
-        seconds = time.perf_counter() - start
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        finish(store, out, list(variables), dataset, _nodata(dataset))
-    finally:
-        shutil.rmtree(store, ignore_errors=True)
+    run_path, grid_path = Path(run_path).absolute(), Path(grid_path).absolute()
+    out = check_map_out(Path(out), options.overwrite, [grid_path, *_run_inputs(run_path)])
+    kind = map_format(out)
+    with claim_output(out), raise_on_signals():
+        run, dataset, _ = _opened(str(run_path.resolve()), str(grid_path.resolve()), options.reproject,
+                                  options.max_pixels)
+        variables = map_variables(run, options.interval)
+        if kind == "zarr":
+            with replacing(out, folder=True) as store:
+                totals, seconds = _map_windows(store, run, dataset, variables, grid_path.resolve(), options, log)
+        else:
+            store = out.parent / (partial_path(out, "windows").name + ".zarr")
+            try:
+                totals, seconds = _map_windows(store, run, dataset, variables, grid_path.resolve(), options, log)
+                with replacing(out) as temp:
+                    finish(store, temp, kind, list(variables), dataset, _nodata(dataset))
+            finally:
+                shutil.rmtree(store, ignore_errors=True)
     return {**totals, "variables": list(variables), "seconds": seconds,
             "pixels_per_second": totals.get("pixels", 0) / seconds if seconds else 0.0}
 

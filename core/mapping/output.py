@@ -6,7 +6,6 @@ The grid's CRS, transform and nodata value go with it, and CF attributes name ea
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,8 @@ from ..errors import HybridlabError
 
 #: suffix of the map -> format
 MAP_FORMATS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "zarr"}
+#: what marks a GeoTIFF or NetCDF map as hybridlab's (a dataset tag, a global attribute)
+MAP_TAG, MAP_SOURCE = "HYBRIDLAB_OUTPUT", "hybridlab map"
 
 
 def map_format(path: Path) -> str:
@@ -50,16 +51,27 @@ def write_window(store: Path, values: dict[str, np.ndarray], rows: slice, column
         group[name][rows, columns] = array.astype("float32")
 
 
-def finish(store: Path, out: Path, names: list[str], grid, nodata: float | None) -> None:
-    """Turn the Zarr map into ``out`` (its format from the suffix), chunk by chunk: the variables
-    ``names`` in that order, with the CRS and transform of ``grid`` (the covariate dataset) and its
-    ``nodata`` value in a GeoTIFF."""
-    import xarray as xr
+def owned_map(path: Path) -> bool:
+    """Whether the file ``path`` is a GeoTIFF or NetCDF map that hybridlab wrote (its tag)."""
+    try:
+        if map_format(path) == "geotiff":
+            import rasterio
 
-    kind = map_format(out)
-    if kind == "zarr":
-        shutil.move(str(store), str(out))
-        return
+            with rasterio.open(path) as raster:
+                return raster.tags().get(MAP_TAG) == "map"
+        import h5netcdf
+
+        with h5netcdf.File(path, "r") as handle:
+            return handle.attrs.get("source") == MAP_SOURCE
+    except Exception:  # noqa: BLE001 - anything that cannot be read as our map is not ours
+        return False
+
+
+def finish(store: Path, out: Path, kind: str, names: list[str], grid, nodata: float | None) -> None:
+    """Write the Zarr map as ``kind`` (geotiff or netcdf) into the file ``out``, chunk by chunk: the
+    variables ``names`` in that order, with the CRS and transform of ``grid`` (the covariate
+    dataset) and its ``nodata`` value in a GeoTIFF."""
+    import xarray as xr
     import rioxarray  # noqa: F401 - .rio
 
     dataset = xr.open_zarr(store)[names]
@@ -68,6 +80,7 @@ def finish(store: Path, out: Path, names: list[str], grid, nodata: float | None)
     if crs is not None:
         dataset = dataset.rio.write_crs(crs)
     if kind == "netcdf":
+        dataset.attrs["source"] = MAP_SOURCE
         dataset.to_netcdf(out, engine="h5netcdf")
         return
     stack = dataset.to_array("band").assign_coords(band=np.arange(1, len(names) + 1))
@@ -77,13 +90,15 @@ def finish(store: Path, out: Path, names: list[str], grid, nodata: float | None)
     if crs is not None:
         stack = stack.rio.write_crs(crs)
     stack.attrs["long_name"] = tuple(names)
-    stack.rio.to_raster(out, tiled=True, windowed=True, compress="deflate", dtype="float32", recalc_transform=False)
+    stack.rio.to_raster(out, driver="GTiff", tiled=True, windowed=True, compress="deflate", dtype="float32",
+                        recalc_transform=False)
     import rasterio
 
     with rasterio.open(out, "r+") as raster:
+        raster.update_tags(**{MAP_TAG: "map"})
         for band, name in enumerate(names, 1):
             raster.set_band_description(band, name)
             raster.update_tags(band, units=dataset[name].attrs.get("units", ""))
 
 
-__all__ = ["MAP_FORMATS", "create_store", "finish", "map_format", "write_window"]
+__all__ = ["MAP_FORMATS", "create_store", "finish", "map_format", "owned_map", "write_window"]
