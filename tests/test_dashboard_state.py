@@ -137,7 +137,9 @@ def test_upload_with_mapping_and_clear_errors(tmp_path):
     assert s.upload.read("broken.parquet", b"not parquet") is None and "broken.parquet" in s.upload.error
     big = b"x" * int(51e6)
     assert s.upload.read("big.csv", big) is None and "big.csv: 51 MB is over this server's limit of 50 MB" in s.upload.error
-    assert s.data_name == "respiration-synthetic"  # the uploaded data are gone: built-in data again
+    assert s.data_name == "uploaded: big.csv" and not s.can_train and s.errors == [s.upload.error]  # nothing else trains
+    s.upload.discard()  # the file taken out of the field: built-in data again
+    assert s.data_name == "respiration-synthetic" and s.can_train
 
 
 def test_loss_figure_streams_new_epochs_and_starts_over_for_a_new_run():

@@ -128,12 +128,17 @@ def test_each_form_offers_only_its_own_upload(fluxes):
     assert not any(o.startswith("uploaded") for o in b.param.data_name.objects)
 
 
-def test_a_failed_read_leaves_built_in_data_and_a_new_file_replaces_the_old(fluxes):
+def test_a_file_that_cannot_be_read_is_still_the_data_chosen_so_train_says_why(fluxes):
     setup = _uploaded(fluxes)
     kept = setup.upload.path
     assert setup.upload.read("notes.xlsx", b"PK\x03\x04") is None
     assert setup.upload.error == "notes.xlsx: unknown file type '.xlsx'; use .csv or .parquet"
-    assert not kept.exists() and setup.data_name == "respiration-synthetic" and setup.can_train
+    assert not kept.exists() and setup.upload.path is None  # the earlier file is gone
+    assert setup.data_name == "uploaded: notes.xlsx" and setup.errors == [setup.upload.error] and not setup.can_train
+    setup.upload.refuse("huge.csv", "huge.csv: over this server's limit of 50 MB")
+    assert setup.data_name == "uploaded: huge.csv" and setup.errors == ["huge.csv: over this server's limit of 50 MB"]
+    setup.data_name = "respiration-synthetic"
+    assert setup.can_train
 
 
 def _train(setup, session):

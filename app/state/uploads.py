@@ -28,7 +28,7 @@ def _sites(data) -> int:
 class Upload(param.Parameterized):
     """The uploaded file of one session (at most one at a time) and its column mapping."""
 
-    filename = param.String(default="")
+    filename = param.String(default="", doc="the file last uploaded, also when it could not be read")
     path = param.Parameter(default=None, doc="the temporary copy (pathlib.Path), None before an upload")
     data = param.Parameter(default=None, doc="core.HybridData: the file loaded with the form's mapping; None while "
                                              "it does not load")
@@ -75,9 +75,10 @@ class Upload(param.Parameterized):
                 problems = problems or self.limits.check_decoded(int(frame.memory_usage(deep=True).sum()))
             except core.DataError as e:
                 problems = [self._message(e).removeprefix(f"{filename}: ")]
-        if problems:
+        if problems:  # still the data chosen, so that Train says why instead of training other data
             self.discard()
-            self.error = f"{filename}: {'; '.join(problems)}"
+            self.param.update(filename=filename, error=f"{filename}: {'; '.join(problems)}")
+            self.param.trigger("chosen")
             return None
         self.message = f"{filename}: {len(frame)} rows, {len(frame.columns)} columns; map the columns below " \
                        f"(Train uses the mapping as shown)"
@@ -89,10 +90,11 @@ class Upload(param.Parameterized):
         self.param.trigger("chosen")
         return frame
 
-    def refuse(self, text: str) -> None:
+    def refuse(self, filename: str, text: str) -> None:
         """A file refused before it was read (e.g. over the size limit while it arrived)."""
         self.discard()
-        self.error = text
+        self.param.update(filename=filename, error=text)
+        self.param.trigger("chosen")
 
     @param.depends("spec", watch=True)
     def _new_model(self) -> None:

@@ -106,8 +106,10 @@ class BoundedFileDropper(pn.widgets.FileDropper):
 
     max_bytes = param.Integer(default=None, allow_None=True)
     refused = param.String(default="", doc="the last file refused on the server, with why")
+    refused_name = param.String(default="", doc="that file's name")
 
-    _rename = {**pn.widgets.FileDropper._rename, "max_bytes": None, "refused": None}  # server side only
+    _rename = {**pn.widgets.FileDropper._rename, "max_bytes": None, "refused": None,
+               "refused_name": None}  # server side only
 
     def _process_event(self, event):
         data = event.data
@@ -117,6 +119,7 @@ class BoundedFileDropper(pn.widgets.FileDropper):
             received = sum(map(len, self._file_buffer.get(data["name"], []))) if data["chunk"] > 1 else 0
             if received + len(data["data"]) > self.max_bytes:
                 self._file_buffer.pop(data["name"], None)
+                self.refused_name = data["name"]
                 self.refused = f"{data['name']}: over this server's limit of {self.max_bytes / 1e6:g} MB"
                 return
         super()._process_event(event)
@@ -163,7 +166,7 @@ def upload_form(setup: Setup):
     _on_file(dropper, upload.read)
     _on_file(map_dropper, upload.load_map_file)
     dropper.param.watch(lambda event: event.new or upload.discard(), "value")  # the file removed from the field
-    dropper.param.watch(lambda event: upload.refuse(event.new), "refused")
+    dropper.param.watch(lambda event: upload.refuse(dropper.refused_name, event.new), "refused")
     map_dropper.param.watch(lambda event: setattr(upload, "map_error", event.new), "refused")
     return pn.Card(pn.pane.HTML(f"<span class='upload-limits'>{html.escape(limits.upload_text())}; the file is only "
                                 f"read.</span>"),
