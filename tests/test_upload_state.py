@@ -128,6 +128,17 @@ def test_each_form_offers_only_its_own_upload(fluxes):
     assert not any(o.startswith("uploaded") for o in b.param.data_name.objects)
 
 
+def test_the_notes_of_a_load_name_the_uploaded_file(fluxes):
+    gappy = fluxes.copy()
+    gappy.loc[gappy.index[:5], "moisture"] = float("nan")
+    setup = _uploaded(gappy, "gappy.csv")
+    setup.upload.use_mapping(FLUX_MAP)
+    notes = setup.upload.notes
+    assert setup.can_train and len(setup.upload.data.frame) == 475
+    assert any(n.startswith("gappy.csv: ") and "5 of 480 rows left out" in n for n in notes), notes
+    assert not any("hybridlab-upload-" in n for n in notes)
+
+
 def test_a_file_that_cannot_be_read_is_still_the_data_chosen_so_train_says_why(fluxes):
     setup = _uploaded(fluxes)
     kept = setup.upload.path

@@ -55,7 +55,9 @@ class Upload(param.Parameterized):
         return UPLOADED_PREFIX + self.filename if self.filename else ""
 
     def _message(self, error: Exception | str) -> str:
-        text = str(error).replace(str(self.path), self.filename)
+        text = str(error)
+        if self.path is not None:  # core names the temporary copy by its path or its name
+            text = text.replace(str(self.path), self.filename).replace(Path(self.path).name, self.filename)
         return text if text.startswith(self.filename) else f"{self.filename}: {text}"
 
     def read(self, filename: str, content: bytes) -> pd.DataFrame | None:
