@@ -105,9 +105,12 @@ def target_bounds(entry: dict, predictive: Predictive, level: float, target: str
     bound cut at 0 for a non-negative target)."""
     quantile = conformal_quantile(np.asarray(entry["scores"]), level)
     if not math.isfinite(quantile):
-        needed = math.ceil(level / (1 - level))
-        raise HybridlabError(f"target {target!r}: a {level:g} interval needs at least {needed} calibration sites, the "
-                             f"run has {entry['n']}; choose a lower --interval or train with a larger --calibration")
+        needed = max(1, math.floor(level / (1 - level)) - 2)  # then the least n that conformal_quantile accepts
+        while math.ceil((needed + 1) * level) > needed:
+            needed += 1
+        raise HybridlabError(f"target {target!r}: a {level:.15g} interval needs at least {needed:,} calibration "
+                             f"observations of {target}, the run has {entry['n']:,} (rows of its calibration sites); "
+                             f"choose a lower --interval or train with a larger --calibration")
     lower, upper = bounds(entry["method"], predictive, level, entry["noise_sd"], quantile)
     return _clip(lower, target, {target} if entry.get("nonnegative") else ()), upper
 

@@ -27,6 +27,9 @@ MARKER_FORMAT = 3
 CHECKED = ("plan.yaml", "config.json", "model.pt")
 #: checked as well where the run has them (a calibrated run's intervals)
 CHECKED_IF_PRESENT = ("calibration.json",)
+#: what verdicts and reports are read from: listed by markers since #37 and checked when listed
+#: (a marker written before lists none of them)
+CHECKED_WHEN_LISTED = ("metrics.json", "parameters.parquet", "members.parquet", "predictions.parquet")
 #: the largest model.pt accepted (bytes): far above the engine's network caps
 MAX_MODEL_BYTES = 2 * 1024 ** 3
 #: the most members a run folder may declare (TrainConfig's limit; this layer sits below it)
@@ -44,7 +47,7 @@ def sha256(path: Path) -> str:
 
 def marker_text(folder: Path) -> str:
     """The marker's content for the files now in ``folder``."""
-    names = list(CHECKED) + [name for name in CHECKED_IF_PRESENT if (folder / name).is_file()]
+    names = list(CHECKED) + [name for name in (*CHECKED_IF_PRESENT, *CHECKED_WHEN_LISTED) if (folder / name).is_file()]
     return json.dumps({"format": MARKER_FORMAT, "sha256": {name: sha256(folder / name) for name in names}})
 
 
@@ -62,6 +65,7 @@ def verify(folder: Path) -> None:
         raise HybridlabError(f"{path}: the completion marker is damaged or from an older hybridlab (it must hold the "
                              f"checksums of {', '.join(CHECKED)}); train the run again")
     present = [name for name in CHECKED_IF_PRESENT if name in sums or (folder / name).is_file()]
+    present += [name for name in CHECKED_WHEN_LISTED if name in sums]
     for name in (*CHECKED, *present):
         if not (folder / name).is_file():
             raise HybridlabError(f"{folder}: {name} is missing; train the run again")
@@ -136,6 +140,21 @@ def check_finite(path: Path, state: dict) -> None:
         raise HybridlabError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values (first {bad[0]}); refused")
 
 
+def _check_scores(scores, n, what: str, refuse) -> None:
+    """Conformal scores as calibration writes them: a non-empty list of finite numbers >= 0 (never
+    booleans), in ascending order, as many as the entry's ``n``."""
+    if not isinstance(scores, list) or not scores or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and abs(s) != float("inf") and s == s
+            for s in scores):
+        refuse(f"{what}: scores must be a list of finite numbers")
+    if min(scores) < 0:
+        refuse(f"{what}: scores must be >= 0 (distances from the prediction), got {short_repr(min(scores))}")
+    if any(b < a for a, b in zip(scores, scores[1:])):
+        refuse(f"{what}: scores must be in ascending order, as calibration writes them")
+    if isinstance(n, bool) or not isinstance(n, int) or n != len(scores):
+        refuse(f"{what}: n must be the number of scores ({len(scores)}), got {short_repr(n)}")
+
+
 def check_calibration(path: Path, calibration) -> dict:
     """calibration.json as :mod:`core.calibration` writes it, or a one-line HybridlabError: a
     known method and source, and per calibrated target a finite noise sd and finite scores."""
@@ -162,7 +181,5 @@ def check_calibration(path: Path, calibration) -> dict:
         floor = entry.get("noise_floor", 0.0)
         if not isinstance(floor, (int, float)) or not 0 <= floor < float("inf"):
             refuse(f"target {short_repr(target)}: noise_floor must be a finite number >= 0")
-        if not isinstance(scores, list) or not scores or not all(
-                isinstance(s, (int, float)) and abs(s) != float("inf") and s == s for s in scores):
-            refuse(f"target {short_repr(target)}: scores must be a list of finite numbers")
+        _check_scores(scores, entry.get("n"), f"target {short_repr(target)}", refuse)
     return calibration

@@ -12,6 +12,8 @@ temperature split they come from the colder, seen climates, as a map user's own 
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -113,6 +115,11 @@ def hold_out_calibration(groups, train_rows: np.ndarray, fraction: float, seed: 
     if len(pd.unique(groups)) < 4:
         raise DataError(f"a calibration split needs at least 4 training sites/groups, the data have "
                         f"{len(pd.unique(groups))}")
+    count = len(pd.unique(groups))
+    held_out = math.ceil(fraction * count)  # as GroupShuffleSplit rounds: at least one group on each side
+    if held_out >= count:
+        raise DataError(f"--calibration {fraction:.15g} holds out {held_out} of the {count} training sites/groups and "
+                        f"leaves none to train on; choose a smaller share, e.g. 0.15")
     from sklearn.model_selection import GroupShuffleSplit
 
     # its own stream (seed + 1): the same run with or without calibration keeps the same validation sites

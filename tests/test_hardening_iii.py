@@ -265,3 +265,113 @@ def test_two_maps_into_one_out_at_once_is_one_line(run_folder, tmp_path, capsys)
         assert _map(run_folder, run_folder / "grid.tif", tmp_path / "m.tif") == 2
     assert "another hybridlab process is writing" in capsys.readouterr().err
     assert not (tmp_path / "m.tif").exists()
+
+
+# --- identify --validation (F2), twins and run files re-checked (F12) ------------------------------
+
+@pytest.fixture(scope="module")
+def sweep_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    assert main(["sweep", "--model", "respiration", "--n-sites", "200", "--epochs", "5", "--seeds", "2", "--out",
+                 str(folder / "sw"), "--quiet", "--workers", "1"]) == 0
+    return folder / "sw"
+
+
+def _copy(sweep: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(sweep, tmp_path / "sw", symlinks=True))
+
+
+@pytest.mark.slow
+def test_identify_validation_never_writes_over_a_run_file_or_a_foreign_file(sweep_folder, tmp_path, capsys):
+    sweep = _copy(sweep_folder, tmp_path)
+    model = sweep / "runs" / "default__seed0" / "model.pt"
+    before = model.read_bytes()
+    assert main(["identify", str(sweep), "--validation", str(model), "--overwrite"]) == 2
+    assert "being read" in capsys.readouterr().err and model.read_bytes() == before
+    (tmp_path / "notes.json").write_text('{"mine": 1}')
+    assert main(["identify", str(sweep), "--validation", str(tmp_path / "notes.json"), "--overwrite"]) == 2
+    assert "not written by hybridlab" in capsys.readouterr().err
+    assert (tmp_path / "notes.json").read_text() == '{"mine": 1}'
+    out = tmp_path / "validation.json"
+    assert main(["identify", str(sweep), "--validation", str(out)]) == 0
+    assert main(["identify", str(sweep), "--validation", str(out)]) == 2  # exists, no --overwrite
+    assert main(["identify", str(sweep), "--validation", str(out), "--overwrite"]) == 0
+    assert "spearman" in json.loads(out.read_text()) and _siblings(out) == []
+
+
+@pytest.mark.slow
+def test_a_changed_twin_file_or_run_file_is_refused_not_scored(sweep_folder, tmp_path, capsys):
+    sweep = _copy(sweep_folder, tmp_path)
+    twins = ["identify", str(sweep), "--twins", "1", "--twin-members", "2", "--workers", "1"]
+    assert main(twins) == 0
+    (path,) = (sweep / "twins").glob("*/data/twin-1-*.parquet")
+    table = pd.read_parquet(path)
+    table["true_rb"] = table["true_rb"].to_numpy()[::-1]  # the truth permuted: the verdict would flip
+    table.to_parquet(path, index=False)
+    capsys.readouterr()
+    assert main(twins) == 2
+    err = capsys.readouterr().err
+    assert str(path.name) in err and "changed after it was written" in err
+    parameters = sweep / "runs" / "default__seed0" / "parameters.parquet"
+    table = pd.read_parquet(parameters)
+    table["rb"] = table["rb"].to_numpy()[::-1]
+    table.to_parquet(parameters, index=False)
+    assert main(["identify", str(sweep)]) == 2
+    assert "parameters.parquet: not the file written with this run" in capsys.readouterr().err
+
+
+# --- calibration scores (F17), interval messages (F18), bad numbers (F15) ---------------------------
+
+def _calibration(scores, n=None) -> dict:
+    return {"source": "members", "targets": {"reco": {"calibrated": True, "method": "conformal", "noise_sd": 0.1,
+                                                      "scores": scores, "n": len(scores) if n is None else n}}}
+
+
+@pytest.mark.parametrize("scores, message", [([-0.5, 0.1, 0.2], ">= 0"), ([True, 0.1, 0.2], "finite numbers"),
+                                             ([0.3, 0.1, 0.2], "ascending"), ([0.1, 0.2], "number of scores")])
+def test_calibration_scores_are_checked_for_type_sign_and_order(tmp_path, scores, message):
+    from core.integrity import check_calibration
+
+    with pytest.raises(HybridlabError, match=message):
+        check_calibration(tmp_path / "calibration.json", _calibration(scores, n=3))
+    assert check_calibration(tmp_path / "c.json", _calibration([0.0, 0.1, 0.1, 0.2]))
+
+
+def test_an_interval_too_fine_for_the_calibration_names_the_level_unrounded_and_observations():
+    from core.calibration import entry_predictive, target_bounds
+
+    entry = _calibration(list(np.linspace(0, 1, 1832)))["targets"]["reco"]
+    predictive = entry_predictive(entry, np.zeros(3), np.zeros((5, 3)))
+    with pytest.raises(HybridlabError) as error:
+        target_bounds(entry, predictive, 0.9999999, "reco")
+    message = str(error.value)
+    assert "a 0.9999999 interval" in message and "9,999,999 calibration observations" in message
+    assert "1,832" in message and "calibration sites, the run has" not in message
+
+
+def test_impossible_calibration_shares_and_member_counts_are_one_line(tmp_path, capsys):
+    assert main(["train", "--model", "respiration", "--n-sites", "200", "--epochs", "1", "--calibration", "0.999",
+                 "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    assert "--calibration 0.999" in capsys.readouterr().err
+    for members in ("0", "-2"):
+        assert main(["experiment", "soc", "--members", members, "--out", str(tmp_path / "e"), "--epochs", "1",
+                     "--n-sites", "200", "--quiet"]) == 2
+        assert f"--members must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
+
+
+# --- bench (F5) --------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_bench_writes_nothing_into_the_current_folder(tmp_path):
+    import shutil
+
+    if not (os.environ.get("HYBRIDLAB_CHROMIUM") or shutil.which("chromium")):
+        pytest.skip("the dashboard benchmark needs Chromium")
+    (tmp_path / "bench-serve-1.log").write_text("mine")
+    done = _cli(["bench", "--out", tmp_path / "b.json", "--dashboard-sessions", "1", "--bench-workers", "-3"],
+                cwd=tmp_path)
+    assert done.returncode == 2 and (tmp_path / "bench-serve-1.log").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench-serve-1.log"]

@@ -25,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -179,7 +180,8 @@ async def _measure(n: int, workers: int, follow_s: float, arrival_s: float, chro
                    browser_niceness: int = 0) -> dict:
     from playwright.async_api import async_playwright
 
-    port, log_path = _free_port(), os.path.abspath(f"bench-serve-{n}.log")
+    # the server's log goes into a folder of its own, never the current one (kept there if the server fails)
+    port, log_path = _free_port(), os.path.join(tempfile.mkdtemp(prefix="hybridlab-bench-"), f"bench-serve-{n}.log")
     server = start_server(port, workers, log_path)
     watcher = MemoryWatcher(server.pid)
     url = f"http://127.0.0.1:{port}/app"
@@ -196,7 +198,7 @@ async def _measure(n: int, workers: int, follow_s: float, arrival_s: float, chro
     finally:
         memory = watcher.stop()
         stop_tree(server.pid)
-    os.remove(log_path)
+    shutil.rmtree(os.path.dirname(log_path), ignore_errors=True)
     return {**_summary(n, alone, sessions, memory, workers), "arrival_seconds": arrival_s,
             "browser_niceness": browser_niceness}
 

@@ -77,8 +77,11 @@ def cmd_predict(a: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
     if a.out:
+        from ..outputs import write_file
+
         out = check_output_file(a.out, a.overwrite, inputs=[a.input])
-        table.to_parquet(out, index=False) if out.suffix == ".parquet" else table.to_csv(out, index=False)
+        write_file(out, lambda temp: table.to_parquet(temp, index=False) if out.suffix == ".parquet"
+                   else table.to_csv(temp, index=False))
         print(f"{len(table)} predictions written to {out}")
     else:
         print(table.to_string(index=False, max_rows=50))
@@ -98,10 +101,11 @@ def check_file_place(out: Path, wanted: str) -> None:
 
 def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Path:
     """An output file that is not one of the inputs, and not an existing file unless ``overwrite``."""
+    from ..outputs import check_not_input
+
     out = Path(path)
-    if any(Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve() for i in inputs):
-        raise HybridlabError(f"{out}: is the input file; write the output to another file")
     check_file_place(out, "a file name ending in .csv or .parquet")
+    check_not_input(out, inputs)
     if out.exists() and not overwrite:
         raise HybridlabError(f"{out}: exists; choose another --out or give --overwrite")
     return out
@@ -262,9 +266,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
             break
     if result is None:
         result = run(None, quick=a.quick)
+    from ..outputs import write_text
+
     text = json.dumps(result, indent=2)
     print(text)  # on the screen first: a file that cannot be written then loses nothing
-    out.write_text(text)
+    write_text(out, text)
     return 0
 
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ..errors import HybridlabError
+from ..outputs import check_output, write_text
 
 
 def add_command(sub) -> None:
@@ -21,6 +23,7 @@ def add_command(sub) -> None:
                    help="sweep folder(s); identifiability.json and .md are written into each")
     p.add_argument("--validation", default=None, metavar="FILE",
                    help="write the pooled check (Spearman of agreement vs recovery r over all folders) as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier --validation file")
     add_twin_arguments(p)
     add_executor_arguments(p)
     p.set_defaults(func=cmd_identify)
@@ -35,6 +38,7 @@ def cmd_identify(a: argparse.Namespace) -> int:
     from .arguments import twin_design
 
     design = twin_design(a)
+    validation_out = check_validation_out(a.validation, a.overwrite, a.folders) if a.validation else None
     options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     pooled = {}
     for folder in a.folders:
@@ -55,7 +59,27 @@ def cmd_identify(a: argparse.Namespace) -> int:
             print(f"Spearman vs recovery r of twin recovery {check['twin_spearman']:.2f}, of the verdict's score "
                   f"(the smaller of agreement and twin recovery) {check['score_spearman']:.2f}; called identified "
                   f"with recovery r below 0.5: {', '.join(check['false_identified']) or 'none'}")
-        if a.validation:
-            with open(a.validation, "w") as handle:
-                json.dump(json_safe(check), handle, indent=2)
+        if validation_out is not None:
+            write_text(validation_out, json.dumps(json_safe(check), indent=2))
     return 0
+
+
+#: a pooled check is a few kB; a larger file is not read to find out whether it is one
+VALIDATION_MAX_BYTES = 1 << 20
+
+
+def _is_validation(path: Path) -> bool:
+    """Whether ``path`` is a pooled check that ``identify --validation`` wrote."""
+    if path.stat().st_size > VALIDATION_MAX_BYTES:
+        return False
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(earlier, dict) and {"spearman", "per_model", "n"} <= set(earlier)
+
+
+def check_validation_out(path: str, overwrite: bool, folders: list[str]) -> Path:
+    """--validation: a new JSON file outside the sweep folders read, or (with --overwrite) an
+    earlier pooled check; never a run's file or anything else."""
+    return check_output(path, overwrite=overwrite, inputs=folders, owned=_is_validation, flag="--validation")

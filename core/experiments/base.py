@@ -141,8 +141,12 @@ def chosen(all_plans: dict[str, RunPlan], options: ExperimentOptions) -> dict[st
 
 def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> SweepPlan:
     """The experiment as a sweep plan: its configurations as complete plans over the first."""
+    from ..train_config import MAX_MEMBERS
+    from ..validation import check_integer
+
     if options.seeds < 1:
         raise HybridlabError(f"--seeds must be at least 1, got {options.seeds}")
+    check_integer(options.members, "--members", minimum=1, maximum=MAX_MEMBERS)  # before seeds are counted in steps of it
     if options.seeds > MAX_RUNS:
         raise HybridlabError(f"--seeds {options.seeds:,} is more runs than a sweep may hold ({MAX_RUNS:,})")
     if options.folds is not None and options.split != "site":

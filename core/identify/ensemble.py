@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..documents import read_document
 from ..errors import HybridlabError
+from ..integrity import MARKER, verify
 from ..parameters import ParameterSet
 from ..plan import RunPlan
 from ..store import MEMBERS_TABLE, is_run_folder
@@ -83,6 +84,7 @@ def _expand(name: str, plan: RunPlan, parameters: pd.DataFrame, metrics: dict, m
 
 
 def _members(folder: Path) -> list[tuple]:
+    verify(folder)  # the files a verdict is read from are those written with the run
     plan = RunPlan.read(folder / "plan.yaml")
     parameters = pd.read_parquet(folder / "parameters.parquet")
     metrics = read_document(folder / "metrics.json")
@@ -139,7 +141,9 @@ def sweep_ensembles(out: str | Path) -> list[Ensemble]:
     finished = table[table["status"] == FINISHED]
     for configuration, group in finished.groupby("configuration", sort=False):
         names = group["run"].fillna(group["name"]) if "run" in group else group["name"]
-        folders = [out / RUNS / name for name in dict.fromkeys(names) if is_run_folder(out / RUNS / name)]
+        # a finished run whose marker no longer matches its files is named (by _members), not left out
+        folders = [out / RUNS / name for name in dict.fromkeys(names)
+                   if is_run_folder(out / RUNS / name) or (out / RUNS / name / MARKER).is_file()]
         if sum(len(_members(folder)) for folder in folders) >= 2:
             ensemble = _ensemble(str(configuration), folders)
             if ensemble is not None:

@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HybridlabError
+from ..integrity import sha256
 from ..json_files import write_json
 from ..metrics import correlation, log_combination, unit_position
+from ..outputs import write_file
 from ..sweep import ExecutorOptions, SweepPlan, run_sweep
 from .ensemble import Ensemble, sweep_ensembles
 from .fit import fit_failure
@@ -52,10 +54,25 @@ class TwinDesign:
         self.members = check_integer(self.members, "--twin-members", minimum=2, maximum=MAX_MEMBERS)
 
 
-def _digest(table) -> str:
+def _parquet(table) -> tuple[bytes, str]:
+    """The twin table as Parquet bytes and their SHA-256."""
     buffer = io.BytesIO()
     table.to_parquet(buffer, index=False)
-    return hashlib.sha256(buffer.getvalue()).hexdigest()[:10]
+    return buffer.getvalue(), hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def _twin_file(folder: Path, index: int, table) -> tuple[Path, str]:
+    """The twin's file, written once (through :mod:`core.outputs`) and named by its content's
+    digest; an existing one must still hold exactly that content (its truth decides verdicts)."""
+    content, digest = _parquet(table)
+    path = folder / "data" / f"twin-{index + 1}-{digest[:10]}.parquet"
+    if not path.is_file():
+        write_file(path, lambda temp: temp.write_bytes(content))
+    elif sha256(path) != digest:
+        raise HybridlabError(f"{path}: not the twin file written for this ensemble (its checksum differs from the "
+                             f"one its name records); it was changed after it was written: remove {folder} to make "
+                             f"the twins again")
+    return path, digest
 
 
 def _fitted_values(ensemble: Ensemble) -> dict[str, np.ndarray]:
@@ -94,11 +111,9 @@ def make_twins(ensemble: Ensemble, folder: Path, design: TwinDesign) -> tuple[li
         clean = twin_data.mechanistic_outputs(plan, data, truth)
         floors = {**{t: 0.0 for t in plan.spec.nonnegative}, **{t: POSITIVE_FLOOR for t in plan.spec.positive}}
         table = twin_data.twin_table(data, clean, noise, truth, rng, floors=floors)
-        path = folder / "data" / f"twin-{index + 1}-{_digest(table)}.parquet"
-        if not path.is_file():
-            table.to_parquet(path, index=False)
+        path, digest = _twin_file(folder, index, table)
         paths.append(str(path.resolve()))
-        made[f"twin-{index + 1}"] = {"kind": kind, "file": path.name}
+        made[f"twin-{index + 1}"] = {"kind": kind, "file": path.name, "sha256": digest}
     return paths, {"noise": noise, "twins": made}
 
 
