@@ -28,7 +28,7 @@ CHECKED = ("plan.yaml", "config.json", "model.pt")
 #: checked as well where the run has them (a calibrated run's intervals)
 CHECKED_IF_PRESENT = ("calibration.json",)
 #: what verdicts and reports are read from: listed by markers since #37 and checked when listed
-#: (a marker written before lists none of them)
+#: and present (a marker written before lists none of them; metrics.json may be left out of a copy)
 CHECKED_WHEN_LISTED = ("metrics.json", "parameters.parquet", "members.parquet", "predictions.parquet")
 #: the largest model.pt accepted (bytes): far above the engine's network caps
 MAX_MODEL_BYTES = 2 * 1024 ** 3
@@ -65,7 +65,7 @@ def verify(folder: Path) -> None:
         raise HybridlabError(f"{path}: the completion marker is damaged or from an older hybridlab (it must hold the "
                              f"checksums of {', '.join(CHECKED)}); train the run again")
     present = [name for name in CHECKED_IF_PRESENT if name in sums or (folder / name).is_file()]
-    present += [name for name in CHECKED_WHEN_LISTED if name in sums]
+    present += [name for name in CHECKED_WHEN_LISTED if name in sums and (folder / name).is_file()]
     for name in (*CHECKED, *present):
         if not (folder / name).is_file():
             raise HybridlabError(f"{folder}: {name} is missing; train the run again")
@@ -151,7 +151,7 @@ def _check_scores(scores, n, what: str, refuse) -> None:
         refuse(f"{what}: scores must be >= 0 (distances from the prediction), got {short_repr(min(scores))}")
     if any(b < a for a, b in zip(scores, scores[1:])):
         refuse(f"{what}: scores must be in ascending order, as calibration writes them")
-    if isinstance(n, bool) or not isinstance(n, int) or n != len(scores):
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n != len(scores)):
         refuse(f"{what}: n must be the number of scores ({len(scores)}), got {short_repr(n)}")
 
 
