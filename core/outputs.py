@@ -248,6 +248,25 @@ def write_text(out: str | Path, text: str) -> Path:
     return write_file(out, lambda temp: temp.write_text(text, encoding="utf-8"))
 
 
+def write_together(writers: dict[str | Path, Callable[[Path], object]]) -> list[Path]:
+    """Files that belong together (a table and its sidecars): each ``write(temporary path)``
+    writes one, all are flushed, and only then is each renamed into place; a failed or
+    interrupted write replaces none of them (see :func:`replacing`)."""
+    temps = {Path(out).absolute(): partial_path(Path(out).absolute()) for out in writers}
+    try:
+        for (out, temp), write in zip(temps.items(), writers.values()):
+            write(temp)
+            if not temp.is_file():
+                raise HybridlabError(f"{out}: nothing was written")
+            _fsync(temp)
+        for out, temp in temps.items():
+            _swap_in(temp, out)
+    finally:
+        for temp in temps.values():
+            _remove(temp)
+    return list(temps)
+
+
 @contextlib.contextmanager
 def claim_output(out: str | Path, flag: str = "--out", what: str = "output") -> Iterator[Path]:
     """Hold the writer's lock of ``out``: the lock file ``.NAME.lock`` beside it, locked through
@@ -271,4 +290,5 @@ def claim_output(out: str | Path, flag: str = "--out", what: str = "output") -> 
 
 
 __all__ = ["MANIFEST", "Interrupted", "check_not_input", "check_output", "claim_output", "foreign_entries",
-           "partial_path", "raise_on_signals", "replacing", "write_file", "write_text", "written_files"]
+           "partial_path", "raise_on_signals", "replacing", "write_file", "write_text", "write_together",
+           "written_files"]

@@ -13,6 +13,7 @@ from ..errors import HybridlabError
 from ..formatting import short_text
 from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
+from .lucas import add_lucas_arguments
 from .identify import add_command as add_identify_command
 from .roles import add_command as add_roles_command
 from .sweep import add_command as add_sweep_command
@@ -102,14 +103,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--n-sites", type=int, default=4000, help="sites of each truth set (default 4000)")
     p.add_argument("--write-samples", metavar="DIR", help="write the small sample of each built-in set to DIR")
     p.add_argument("--overwrite", action="store_true", help="replace sample files (or the --out table) that exist")
-    for flag, what in (("--soil", "LUCAS topsoil CSV (2018 or 2015): the points, with OC"),
-                       ("--bulk-density", "bulk density and coarse fragments (BD 0-20, CF), keyed by POINT_ID"),
-                       ("--texture", "texture (Clay, Sand, Silt, Coarse), keyed by POINTID"),
-                       ("--fractions", "SOC fractions (MAOC/MOC, POC)"), ("--mbc", "microbial biomass carbon (MBC)"),
-                       ("--covariates", "covariate stack (CSV or Parquet) keyed by the point id")):
-        p.add_argument(flag, default=None, metavar="FILE", help=what)
-    p.add_argument("--below-detection", default="nan", choices=["nan", "half", "limit"],
-                   help="values such as '< LOD' or '<0.5': missing (default), half the limit, or the limit")
+    add_lucas_arguments(p)
     p.add_argument("--out", default=None, metavar="TABLE.parquet",
                    help="the joined table; its column map (.columns.json) and report (.report.md) go beside it")
     p.set_defaults(func=cmd_data)

@@ -158,28 +158,9 @@ def cmd_map(a: argparse.Namespace) -> int:
 
 
 def cmd_lucas(a: argparse.Namespace) -> int:
-    from ..ingest import assemble_lucas
-    from ..json_files import write_json
+    from .lucas import cmd_lucas as run_lucas
 
-    if not a.out or not a.soil:
-        raise HybridlabError("data lucas needs --soil FILE and --out TABLE.parquet")
-    files = {"soil": a.soil, "bulk_density": a.bulk_density, "texture": a.texture, "fractions": a.fractions,
-             "mbc": a.mbc, "covariates": a.covariates}
-    inputs = [path for path in files.values() if path]
-    out = check_output_file(a.out, a.overwrite, inputs=inputs)
-    if out.suffix != ".parquet":
-        raise HybridlabError(f"{out}: --out must end in .parquet")
-    written = [out.with_suffix(".columns.json"), out.with_suffix(".report.md")]
-    for path in written:
-        check_output_file(str(path), a.overwrite, inputs=inputs)
-    assembled = assemble_lucas(files, a.below_detection)
-    assembled.table.to_parquet(out, index=False)
-    write_json(written[0], assembled.columns)
-    written[1].write_text("# LUCAS files joined\n\n" + "\n".join(f"- {line}" for line in assembled.report) + "\n")
-    print("\n".join(assembled.report))
-    print(f"{len(assembled.table)} points written to {out}; column map {written[0]} (train --data {out} "
-          f"--columns {written[0]}); report {written[1]}")
-    return 0
+    return run_lucas(a)
 
 
 def cmd_truth_sets(a: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ the roles of the column map (:mod:`.lucas_columns`) and the points ``train`` wil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,11 @@ import pandas as pd
 from ..errors import DataError
 from ..formatting import short_repr
 from .lucas_columns import column_map, one_hot_land_cover, role_lines, snake
-from .tables import BELOW_DETECTION, Problems, find_column, numeric_column, read_survey_table
+from .names import check_collisions, check_not_targets
+from .numbers import decimal_mark
+from .ranges import RANGES, check_range, coarse_fragments
+from .reading import ReadOptions, read_survey_table
+from .tables import BELOW_DETECTION, Problems, find_column, numeric_column
 
 ID_SPELLINGS = ("POINTID", "POINT_ID", "Point_ID")
 #: LUCAS's names for coarse fragments (the > 2 mm share)
@@ -49,9 +53,21 @@ class Assembled:
     report: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LucasOptions:
+    """How the files are read and taken: values below detection (nan, half, limit), the unit of
+    coarse fragments (auto, fraction, percent), and the reading options (encoding, decimal mark,
+    limits)."""
+
+    below_detection: str = "nan"
+    coarse_fragments: str = "auto"
+    read: ReadOptions = ReadOptions()
+
+
 def _rows_shown(rows: pd.Series) -> str:
-    shown = ", ".join(str(r + 2) for r in np.flatnonzero(rows.to_numpy())[:5])
-    return f"rows {shown}{', ...' if rows.sum() > 5 else ''}"
+    lines = rows.index[rows.to_numpy()]
+    shown = ", ".join(str(r) for r in lines[:5])
+    return f"rows {shown}{', ...' if len(lines) > 5 else ''}"
 
 
 def _id_problems(path: Path, frame: pd.DataFrame, ids: pd.Series, notes: list[str]) -> tuple[pd.Series, set]:
@@ -74,28 +90,62 @@ def _id_problems(path: Path, frame: pd.DataFrame, ids: pd.Series, notes: list[st
     return ~(missing | duplicated | repeated), conflicting
 
 
-def _keyed(path: Path, role: str, policy: str, problems: Problems, notes: list[str]) -> tuple[pd.DataFrame, set]:
-    """One file: id column found and checked, recognised columns renamed, numbers parsed; rows
-    without an id and ids that appear more than once with differing values are left out (their
-    ids returned), a row repeated exactly is kept once, each with its count."""
-    frame = read_survey_table(path)
-    decimal_comma = frame.attrs.get("decimal_comma", False)
-    id_column = find_column(frame, ID_SPELLINGS, path, "point id")
-    ids = frame[id_column].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
-    keep, conflicting = _id_problems(path, frame.drop(columns=[id_column]), ids, notes)
-    lines = np.flatnonzero(keep.to_numpy()) + 2  # the file's line of each row kept (line 1: the header)
-    frame, ids = frame[keep.to_numpy()].drop(columns=[id_column]), ids[keep]
+def _table_names(frame: pd.DataFrame, role: str, path: Path, unnamed: set, notes: list[str]) -> dict[str, str]:
+    """Each column's name in the joined table (recognised names renamed, the others in
+    snake_case, covariates as they are); an empty column without a name is left out, one with
+    values refused."""
     renamed = {}
     for name, spellings in RECOGNISED[role].items():
         column = find_column(frame, spellings, path, name, required=False)
         if column is not None:
             renamed[column] = name
-    out = {}
+    names = {}
     for column in frame.columns:
-        name = renamed.get(column, snake(column) if role != "covariates" else column)
-        parsed = numeric_column(frame[column], path=path, column=column, policy=policy,
-                                decimal_comma=decimal_comma, problems=problems, lines=lines, name=name)
-        out[name] = (parsed if parsed is not None else frame[column].str.strip()).to_numpy()
+        if column in unnamed:
+            if frame[column].notna().any():
+                raise DataError(f"{path.name}: {column} has no name in the header but holds values; name it")
+            notes.append(f"{path.name}: {column} has no name and no values; left out")
+            continue
+        names[column] = renamed.get(column, snake(column) if role != "covariates" else column)
+    if role == "covariates":
+        check_not_targets(names, path)
+    return names
+
+
+def _physical(parsed: pd.Series, column: str, name: str, path: Path, options: LucasOptions, problems: Problems,
+              notes: list[str]) -> pd.Series:
+    if name == "coarse_fragments":
+        return coarse_fragments(parsed, name=path.name, column=column, unit=options.coarse_fragments,
+                                problems=problems, notes=notes)
+    if name in RANGES:
+        return check_range(parsed, RANGES[name], name=path.name, column=column, table_name=name, problems=problems)
+    return parsed
+
+
+def _keyed(path: Path, role: str, options: LucasOptions, problems: Problems, notes: list[str],
+           taken: dict[str, str]) -> tuple[pd.DataFrame, set]:
+    """One file: id column found and checked, columns named and checked against the others'
+    (``taken``), numbers parsed and checked; rows without an id and ids that appear more than
+    once with differing values are left out (their ids returned), a row repeated exactly is kept
+    once, each with its count."""
+    frame = read_survey_table(path, options.read)
+    separator, unnamed = frame.attrs.get("separator"), set(frame.attrs.get("unnamed", ()))
+    id_column = find_column(frame, ID_SPELLINGS, path, "point id")
+    ids = frame[id_column].astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    keep, conflicting = _id_problems(path, frame.drop(columns=[id_column]), ids, notes)
+    frame, ids = frame[keep.to_numpy()].drop(columns=[id_column]), ids[keep]
+    names = _table_names(frame, role, path, unnamed, notes)
+    check_collisions(names, path, taken)
+    mark = decimal_mark(frame[list(names)], path.name, separator, options.read.decimal_mark)
+    out = {}
+    for column, name in names.items():
+        parsed = numeric_column(frame[column], name=path.name, column=column, policy=options.below_detection,
+                                mark=mark, problems=problems, notes=notes, table_name=name,
+                                numeric=role != "covariates" and (name in RANGES or name == "coarse_fragments"))
+        if parsed is not None and role != "covariates":
+            parsed = _physical(parsed, column, name, path, options, problems, notes)
+        text = frame[column].str.strip() if pd.api.types.is_string_dtype(frame[column]) else frame[column]
+        out[name] = (parsed if parsed is not None else text).to_numpy()
     result = pd.DataFrame(out, index=ids.to_numpy())
     result.index.name = "point_id"
     return result, conflicting
@@ -122,22 +172,14 @@ def _join(soil: pd.DataFrame, others: dict[str, tuple[Path, pd.DataFrame, set]],
             notes.append(f"{path.name}: {len(absent)} of {len(soil)} soil points have no row here (their "
                          f"{role.replace('_', ' ')} values are missing"
                          + (f"; {own} of them left out here for rows that differ" if own else "") + ")")
-        clash = [c for c in frame.columns if c in table.columns]
-        if clash:
-            raise DataError(f"{path}: column(s) {', '.join(map(short_repr, clash))} are in an earlier file too; "
-                            f"rename them in one of the files")
         table = table.join(frame, how="left")
     return table
 
 
 def _fragments(table: pd.DataFrame, notes: list[str]) -> pd.Series:
-    """Coarse fragments as a fraction: the bulk density file's (read as percent when above 1),
-    else the texture file's Coarse (%)."""
+    """Coarse fragments as a fraction: the bulk density file's (its unit decided when read, see
+    :mod:`.ranges`), else the texture file's Coarse (%)."""
     if "coarse_fragments" in table:
-        fragments = table["coarse_fragments"]
-        if fragments.max(skipna=True) > 1:
-            notes.append(f"coarse fragments read as percent (largest {fragments.max():g}) and divided by 100")
-            table["coarse_fragments"] = fragments / 100
         return table["coarse_fragments"]
     notes.append("coarse fragments from the texture file's Coarse (%, the > 2 mm share), divided by 100")
     return table["coarse"] / 100
@@ -157,7 +199,8 @@ def _soc_density(table: pd.DataFrame, notes: list[str]) -> None:
                  f"{len(table)} points")
 
 
-def assemble_lucas(files: dict[str, str | Path], below_detection: str = "nan") -> Assembled:
+def assemble_lucas(files: dict[str, str | Path], below_detection: str = "nan",
+                   options: LucasOptions | None = None) -> Assembled:
     """Read and join LUCAS files.
 
     Parameters
@@ -168,14 +211,26 @@ def assemble_lucas(files: dict[str, str | Path], below_detection: str = "nan") -
     below_detection : str
         How values below a detection limit are taken: ``nan``, ``half`` (half the limit) or
         ``limit``; a limit without a number is missing whatever the policy.
+    options : LucasOptions, optional
+        Unit of coarse fragments, encoding, decimal mark and size limits (its below_detection
+        is replaced by the argument).
+
+    Returns
+    -------
+    Assembled
+        The joined table, its column map and the report's lines.
     """
     if below_detection not in BELOW_DETECTION:
         raise DataError(f"--below-detection must be one of {', '.join(BELOW_DETECTION)}, got {short_repr(below_detection)}")
     if "soil" not in files:
         raise DataError("data lucas: --soil is required (the LUCAS topsoil file gives the points)")
+    options = replace(options or LucasOptions(), below_detection=below_detection)
+    options.read.check()
     problems, notes = Problems(), []
-    frames = {role: (Path(path), *_keyed(Path(path), role, below_detection, problems, notes))
-              for role, path in files.items() if path is not None}
+    taken = {"point_id": "the point id", "soc_density": "the SOC density data lucas computes"}
+    roles = ["soil", *[role for role in files if role != "soil"]]
+    frames = {role: (Path(files[role]), *_keyed(Path(files[role]), role, options, problems, notes, taken))
+              for role in roles if files[role] is not None}
     _, soil, soil_conflicts = frames.pop("soil")
     if "oc" not in soil.columns:
         raise DataError(f"{files['soil']}: no OC column (organic carbon, g kg-1)")
@@ -193,4 +248,4 @@ def assemble_lucas(files: dict[str, str | Path], below_detection: str = "nan") -
     return Assembled(table, columns, report)
 
 
-__all__ = ["Assembled", "assemble_lucas", "column_map", "snake"]
+__all__ = ["Assembled", "LucasOptions", "assemble_lucas", "column_map", "snake"]

@@ -9,11 +9,10 @@ map with a line naming it, the rule of ``predictors: "*"`` (:mod:`core.datasets.
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from ..datasets.incomplete import describe_counts, gappy_predictors, missing_counts
+from .names import normalised
 
 #: the forcing of the SOC model, found among the covariates by these names
 FORCING = {"temp": ("temp", "MAT", "temperature", "bio1"), "npp": ("npp", "NPP_mean"),
@@ -33,9 +32,8 @@ MAX_CLASSES = 30
 COORDINATES = ("th_lat", "th_long", "gps_lat", "gps_long", "x", "y", "lat", "lon", "latitude", "longitude")
 
 
-def snake(name: str) -> str:
-    """``pH_H2O`` and ``pH(H2O)`` -> ``ph_h2o``; ``TH_LAT`` -> ``th_lat``."""
-    return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_")
+#: ``pH_H2O`` and ``pH(H2O)`` -> ``ph_h2o``; ``TH_LAT`` -> ``th_lat``
+snake = normalised
 
 
 def one_hot_land_cover(table: pd.DataFrame, notes: list[str]) -> list[str]:
@@ -63,22 +61,26 @@ def column_map(table: pd.DataFrame, covariates: list[str] | None, encoded: list[
     """The mapping ``train --columns`` takes, with the units of every column it knows; ``encoded``:
     one-hot columns, always predictors; ``notes`` get a line for gappy predictors left out."""
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    numeric_set, covariate_set = set(numeric), set(covariates or ())
     targets = {name: column for name, column in (("soc", "oc"), ("moc", "moc"), ("poc", "poc"), ("mbc", "mbc"))
                if column in table}
     search = covariates if covariates is not None else numeric
     forcing = {}
+    keys = {c: snake(c) for c in search}
     for name, spellings in FORCING.items():
-        found = [c for c in search if snake(c) in {snake(s) for s in spellings}]
+        wanted = {snake(s) for s in spellings}
+        found = [c for c in search if keys[c] in wanted]
         if found:
             forcing[name] = found[0]
     taken = set(NOT_PREDICTORS) | set(forcing.values())
     pool = [*covariates, *encoded] if covariates is not None else numeric
-    predictors = [c for c in pool if c in numeric and c not in taken]
+    predictors = [c for c in pool if c in numeric_set and c not in taken]
     predictors, gappy = gappy_predictors(table, predictors, "column map")
     if notes is not None:
         notes += gappy
+    encoded = set(encoded)
     units = {c: UNITS.get(c, "0/1" if c in encoded else
-                          "as in the covariates file" if covariates and c in covariates else "as in the file")
+                          "as in the covariates file" if c in covariate_set else "as in the file")
              for c in ["point_id", *numeric]}
     return {"id": "point_id", "targets": targets, "forcing": forcing, "predictors": predictors, "units": units}
 

@@ -1,12 +1,12 @@
-"""Reading the tables soil surveys publish, as they are: a byte-order mark, ``;`` or tab
-separators, decimal commas, values below a detection limit written as text (``< LOD``, ``<0.5``),
-and an id column spelled several ways. Nothing here changes a value silently: every value that is
-not taken as written is counted, and each problem is one line naming the file, the column and the
-row (:class:`Problems`).
+"""The cells of the tables soil surveys publish, taken as they are: numbers with the file's
+decimal mark (:mod:`.numbers`), values below a detection limit written as text (``< LOD``,
+``<0.5``), an id column spelled several ways, Parquet columns of numbers, text, true/false or
+dates. Nothing here changes a value silently: every value that is not taken as written is
+counted, and each problem is one line naming the file, the column and the row
+(:class:`Problems`). Reading a file: :mod:`.reading`.
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..formatting import short_repr
+from .numbers import MISSING, NOT_A_NUMBER, NOT_FINITE, NUMBER, OTHER_MARK, check_floats, parse_cells
 
 #: how a value below its detection limit is taken: missing, half the limit, or the limit itself
 BELOW_DETECTION = ("nan", "half", "limit")
@@ -25,6 +26,10 @@ _BELOW = re.compile(r"^\s*(?:<\s*(?P<limit>[0-9]+(?:[.,][0-9]+)?)|<?\s*(?:below\
 NUMERIC_SHARE = 0.5
 #: problem lines kept per file and column (the rest are counted)
 SHOWN = 5
+NOT_NUMBER = "not a number, taken as missing"
+NOT_FINITE_KIND = "not a finite number (inf, nan or beyond float32), taken as missing"
+_WHAT = {NOT_A_NUMBER: ("is not a number", NOT_NUMBER), NOT_FINITE: ("is not a finite number", NOT_FINITE_KIND),
+         OTHER_MARK: ("is not a number with this file's decimal mark {!r}", NOT_NUMBER)}
 
 
 @dataclass
@@ -64,40 +69,6 @@ class Problems:
         self._shown[where] = shown + 1
 
 
-def read_survey_table(path: str | Path) -> pd.DataFrame:
-    """Every cell as text (or NaN), with the separator, decimal mark and encoding found from the
-    file; a Parquet file is read as it is."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            return pd.read_parquet(path)
-        except Exception as e:  # noqa: BLE001 - a damaged or foreign file: one line
-            raise DataError(f"{path}: cannot be read as Parquet ({type(e).__name__})") from None
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    sample = "\n".join(text.splitlines()[:50])
-    try:
-        separator = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        separator = ","
-    from io import StringIO
-
-    try:
-        frame = pd.read_csv(StringIO(text), sep=separator, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, ValueError) as e:
-        raise DataError(f"{path}: not a table that can be read ({str(e).splitlines()[0][:160]})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame.attrs["decimal_comma"] = separator == ";"
-    return frame
-
-
 def find_column(frame: pd.DataFrame, spellings, path: Path, what: str, required: bool = True) -> str | None:
     """The column whose name matches one of ``spellings`` (case, spaces and underscores ignored)."""
     def key(name: str) -> str:
@@ -113,51 +84,67 @@ def find_column(frame: pd.DataFrame, spellings, path: Path, what: str, required:
     return found[0] if found else None
 
 
-def _number(text: str, decimal_comma: bool) -> float | None:
-    text = text.strip().replace("\u2212", "-")
-    if decimal_comma:
-        text = text.replace(".", "").replace(",", ".") if re.fullmatch(r"-?[0-9.]+,[0-9]+", text) else text
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def numeric_column(values: pd.Series, *, path: Path, column: str, policy: str, decimal_comma: bool,
-                   problems: Problems, lines: np.ndarray | None = None, name: str | None = None) -> pd.Series | None:
-    """The column as float64, or None for a text column (fewer than NUMERIC_SHARE of its filled
-    cells read as numbers or detection limits). Values below detection follow ``policy`` and are
-    counted; other text becomes missing, each cell a problem line (file, column, row). lines: the
-    file's line number of each cell (default: a header line, then one line per cell); name: the
-    column's name in the joined table, which the counts give (default ``column``)."""
+def _typed(values: pd.Series, name: str, column: str, notes: list[str]) -> pd.Series | None:
+    """A Parquet column that is not text: numbers as float64, true/false as 1/0 (said in
+    ``notes``), dates and durations None (kept as they are, not numbers); other types refused."""
+    if pd.api.types.is_bool_dtype(values):
+        notes.append(f"{name}: column {column}: true/false taken as 1/0")
+        return values.astype("float64")
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64")
-    out = np.full(len(values), np.nan)
-    below, text = [], []
-    for position, cell in enumerate(values.to_numpy()):
-        if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-            continue
-        number = _number(str(cell), decimal_comma)
-        match = None if number is not None else _BELOW.match(str(cell))
-        if number is not None:
-            out[position] = number
-        elif match:
-            limit = match.group("limit")
-            below.append((position, float(limit.replace(",", ".")) if limit else None))
-        else:
-            text.append((position, str(cell)))
-    filled = int(values.notna().sum())
-    if filled and len(text) > (1 - NUMERIC_SHARE) * filled:
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_timedelta64_dtype(values):
+        notes.append(f"{name}: column {column}: dates or durations, kept as they are and not taken as a predictor")
         return None
-    for position, limit in below:
-        out[position] = _below_value(limit, policy)
-        kind = f"below detection limit, {policy}" if limit is not None else f"below detection, no limit given, {policy}"
-        problems.count(kind, name or column)
-    lines = np.arange(len(values)) + 2 if lines is None else lines
-    for position, cell in text:
-        problems.add("not a number, taken as missing", (path.name, column),
-                     f"{path.name}: column {column}, row {lines[position]}: {short_repr(cell)} is not a number; "
-                     f"taken as missing", name or column)
+    raise DataError(f"{name}: column {column} holds {values.dtype} values, which data lucas does not read; store "
+                    f"numbers, text, true/false or dates")
+
+
+def _text_cells(values: pd.Series, name: str, column: str) -> pd.Series:
+    """The column as text cells (NaN where missing); values of other Python types are refused."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    cells = values.to_numpy(dtype=object)
+    for row, cell in zip(values.index, cells):
+        if not (cell is None or isinstance(cell, str) or (isinstance(cell, float) and np.isnan(cell)) or cell is pd.NA):
+            raise DataError(f"{name}: column {column}, row {row}: {type(cell).__name__} value {short_repr(cell)}; "
+                            f"data lucas reads numbers, text, true/false or dates")
+    return pd.Series(cells, index=values.index, dtype=object)
+
+
+def numeric_column(values: pd.Series, *, name: str, column: str, policy: str, mark: str, problems: Problems,
+                   notes: list[str], table_name: str | None = None, numeric: bool = False) -> pd.Series | None:
+    """The column as float64 (index: each cell's row), or None for a text column (fewer than
+    NUMERIC_SHARE of its filled cells read as numbers, non-finite values or detection limits;
+    never with ``numeric``, for a quantity that is a number whatever its cells hold).
+    Values below detection follow ``policy`` and are counted; infinities, ``nan`` and other text
+    become missing, each cell a problem line (file, column, row). ``table_name``: the column's
+    name in the joined table, which the counts give (default ``column``)."""
+    table_name = table_name or column
+    if not (pd.api.types.is_string_dtype(values) or values.dtype == object
+            or isinstance(values.dtype, pd.CategoricalDtype)):
+        typed = _typed(values, name, column, notes)
+        if typed is None:
+            return None
+        out, status = check_floats(typed.to_numpy())
+        cells = typed.astype(object)
+    else:
+        cells = _text_cells(values, name, column)
+        out, status = parse_cells(cells, mark)
+    below = [(p, m) for p in np.flatnonzero(status == NOT_A_NUMBER) if (m := _BELOW.match(str(cells.iloc[p])))]
+    text = int((status == NOT_A_NUMBER).sum()) - len(below)
+    filled = int((status != MISSING).sum())
+    if filled and text > (1 - NUMERIC_SHARE) * filled and not numeric:
+        return None
+    for position, match in below:
+        limit = match.group("limit")
+        out[position] = _below_value(float(limit.replace(",", ".")) if limit else None, policy)
+        status[position] = NUMBER
+        kind = f"below detection limit, {policy}" if limit else f"below detection, no limit given, {policy}"
+        problems.count(kind, table_name)
+    for position in np.flatnonzero(np.isin(status, (NOT_A_NUMBER, NOT_FINITE, OTHER_MARK))):
+        what, kind = _WHAT[status[position]]
+        problems.add(kind, (name, column), f"{name}: column {column}, row {values.index[position]}: "
+                     f"{short_repr(cells.iloc[position])} {what.format(mark)}; taken as missing", table_name)
     return pd.Series(out, index=values.index, dtype="float64")
 
 
@@ -167,4 +154,4 @@ def _below_value(limit: float | None, policy: str) -> float:
     return limit / 2 if policy == "half" else limit
 
 
-__all__ = ["BELOW_DETECTION", "Problems", "find_column", "numeric_column", "read_survey_table"]
+__all__ = ["BELOW_DETECTION", "NOT_FINITE_KIND", "NOT_NUMBER", "Problems", "find_column", "numeric_column"]
