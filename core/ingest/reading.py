@@ -25,6 +25,8 @@ MAX_COLUMNS = 10_000
 #: the text the separator is sniffed from
 SNIFF_CHARS = 64 << 10
 SEPARATORS = ",;\t|"
+#: a header with more separators than four times this is not parsed to count its columns
+MAX_COLUMNS_PARSED = 100_000
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,15 @@ def _separator(text: str) -> str:
         return ","
 
 
-def _header(text: str, separator: str) -> list[str]:
+def _header_columns(text: str, separator: str) -> int:
+    """The header's columns: counted by separators (an upper bound, as a quoted name may hold
+    one), parsed as CSV only when that bound is within reach of the limit."""
     end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    return next(csv.reader([first.rstrip("\r")], delimiter=separator), [])
+    first = (text if end < 0 else text[:end]).rstrip("\r")
+    bound = first.count(separator) + 1
+    if bound > 4 * MAX_COLUMNS_PARSED:
+        return bound
+    return len(next(csv.reader([first], delimiter=separator), []))
 
 
 def read_survey_table(path: str | Path, options: ReadOptions = ReadOptions()) -> pd.DataFrame:
@@ -128,7 +135,7 @@ def read_survey_table(path: str | Path, options: ReadOptions = ReadOptions()) ->
     text = decode(raw, path, options.encoding)
     del raw
     separator = _separator(text)
-    _check_columns(path, len(_header(text, separator)), options)
+    _check_columns(path, _header_columns(text, separator), options)
     try:
         frame = pd.read_csv(StringIO(text), sep=separator, header=None, dtype=str, keep_default_na=False,
                             na_values=[""], skip_blank_lines=False)
