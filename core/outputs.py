@@ -91,6 +91,21 @@ def _inside(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+def _relation(out: Path, real_out: Path, out_ids: set, source: Path) -> str | None:
+    """How ``out`` meets the input ``source``, in words ("is the input file X", ...), or None."""
+    real_source = source.resolve()
+    tree = list(_walk(source, follow=True))
+    if real_out == real_source or (not source.is_dir() and out_ids & _identities([source])):
+        return f"is the input {'folder' if source.is_dir() else 'file'} {source}"
+    if source.is_dir() and _inside(real_out, real_source):
+        return f"lies inside the input folder {source}"
+    if _inside(real_source, real_out) or any(_inside(p.resolve(), real_out) for p in tree if p.is_symlink()):
+        return f"holds the input {source}"
+    if out_ids & _identities(tree):
+        return f"shares a file with the input {source} (a hard or symbolic link)"
+    return None
+
+
 def check_not_input(out: Path, inputs: Iterable[str | Path], flag: str = "--out") -> None:
     """Refuse an output that is one of ``inputs``, holds one or lies inside one: by resolved path
     and by identity (device, inode) of the files and folders on both sides, links followed."""
@@ -99,13 +114,9 @@ def check_not_input(out: Path, inputs: Iterable[str | Path], flag: str = "--out"
     for source in (Path(s) for s in inputs if s):
         if not source.exists():
             continue
-        real_source = source.resolve()
-        inside = _inside(real_out, real_source) if source.is_dir() else real_out == real_source
-        tree = list(_walk(source, follow=True))
-        if (inside or _inside(real_source, real_out) or out_ids & _identities(tree)
-                or any(_inside(p.resolve(), real_out) for p in tree if p.is_symlink())):
-            raise HybridlabError(f"{out}: is, holds or lies inside an input being read ({source}); choose another "
-                                 f"{flag}")
+        relation = _relation(out, real_out, out_ids, source)
+        if relation:
+            raise HybridlabError(f"{out}: {relation}, which is being read; choose another {flag}")
 
 
 def written_files(folder: Path) -> list[str] | None:
