@@ -375,3 +375,10 @@ def test_bench_writes_nothing_into_the_current_folder(tmp_path):
                 cwd=tmp_path)
     assert done.returncode == 2 and (tmp_path / "bench-serve-1.log").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bench-serve-1.log"]
+
+
+def test_running_out_of_memory_names_what_to_try_for_the_command():
+    from core.cli import _what
+
+    assert "--chunk" in _what(MemoryError(), "map")
+    assert "fewer sites" in _what(MemoryError(), "train")

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hybridlab {args.command}: error: {short_text(e)}", file=sys.stderr)
         return EXIT_USAGE
     except (OSError, MemoryError, RecursionError, UnicodeError) as e:  # a file, the machine's memory, the input's depth
-        print(f"hybridlab {args.command}: error: {_what(e)}", file=sys.stderr)
+        print(f"hybridlab {args.command}: error: {_what(e, args.command)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as e:  # noqa: BLE001 - a bug: one line, the traceback on request
         if os.environ.get("HYBRIDLAB_DEBUG"):
@@ -138,10 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _what(error: BaseException) -> str:
+#: what to try when a command runs out of memory; the default suits the commands that train
+LESS_MEMORY = {"map": "a smaller --chunk or fewer --workers", "data": "smaller files (--max-bytes)",
+               "predict": "fewer rows per call"}
+
+
+def _what(error: BaseException, command: str = "") -> str:
     """One line for an error of the machine or the input that no check caught first."""
     if isinstance(error, MemoryError):
-        return "not enough memory for this request (fewer sites, rows or a smaller network)"
+        hint = LESS_MEMORY.get(command, "fewer sites, rows or a smaller network")
+        return f"not enough memory for this request (try {hint})"
     if isinstance(error, RecursionError):
         return "the input is nested too deeply"
     if isinstance(error, OSError):
