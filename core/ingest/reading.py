@@ -8,6 +8,7 @@ the first lines only.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -68,20 +69,30 @@ def _read_parquet(path: Path, options: ReadOptions) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
-        metadata = pq.ParquetFile(path).metadata
-        names = list(pq.read_schema(path).names)
+        parquet = pq.ParquetFile(path)
+        metadata = parquet.metadata
+        _check_columns(path, metadata.num_columns, options)
+        schema = parquet.schema_arrow
+    except DataError:
+        raise
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file: one line
         raise DataError(f"{path}: cannot be read as Parquet ({type(e).__name__})") from None
-    _check_columns(path, len(names), options)
+    unnamed_index = {c for c in (schema.pandas_metadata or {}).get("index_columns", [])
+                     if isinstance(c, str) and re.fullmatch(r"__index_level_\d+__", c)}
+    names = [n for n in schema.names if n not in unnamed_index]  # pandas' row numbers are not data
     encoded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     cells = metadata.num_rows * len(names)
     _check_bytes(path, max(encoded, 8 * cells), options, f"{metadata.num_rows} rows x {len(names)} columns, about ")
     names, unnamed = header_names(names, path)
-    _check_types(path, pq.read_schema(path))
+    _check_types(path, schema)
     try:
-        frame = pd.read_parquet(path)
+        import pyarrow as pa
+
+        # an index written as a column stays a column; true/false with gaps stays true/false
+        frame = parquet.read().to_pandas(ignore_metadata=True, types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file: one line
         raise DataError(f"{path}: cannot be read as Parquet ({type(e).__name__})") from None
+    frame = frame.drop(columns=sorted(unnamed_index))
     frame.columns = names
     frame.index = pd.RangeIndex(1, len(frame) + 1)  # rows counted from 1
     frame.attrs.update(separator=None, unnamed=unnamed)
