@@ -22,12 +22,12 @@ from .integrity import check_calibration, check_declared_sizes, check_finite, ch
 from .members import MemberModel
 from .models import build_model
 from .plan import PLAN_FILE, RunPlan
-from .prediction import predict_table
+from .prediction import FittedRun
 from .store import CALIBRATION_FILE
 
 
 @dataclass
-class LoadedRun:
+class LoadedRun(FittedRun):
     """A run read back from its folder (:func:`load_run`).
 
     Parameters
@@ -44,6 +44,8 @@ class LoadedRun:
         The trained model, in eval mode on the CPU.
     calibration : dict, optional
         calibration.json (a run with calibration sites), else None.
+
+    ``predict(rows)`` (:class:`core.prediction.FittedRun`) gives what the run in memory gave.
     """
 
     path: Path
@@ -56,12 +58,6 @@ class LoadedRun:
     @property
     def history(self) -> pd.DataFrame:
         return pd.read_csv(self.path / "history.csv")
-
-    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,
-                interval: float | None = None) -> pd.DataFrame:
-        """Parameters, derived quantities and predictions for new rows, with ``interval`` (e.g.
-        0.9) their calibrated bounds (see :func:`core.prediction.predict_table`)."""
-        return predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
 
 
 def _read_state(path: Path) -> dict:

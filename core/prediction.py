@@ -52,6 +52,34 @@ def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
                             f"not a number")
 
 
+class FittedRun:
+    """What a fitted run offers, trained just now (:class:`core.run.Run`) or read back from its folder
+    (:class:`core.loaded_run.LoadedRun`), as scikit-learn's fitted estimators do: :meth:`predict`
+    for new rows. A class that mixes it in has ``model`` (the trained model), ``config`` (what
+    config.json holds) and ``calibration`` (calibration.json, or None)."""
+
+    def predict(self, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,
+                interval: float | None = None) -> pd.DataFrame:
+        """Parameters, derived quantities and predictions for new rows.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Rows with the predictor and forcing columns the run was trained with.
+        at : dict, optional
+            Forcing name -> values: predictions on that grid instead of the frame's forcing.
+        interval : float, optional
+            A level (e.g. 0.9): each calibrated target's bounds beside its prediction.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per input row (see :func:`predict_table`); the same for a run in memory and
+            for its folder read back.
+        """
+        return predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
+
+
 def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,
                   interval: float | None = None, calibration: dict | None = None) -> pd.DataFrame:
     """One row per input row: every mechanistic parameter, quantities the model derives from them

@@ -1,5 +1,6 @@
 """A finished run in memory: :class:`Run`, what :func:`core.execute.execute` returns. Its
-``plots`` draw it (:mod:`core.plots`) and ``save`` writes its folder (:mod:`core.store`)."""
+``plots`` draw it (:mod:`core.plots`), ``save`` writes its folder (:mod:`core.store`) and
+``predict`` takes new rows, as the folder read back does (:class:`core.prediction.FittedRun`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,12 +13,13 @@ import torch
 from .datasets import HybridData
 from .evaluation import Snapshot
 from .plan import RunPlan
-from .store import INTERVALS_FIGURE, write_run
+from .prediction import FittedRun
+from .store import INTERVALS_FIGURE, run_config, write_run
 from .training import TrainResult
 
 
 @dataclass(kw_only=True)
-class Run:
+class Run(FittedRun):
     """A finished run, built by keyword.
 
     Parameters
@@ -71,6 +73,12 @@ class Run:
     def history(self) -> pd.DataFrame:
         """One row per epoch (losses per target, learned global values, seconds)."""
         return pd.DataFrame(self.result.history)
+
+    @property
+    def config(self) -> dict:
+        """What the run's config.json holds (:func:`core.store.run_config`): the plan, the model
+        block and the data's columns; ``predict`` reads its columns from it."""
+        return run_config(self)
 
     def final_snapshot(self) -> Snapshot:
         """The evaluation of the kept weights as a :class:`Snapshot` (for live views)."""
