@@ -146,6 +146,35 @@ def learned_globals(parameter_set: ParameterSet, values: dict) -> dict:
     return result
 
 
+#: a neural parameter is flagged when at least this share of its sites sit at a bound
+PINNED_SHARE = 0.5
+#: ... or when its 5-95 % range over the sites spans less than this share of its bounds' range
+CONSTANT_SPAN = 0.01
+
+
+def neural_summary(parameter_set: ParameterSet, values: dict) -> dict:
+    """metrics.json's ``neural``: every neural parameter's median and 5-95 % range over the sites
+    (in its unit), its share of sites at a bound, and ``problem``: ``"at_bound"`` when at least
+    :data:`PINNED_SHARE` of the sites sit at a bound, ``"constant"`` when its 5-95 % range spans less
+    than :data:`CONSTANT_SPAN` of the range between its bounds (the network learned one value for
+    every site: in effect a global), else None. values: name -> (n,) array."""
+    result = {}
+    for p in parameter_set:
+        if p.role != "neural":
+            continue
+        v = np.asarray(values[p.name], dtype=float)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            continue
+        p05, median, p95 = (float(q) for q in np.percentile(v, [5, 50, 95]))
+        low, high = unit_position(np.asarray([p05, p95]), p)
+        share = share_at_bound(v, p)
+        problem = "at_bound" if share >= PINNED_SHARE else "constant" if high - low < CONSTANT_SPAN else None
+        result[p.name] = {"median": median, "p05": p05, "p95": p95, "unit": p.unit, "lower": p.lower,
+                          "upper": p.upper, "share_at_bound": share, "problem": problem}
+    return result
+
+
 def combination_recovery(combinations: dict, *, values: dict, neural: list[str], data: HybridData) -> dict:
     """r of learned vs true log-combinations (a model's ``combinations``) whose parts are all
     neural and known in the data."""
@@ -187,6 +216,7 @@ def run_metrics(spec, parameter_set: ParameterSet, snapshot: Snapshot, data: Hyb
         diagnostics.update(spec.diagnostics(snapshot.outputs, values, observed))
     metrics["diagnostics"] = diagnostics
     metrics["globals"] = learned_globals(parameter_set, values)
+    metrics["neural"] = neural_summary(parameter_set, values)
     recovery = parameter_recovery(parameter_set, values, data, val_rows=val_rows)
     if recovery:
         metrics["parameter_recovery"] = recovery

@@ -19,6 +19,7 @@ def metrics_table(metrics: dict) -> str:
     lines += members_lines(metrics)
     lines += interval_lines(metrics)
     lines += globals_lines(metrics)
+    lines += neural_lines(metrics)
     lines += recovery_lines(metrics)
     return "\n".join(lines)
 
@@ -51,6 +52,29 @@ def globals_lines(metrics: dict) -> list[str]:
         if g.get("members_at_bound"):
             line += f"  ({g['members_at_bound']} of {g['n']} members at a bound)"
         lines.append(line)
+    return lines
+
+
+def neural_lines(metrics: dict) -> list[str]:
+    """Every neural parameter's median and 5-95 % range over the sites, and a warning for one that
+    sits at a bound at most sites or is the same at every site (empty without neural parameters)."""
+    neural = metrics.get("neural") or {}
+    if not neural:
+        return []
+    lines = ["neural parameters (over the sites):"]
+    for name, n in neural.items():
+        unit = "" if n["unit"] in ("", "-") else f" {n['unit']}"
+        line = (f"  {name:<10} median {n['median']:.4g}{unit}, 5-95 % {n['p05']:.4g}–{n['p95']:.4g}  "
+                f"bounds [{n['lower']:g}, {n['upper']:g}]  {100 * n['share_at_bound']:.0f} % of sites at a bound")
+        if n["problem"] == "at_bound":
+            line += "  PINNED AT A BOUND"
+        elif n["problem"] == "constant":
+            line += "  THE SAME AT EVERY SITE"
+        lines.append(line)
+    flagged = {k: n["problem"] for k, n in neural.items() if n["problem"]}
+    if flagged:
+        lines.append(f"warning: {', '.join(flagged)} did not learn a per-site field (pinned at a bound or the same "
+                     f"at every site): widen the bounds, train longer, or make them global")
     return lines
 
 

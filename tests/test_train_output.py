@@ -11,11 +11,11 @@ import pytest
 from core import load_data
 from core.cli import main
 from core.cli.progress import epoch_line
-from core.evaluation import learned_globals
+from core.evaluation import learned_globals, neural_summary
 from core.member_run import epoch_row
 from core.member_summary import MAD_FLOOR, outlier_members, outlier_records, outlier_threshold
 from core.models import get_model
-from core.reporting import globals_lines, members_lines
+from core.reporting import globals_lines, members_lines, neural_lines
 
 
 # --- the outlier rule on arrays ---------------------------------------------------------------
@@ -90,6 +90,25 @@ def test_a_global_within_one_percent_of_the_range_from_a_bound_is_flagged():
         assert (entry["q10"]["lower"], entry["q10"]["upper"], entry["q10"]["unit"]) == (q10.lower, q10.upper, q10.unit)
     lines = globals_lines({"globals": learned_globals(parameters, {"q10": np.full(3, 3.99)})})
     assert lines[0] == "learned global parameters:" and "AT THE UPPER BOUND" in lines[1]
+
+
+def test_a_neural_parameter_pinned_at_a_bound_or_the_same_everywhere_is_flagged():
+    parameters = get_model("soc").parameters().set_roles({"v_max0": "global", "k_m0": "global"})  # of five_neural
+    rng = np.random.default_rng(0)
+    cue = parameters["cue"]
+    values = {name: np.full(200, parameters[name].default) for name in parameters.names}
+    values["cue"] = np.where(rng.random(200) < 0.6, cue.upper, rng.uniform(cue.lower, cue.upper, 200))  # 60 % pinned
+    values["q_max"] = 120.0 + 0.3 * rng.standard_normal(200)  # a spread of about 1 g/kg in a range of 199
+    values["f_poc"] = rng.uniform(0.2, 0.8, 200)  # a real field
+    summary = neural_summary(parameters, values)
+    assert set(summary) == {"cue", "q_max", "f_poc"}
+    assert summary["cue"]["problem"] == "at_bound" and summary["cue"]["share_at_bound"] >= 0.5
+    assert summary["q_max"]["problem"] == "constant" and summary["q_max"]["median"] == pytest.approx(120, abs=0.2)
+    assert summary["f_poc"]["problem"] is None and summary["f_poc"]["p05"] < 0.3 < 0.7 < summary["f_poc"]["p95"]
+    lines = neural_lines({"neural": summary})
+    assert "PINNED AT A BOUND" in next(l for l in lines if l.strip().startswith("cue "))
+    assert "THE SAME AT EVERY SITE" in next(l for l in lines if l.strip().startswith("q_max "))
+    assert lines[-1].startswith("warning: cue, q_max did not learn a per-site field")
 
 
 # --- end to end --------------------------------------------------------------------------------

@@ -157,8 +157,14 @@ def test_a_failed_or_collapsed_target_is_named_beside_the_result_with_what_to_tr
     soc_run.metrics = {**kept, "targets": {**metrics["targets"]}, "stopped": "max epochs"}
     try:
         text = fit_warning_text(soc_run)
-        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}}
+        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}, "neural": {}}
         assert fit_warning_text(soc_run) == "" and fit_warning_text(None) == ""
+        # two epochs leave the neural parameters one value everywhere: said under the result as well
+        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}}
+        flagged = [name for name, n in kept["neural"].items() if n["problem"]]
+        pinned = fit_warning_text(soc_run)
+        assert flagged and f"{len(flagged)} of 5 neural parameters learned no per-site field" in pinned
+        assert all(f"<b>{name}</b>" in pinned for name in flagged)
     finally:
         soc_run.metrics = kept
     assert "The fit failed for 3 of 4 targets" in text and "<b>MOC</b>" in text and "<b>POC</b>" in text

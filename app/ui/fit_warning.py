@@ -25,21 +25,41 @@ def advice(run) -> str:
     return "; ".join(tips)
 
 
+#: what a neural parameter's ``problem`` (metrics.json ``neural``) means, in words
+PARAMETER_PROBLEMS = {"at_bound": "pinned at a bound at {share:.0f} % of the sites",
+                      "constant": "the same at every site ({p05:.4g}–{p95:.4g})"}
+
+
+def parameter_warning_text(run) -> str:
+    """HTML: the neural parameters that learned no per-site field (pinned at a bound, or one value
+    everywhere), from the run's ``neural`` metrics; empty when there are none."""
+    neural = (run.metrics.get("neural") or {}) if run is not None else {}
+    flagged = {name: n for name, n in neural.items() if n.get("problem") in PARAMETER_PROBLEMS}
+    if not flagged:
+        return ""
+    items = "".join(f"<li class='parameter-problem'><b>{html.escape(name)}</b>: "
+                    f"{html.escape(PARAMETER_PROBLEMS[n['problem']].format(share=100 * n['share_at_bound'], **n))}"
+                    f"</li>" for name, n in flagged.items())
+    return (f"<div class='parameter-warning' style='color:#8a1c00;white-space:normal'><b>{len(flagged)} of "
+            f"{len(neural)} neural parameters learned no per-site field.</b><ul style='margin:2px 0'>{items}</ul>"
+            f"Try: wider bounds, more epochs, or make them global.</div>")
+
+
 def fit_warning_text(run) -> str:
-    """HTML: one line per target that failed or fits poorly, and what to try; empty when every
-    target fits (or no run has finished)."""
+    """HTML: one line per target that failed or fits poorly, and what to try, then the neural
+    parameters that learned no per-site field; empty when all is well (or no run has finished)."""
     if run is None:
         return ""
     problems = target_fit_problems(run.metrics)
     if not problems:
-        return ""
+        return parameter_warning_text(run)
     failed = any(p["level"] == "failed" for p in problems)
     head = "The fit failed" if failed else "The fit is poor"
     items = "".join(f"<li class='fit-problem fit-{p['level']}'><b>{html.escape(label(p['target']))}</b>: "
                     f"{html.escape(p['reason'])}</li>" for p in problems)
     return (f"<div class='fit-warning' style='color:#8a1c00;white-space:normal'><b>{head} for "
             f"{len(problems)} of {len(run.metrics['targets'])} targets.</b><ul style='margin:2px 0'>{items}</ul>"
-            f"Try: {html.escape(advice(run))}.</div>")
+            f"Try: {html.escape(advice(run))}.</div>" + parameter_warning_text(run))
 
 
 def fit_warning_pane(session):
