@@ -16,6 +16,7 @@ import param
 
 import core
 
+from core import threads
 from core.executor import SCHEDULER_ENV, check_processes, default_workers
 
 from app.limits import ENV_PREFIX, GRID_ENV, ServerLimits, websocket_bytes
@@ -53,11 +54,13 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
 
         grid_kind(Path(a.grid))  # one line for a missing file or an unknown type, before the server starts
         pool[GRID_ENV] = str(Path(a.grid).resolve())
-    return {**os.environ, **limits.environment(), **pool}
+    # the server and its workers: OpenMP's wait policy as this process set it before torch (core.threads)
+    return {**os.environ, **threads.child_environment(), **limits.environment(), **pool}
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
     check_processes(a.workers or None, 1)  # 0: threads of the server; too many would fail only at the first training
+    threads.check_environment()  # HYBRIDLAB_THREADS, HYBRIDLAB_OMP_PASSIVE: one line now, not at the first training
     environment = server_environment(a)
     print(f"dashboard at http://{a.address if a.address != '0.0.0.0' else 'localhost'}:{a.port}/app", flush=True)
     command = panel_command(a)

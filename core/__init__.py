@@ -12,6 +12,10 @@ Public API (the dashboard uses nothing else):
 - settings: :class:`TrainConfig`, :class:`NetworkConfig`, :class:`SplitConfig` and their
   :data:`CHOICES`; :data:`INTERVAL_CALIBRATION`, the share of sites held out to calibrate intervals
 """
+from .threads import set_wait_policy as _set_wait_policy
+
+_set_wait_policy()  # before anything below imports torch: OpenMP reads it when torch loads
+
 from .datasets import HybridData, builtin_names, load_data
 from .errors import DataError, HybridlabError, ParameterError
 from .evaluation import Snapshot

@@ -1,8 +1,11 @@
 """The one executor for anything that runs more than one training: Dask distributed.
 
 By default it starts an embedded ``LocalCluster`` of process workers, one call at a time per
-worker with ``torch_threads`` torch threads each (default 1); with a scheduler address (or the
-``HYBRIDLAB_SCHEDULER`` environment variable) it submits to an existing cluster instead.
+worker; with a scheduler address (or the ``HYBRIDLAB_SCHEDULER`` environment variable) it submits
+to an existing cluster instead. Every worker sets its torch threads once, when it starts, from
+:func:`core.threads.choose` with the workers on its machine as the trainings that run at once
+(``torch_threads`` or ``HYBRIDLAB_THREADS`` replaces the rule); an embedded cluster's workers get
+the count this process chose, with the machine read once before they start.
 :meth:`Executor.map` calls a function on every item and knows nothing of what the items are; the
 sweep (:mod:`core.sweep.task`) gives it its tasks, plain data in and a small row out. What a call
 writes (a run folder) is written by the worker, so the workers of a cluster need storage they
@@ -20,19 +23,15 @@ import threading
 import time
 from typing import Callable, Iterable, Sequence
 
+from . import threads
 from .errors import HybridlabError
 
 SCHEDULER_ENV = "HYBRIDLAB_SCHEDULER"
-#: environment of LocalCluster worker processes: one BLAS/OpenMP thread unless torch_threads says more
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def default_workers() -> int:
     """The cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+    return threads.affinity_cores()
 
 
 #: the most worker processes, and torch threads per call, per core of this machine: beyond it an
@@ -40,7 +39,7 @@ def default_workers() -> int:
 PER_CORE_LIMIT = 4
 
 
-def check_processes(workers: int | None, torch_threads: int) -> None:
+def check_processes(workers: int | None, torch_threads: int | None) -> None:
     """Refuse, before anything starts, a worker count or a thread count that this machine cannot
     run (each at least 1 and at most :data:`PER_CORE_LIMIT` per core)."""
     most = PER_CORE_LIMIT * default_workers()
@@ -75,14 +74,6 @@ def _worker_start_method(warm: Sequence[str]):
     return dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
 
 
-def _call(function: Callable, item, torch_threads: int):
-    """Runs on a worker: ``function(item)`` with ``torch_threads`` torch threads."""
-    import torch
-
-    torch.set_num_threads(torch_threads)
-    return function(item)
-
-
 class Executor:
     """A Dask client: ``Executor(workers=N)`` (embedded LocalCluster) or ``Executor(scheduler=ADDRESS)``.
 
@@ -93,8 +84,9 @@ class Executor:
     ----------
     workers : int, optional
         Worker processes of the embedded cluster (default: the cores).
-    torch_threads : int
-        Torch threads of each call (default 1).
+    torch_threads : int, optional
+        Torch threads of each call (default: :func:`core.threads.choose` with the workers of a
+        machine as the trainings at once; ``HYBRIDLAB_THREADS`` replaces it too).
     scheduler : str, optional
         Address of an existing Dask scheduler (default: ``HYBRIDLAB_SCHEDULER``, else embedded).
     retries : int
@@ -103,12 +95,14 @@ class Executor:
         Modules every worker imports before its first call.
     """
 
-    def __init__(self, workers: int | None = None, *, torch_threads: int = 1, scheduler: str | None = None,
+    def __init__(self, workers: int | None = None, *, torch_threads: int | None = None, scheduler: str | None = None,
                  retries: int = 1, warm: Sequence[str] = ("torch",)):
         from distributed import Client, LocalCluster
 
+        from .worker_threads import worker_plugin
+
         check_processes(workers, torch_threads)
-        self.torch_threads = int(torch_threads)
+        self.thread_choice: threads.ThreadChoice | None = None  # an embedded cluster's, chosen here
         self.retries = retries
         self.scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
         self.cluster = None
@@ -117,14 +111,30 @@ class Executor:
                 self.client = Client(self.scheduler, timeout="20s")
             except (OSError, TimeoutError) as e:
                 raise HybridlabError(f"cannot reach the Dask scheduler at {self.scheduler} ({e})") from None
+            plugin = worker_plugin(threads_given=torch_threads, per_host=self._workers_per_host())
         else:
-            env = {name: str(self.torch_threads) for name in THREAD_VARIABLES}
+            count = workers or default_workers()
+            # the machine is read here, before the workers start
+            self.thread_choice = threads.choose(count, torch_threads, given_as="--threads-per-worker")
+            plugin = worker_plugin(self.thread_choice)
             with _worker_start_method(warm):
-                self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                            processes=True, dashboard_address=None, silence_logs=logging.ERROR,
-                                            env=env)
+                self.cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR,
+                                            env=threads.child_environment(self.thread_choice.threads))
             self.client = Client(self.cluster)
+        self.client.register_plugin(plugin, name="hybridlab-threads")
         self.client.run(_warm_up, list(warm))
+
+    def _workers_per_host(self) -> dict[str, int]:
+        """Worker processes of the cluster on each host (the trainings that run at once there)."""
+        hosts = [info["host"] for info in self.client.scheduler_info(n_workers=-1)["workers"].values()]
+        return {host: hosts.count(host) for host in hosts}
+
+    def worker_threads(self) -> list[dict]:
+        """Each worker's thread choice (``ThreadChoice.to_dict`` and what torch reports there)."""
+        from .worker_threads import worker_thread_choice
+
+        return list(self.client.run(worker_thread_choice).values())
 
     @property
     def address(self) -> str:
@@ -162,9 +172,11 @@ class Executor:
         """
         from distributed import as_completed
 
+        from .worker_threads import call_with_threads
+
         futures = {}
         for item in items:
-            future = self.client.submit(_call, function, item, self.torch_threads, pure=False, retries=self.retries,
+            future = self.client.submit(call_with_threads, function, item, pure=False, retries=self.retries,
                                         key=f"hybridlab-{name(item)}-{time.time_ns()}")
             futures[future] = item
         results: list = []

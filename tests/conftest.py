@@ -2,17 +2,17 @@ import os
 
 import pytest
 
-# Under pytest-xdist two workers share the machine's cores: each trains on one thread, and so do
-# the processes it starts (servers, command lines, kernels, Dask workers). Two torch thread pools
-# of two threads each on two cores spin against each other and stretched some tests ninefold.
+# Under pytest-xdist the workers share the machine's cores: each is one of the trainings that run
+# at once, so it takes its share by the one rule (core.threads), and so do the processes it starts
+# (servers, command lines, kernels, Dask workers), through HYBRIDLAB_THREADS. Two torch thread
+# pools of two threads each on two cores spun against each other and stretched some tests ninefold.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    import torch
+    from core import threads
 
-    from core.executor import THREAD_VARIABLES
-
-    for variable in THREAD_VARIABLES:
-        os.environ.setdefault(variable, "1")
-    torch.set_num_threads(1)
+    _choice = threads.choose(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
+    for _name, _value in {**threads.child_environment(_choice.threads), threads.THREADS_ENV: str(_choice.threads)}.items():
+        os.environ.setdefault(_name, _value)
+    threads.apply(_choice)
 
 from core.datasets import load_data  # noqa: E402
 

@@ -68,7 +68,13 @@ class LiveObserver(core.RunObserver):
         self.post(snapshot=run.final_snapshot())
 
 
-def training_threads() -> int:
-    """Torch threads for a training in the server: leave a core to the page's server thread (on 2
-    cores, 1 training thread trained faster in the dashboard than 2 that fought the server)."""
-    return int(os.environ.get("HYBRIDLAB_TORCH_THREADS") or max(1, (os.cpu_count() or 2) - 1))
+def training_threads(trainings: int = 1) -> int:
+    """Torch threads for each of ``trainings`` trainings in threads of the server: the one rule
+    (:func:`core.threads.choose`; the page's server thread, when it works, counts as busy).
+    ``HYBRIDLAB_TORCH_THREADS``, the older name of ``HYBRIDLAB_THREADS``, still counts."""
+    from core import threads
+
+    environ = os.environ
+    if environ.get("HYBRIDLAB_TORCH_THREADS") and not environ.get(threads.THREADS_ENV):
+        environ = {**environ, threads.THREADS_ENV: environ["HYBRIDLAB_TORCH_THREADS"]}
+    return threads.choose(trainings, environ=environ).threads

@@ -54,7 +54,7 @@ class ThreadRunner:
         def work():
             import torch
 
-            torch.set_num_threads(training_threads())
+            torch.set_num_threads(training_threads(self.capacity))
             outcome.update(run_call(*job.call, job.stop) if job.call else train(job.plan, job.post, job.stop))
 
         thread = threading.Thread(target=work, daemon=True, name=f"hybridlab-train-{job.id}")

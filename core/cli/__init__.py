@@ -29,6 +29,10 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--dump-config", action="store_true", help="print the plan these flags stand for (YAML) and exit")
     p.add_argument("--overwrite", action="store_true", help="replace --out even if it holds files hybridlab did not write")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads (default: the cores this process may use, fewer where other processes keep "
+                        "them busy; or $HYBRIDLAB_THREADS)")
+    p.add_argument("--verbose", action="store_true", help="say how many threads it trains with, and why")
     p.set_defaults(func=cmd_train)
     add_sweep_command(sub)
     add_identify_command(sub)
@@ -74,6 +78,7 @@ def _add_builtin_commands(sub) -> None:
     p = sub.add_parser("bench", help="measure training speed against plain PyTorch and the matmul peak")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--quick", action="store_true", help="a few epochs, no full experiment (under a minute)")
+    _add_contention_arguments(p)
     # other packages add benchmarks of their own that a flag selects (the dashboard: --dashboard-sessions)
     for entry in entry_points(group=BENCH_MODE_GROUP):
         entry.load().add_arguments(p)
@@ -109,6 +114,17 @@ def _add_builtin_commands(sub) -> None:
     p.set_defaults(func=cmd_data)
 
 
+def _add_contention_arguments(p) -> None:
+    """``bench --contention``: the trainings alone and beside busy processes (core.bench.contention)."""
+    p.add_argument("--contention", action="store_true",
+                   help="only the contention case: trainings alone and beside busy processes, each as `hybridlab train`")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each contention measurement (default 3)")
+    p.add_argument("--busy", default="0,1,2", help="busy processes beside the trainings, comma-separated (default 0,1,2)")
+    p.add_argument("--variants", default="rule-passive,cores-active",
+                   help="thread rule and OpenMP wait policy of each training: rule|cores - passive|active, "
+                        "comma-separated (default rule-passive,cores-active: this rule against torch's defaults)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="hybridlab", description="Hybrid modelling: neural networks learn the parameters of "
                                                    "process-based soil models.")
@@ -123,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _set_threads(args)
         return args.func(args)
     except HybridlabError as e:
         print(f"hybridlab {args.command}: error: {short_text(e)}", file=sys.stderr)
@@ -141,6 +158,21 @@ def main(argv: list[str] | None = None) -> int:
 #: what to try when a command runs out of memory; the default suits the commands that train
 LESS_MEMORY = {"map": "a smaller --chunk or fewer --workers", "data": "smaller files (--max-bytes)",
                "predict": "fewer rows per call"}
+
+
+def _set_threads(a: argparse.Namespace) -> None:
+    """A command that trains in this process (one with --threads) sets torch's threads by the one
+    rule (:mod:`core.threads`) before it starts; --verbose says how many and why."""
+    if not hasattr(a, "threads"):
+        return
+    from .. import threads
+
+    threads.check_passive()
+    choice = threads.choose(1, a.threads, device=getattr(a, "device", None))
+    got = threads.apply(choice)
+    if getattr(a, "verbose", False):
+        print(f"threads: {got['intra_op']} intra-op, {got['inter_op']} inter-op; OpenMP wait policy "
+              f"{threads.wait_policy()}; {choice.reason}", file=sys.stderr, flush=True)
 
 
 def _what(error: BaseException, command: str = "") -> str:

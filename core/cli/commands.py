@@ -240,7 +240,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
     out = check_bench_out(a.out)  # before minutes of measuring, not after
     result = None
-    for entry in entry_points(group=BENCH_MODE_GROUP):
+    if getattr(a, "contention", False):
+        from ..bench.contention import run_contention
+
+        result = run_contention(a, log=print)
+    for entry in entry_points(group=BENCH_MODE_GROUP) if result is None else ():
         mode = entry.load()
         if mode.requested(a):
             result = mode.run(a, log=print)

@@ -34,11 +34,11 @@ RUNS = "runs"
 
 @dataclass
 class ExecutorOptions:
-    """workers: LocalCluster size (None: the cores); torch_threads per run; scheduler: address of an
-    existing Dask scheduler (None: ``HYBRIDLAB_SCHEDULER`` or an embedded cluster)."""
+    """workers: LocalCluster size (None: the cores); torch_threads per run (None: core.threads' rule);
+    scheduler: address of an existing Dask scheduler (None: ``HYBRIDLAB_SCHEDULER`` or an embedded cluster)."""
 
     workers: int | None = None
-    torch_threads: int = 1
+    torch_threads: int | None = None
     scheduler: str | None = None
 
     def __post_init__(self):
