@@ -170,3 +170,33 @@ def test_a_failed_or_collapsed_target_is_named_beside_the_result_with_what_to_tr
     assert "The fit failed for 3 of 4 targets" in text and "<b>MOC</b>" in text and "<b>POC</b>" in text
     assert "more epochs (it ran all 2" in text and "a lower learning rate (now 0.01" in text
     assert "fewer neural parameters (now 5: cue, q_max, f_poc, v_max0, k_m0)" in text
+
+
+def test_parameter_maps_read_lucas_coordinates_th_long_and_th_lat():
+    """A ``data lucas`` table names its coordinates TH_LONG / TH_LAT (th_long, th_lat): the maps of
+    the neural parameters use them as they use lon / lat."""
+    import dataclasses
+    import types
+
+    import numpy as np
+    import pandas as pd
+    from app.state.setup import Setup
+    from app.ui.views.parameter_maps import ParameterMaps
+    from core.plots import use_bokeh
+
+    use_bokeh()
+    setup = Setup(model_name="soc")
+    data = core.load_data("lucas-synthetic", n=50)
+    frame = data.frame.rename(columns={"lon": "th_long", "lat": "th_lat"})
+    renamed = dataclasses.replace(data, frame=frame, predictors=[{"lon": "th_long", "lat": "th_lat"}.get(c, c)
+                                                                  for c in data.predictors])
+    neural = [r.pname for r in setup.rows if r.role == "neural"]
+    snapshot = types.SimpleNamespace(parameters=pd.DataFrame({n: np.linspace(0.1, 0.5, len(frame)) for n in neural}))
+    view = ParameterMaps(setup.spec)
+    plots = view.render(ViewState(snapshot=snapshot, data=renamed, rows=setup.rows))
+    assert len(plots) == len(neural)
+    assert plots[0].data["lon"].tolist() == frame["th_long"].tolist()
+    no_coordinates = dataclasses.replace(data, frame=frame.drop(columns=["th_long", "th_lat"]),
+                                         predictors=[c for c in data.predictors if c not in ("lon", "lat")])
+    assert "no longitude/latitude columns" in view.render(ViewState(snapshot=snapshot, data=no_coordinates,
+                                                                    rows=setup.rows))

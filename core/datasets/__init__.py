@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from . import lucas, respiration, swrc
-from .base import TRUE_PREFIX, HybridData
+from .base import LATITUDE, LONGITUDE, TRUE_PREFIX, HybridData, coordinate_columns
 from .files import load_file, read_mapping, read_table
 from .shape import TableShape, table_shape
 from ..formatting import short_repr
@@ -134,6 +134,6 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
                      predictors=source.get("predictors"), drop_incomplete=source.get("drop_incomplete", True))
 
 
-__all__ = ["HybridData", "TRUE_PREFIX", "BUILTIN", "builtin_names", "load_data", "load_source",
+__all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "BUILTIN", "builtin_names", "load_data", "load_source",
            "load_file", "read_mapping", "read_table", "write_samples", "SAMPLE_SITES", "DEFAULT_SITES",
            "TableShape", "table_shape"]

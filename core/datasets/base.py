@@ -12,6 +12,17 @@ from ..tensors import Tensors
 from ..formatting import short_repr
 
 TRUE_PREFIX = "true_"
+#: the names a longitude and a latitude column go by (LUCAS spells them TH_LONG and TH_LAT)
+LONGITUDE, LATITUDE = ("lon", "longitude", "th_long"), ("lat", "latitude", "th_lat")
+
+
+def coordinate_columns(columns) -> tuple[str, str] | None:
+    """The (longitude, latitude) columns among ``columns``, the first spelling of each that is
+    there, or None when either is missing."""
+    present = set(columns)
+    lon = next((c for c in LONGITUDE if c in present), None)
+    lat = next((c for c in LATITUDE if c in present), None)
+    return (lon, lat) if lon and lat else None
 
 
 @dataclass

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..datasets import LATITUDE, LONGITUDE
 from ..formatting import short_repr
 
 #: suffix -> grid kind
 GRID_KINDS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "zarr", ".csv": "table",
               ".parquet": "table"}
-#: predictor names that are coordinates: taken from the grid's pixel centres in longitude/latitude
-#: (EPSG:4326) when the grid has no variable of that name
-LONGITUDE, LATITUDE = ("lon", "longitude", "th_long"), ("lat", "latitude", "th_lat")
+#: predictor names that are coordinates (core.datasets.LONGITUDE, LATITUDE): taken from the grid's
+#: pixel centres in longitude/latitude (EPSG:4326) when the grid has no variable of that name
 POINTS_CRS = "EPSG:4326"
 #: the most pixels a grid may declare (``map --max-pixels``): checked before anything is allocated
 MAX_PIXELS = 1_000_000_000
