@@ -179,3 +179,17 @@ def test_a_run_on_the_upload_is_named_after_the_file_in_the_status_and_the_compa
     runs.add(session.run, session.label, session.data_name)
     assert list(runs.table()["data"]) == ["fluxes.csv (9 sites)", "respiration-synthetic (20 sites)"]
     assert status_text(session, "idle", 0, None, 0, None, "", data_label="x.csv") == "<span class='status'>idle</span>"
+
+
+def test_the_form_proposes_columns_named_like_a_variable_in_any_case_or_by_a_known_alias(fluxes):
+    """A data lucas table (OC, MAT, NPP) and a FLUXNET file (RECO_NT_VUT_REF, TA_F) fill the form
+    by themselves: names are compared without case, and each model lists the aliases it knows."""
+    lucas = core.load_data("lucas-synthetic", n=60).frame.rename(columns={"soc": "OC", "temp": "MAT", "npp": "NPP"})
+    setup = _uploaded(lucas, "lucas.parquet", model="soc")
+    chosen = {c.variable: c.column for c in setup.upload.mapping.choices}
+    assert (chosen["soc"], chosen["temp"], chosen["npp"]) == ("OC", "MAT", "NPP")
+    assert setup.can_train, setup.errors
+    flux = fluxes.rename(columns={"R": "RECO_NT_VUT_REF", "T": "TA_F"})
+    chosen = {c.variable: c.column for c in _uploaded(flux, "flux.csv").upload.mapping.choices}
+    assert chosen == {"reco": "RECO_NT_VUT_REF", "temp": "TA_F"}
+    assert core.get_model("respiration").column_for("temp", ["T", "x"]) is None  # a bare T is not guessed

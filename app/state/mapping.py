@@ -63,8 +63,8 @@ class ColumnMapping(param.Parameterized):
             for variable in variables:
                 if given:
                     column = named.get(f"{kind}:{variable}", NONE)
-                else:
-                    column = kept.get(variable, variable)
+                else:  # kept from an earlier model, else the variable's name or an alias the model gives
+                    column = kept.get(variable) or spec.column_for(variable, columns) or NONE
                 choice = ColumnChoice(variable=variable, kind=kind)
                 choice.param.column.objects = [NONE, *columns]
                 choice.column = column if column in columns else NONE

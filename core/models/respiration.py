@@ -46,4 +46,6 @@ MODEL = ModelSpec(
     # a small problem: a small network, no dropout and more updates per epoch than batch 2048 gives
     defaults={"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "batch_size": 256,
               "optimizer": "adam", "lr": 0.005, "epochs": 300, "patience": 40},
+    # FLUXNET2015's names (night-time partitioned RECO, air temperature) and common short ones
+    aliases={"reco": ("reco_nt_vut_ref", "reco_nt", "respiration"), "temp": ("ta_f", "ta", "tair", "t_air")},
 )

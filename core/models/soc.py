@@ -162,4 +162,7 @@ MODEL = ModelSpec(
     saturation=("moc", "q_max"),
     # for small x_p, POC ≈ k_m0 · f_poc · I / (v_max0 · MBC): POC pins down only this ratio
     combinations={"f_poc*k_m0/v_max0": (("f_poc", 1), ("k_m0", 1), ("v_max0", -1))},
+    # LUCAS's OC; the fraction names of SOC fraction studies; climate names of covariate stacks
+    aliases={"soc": ("oc", "organic_carbon"), "moc": ("maoc", "maom"), "poc": ("pom",),
+             "temp": ("mat", "temperature", "bio1"), "npp": ("npp_mean",)},
 )

@@ -80,6 +80,9 @@ class ModelSpec:
         Label -> (parameter, power) pairs that the targets constrain better than their parts.
     constraint : callable, optional
         A penalty on the outputs (opt-in through an option).
+    aliases : dict
+        Variable -> column names users' files commonly give it (case ignored), e.g. ``{"temp":
+        ("MAT",)}``: the dashboard's column form proposes them.
     """
 
     name: str
@@ -116,6 +119,19 @@ class ModelSpec:
     #: optional ``f(parameters, observed, **options) -> scalar tensor or None``: a loss term that uses
     #: the observations (target -> (n,) with NaN = missing) as information about the parameters
     constraint: Callable | None = None
+    #: variable -> column names a file commonly gives it (case ignored), proposed by the column form
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def column_for(self, variable: str, columns) -> str | None:
+        """The column of ``columns`` that names ``variable``: the name itself, then its
+        :attr:`aliases`, each compared without case; None when there is none."""
+        lowered = {}
+        for column in columns:
+            lowered.setdefault(str(column).lower(), column)
+        for name in (variable, *self.aliases.get(variable, ())):
+            if name.lower() in lowered:
+                return lowered[name.lower()]
+        return None
 
     @property
     def has_parameters(self) -> bool:

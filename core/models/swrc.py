@@ -83,4 +83,5 @@ MODEL = ModelSpec(
     # the report's set-up: two hidden layers of 32, tanh, Adam lr 0.01, batch 1024
     defaults={"hidden": (32, 32), "activation": "tanh", "dropout": 0.0, "optimizer": "adam", "lr": 0.01,
               "batch_size": 1024, "epochs": 1000, "patience": 100},
+    aliases={"theta": ("water_content", "vwc", "swc"), "h": ("suction", "head", "matric_head")},
 )

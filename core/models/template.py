@@ -45,4 +45,6 @@ MODEL = ModelSpec(
     units={"storage": "mm"},
     targets=("storage",),
     default_data="",
+    # optional: names users' files often give a variable (case ignored); the dashboard's form proposes them
+    aliases={"inflow": ("q_in", "discharge")},
 )
