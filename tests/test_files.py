@@ -86,7 +86,8 @@ def test_rows_lacking_a_forcing_or_predictor_are_left_out_with_a_note(tmp_path, 
     f.loc[[0, 1], "R"] = np.nan  # a missing target stays: it is masked in the loss
     f.to_csv(path, index=False)
     data = load_file(path, MAPPING)
-    assert data.notes == [f"resp.csv: 3 of {len(f)} rows left out of training: missing T (2), clay (2)"]
+    ids = ", ".join(repr(str(i)) for i in dict.fromkeys(f.loc[[3, 5, 8], MAPPING["id"]]))
+    assert data.notes == [f"resp.csv: 3 of {len(f)} rows left out of training: missing T (2), clay (2); id(s) {ids}"]
     assert len(data.frame) == len(f) - 3 and data.frame["T"].notna().all() and data.frame["R"].isna().sum() == f["R"].drop([3, 5, 8]).isna().sum()
     assert list(data.frame.index) == list(range(len(f) - 3))  # positions, as splits use them
     assert data.source["drop_incomplete"] is True
@@ -115,7 +116,8 @@ def test_with_star_a_column_missing_in_most_rows_is_not_a_predictor(tmp_path, fr
     assert "elev" not in data.predictors and "clay" in data.predictors and len(data.frame) == len(f) - 1
     assert data.notes[0].startswith(f"resp.csv: column(s) elev ({int(len(f) * 0.6)} of {len(f)} missing) not taken as "
                                     "predictors: missing in more than half of the rows")
-    assert data.notes[1] == f"resp.csv: 1 of {len(f)} rows left out of training: missing clay (1)"
+    assert data.notes[1] == (f"resp.csv: 1 of {len(f)} rows left out of training: missing clay (1); "
+                             f"id(s) {str(f[MAPPING['id']].iloc[-1])!r}")
     named = load_file(path, {**MAPPING, "predictors": ["elev", "clay"]})  # named: used, its rows left out
     assert named.predictors == ["elev", "clay"] and len(named.frame) == len(f) - int(len(f) * 0.6) - 1
 

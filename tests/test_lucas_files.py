@@ -181,10 +181,11 @@ def test_lucas_then_train_leaves_out_the_points_without_covariates(files, tmp_pa
            str(tmp_path / "lucas.columns.json"), "--epochs", "2", "--quiet"]
     assert main([*run, "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
-    assert "lucas.parquet: 5 of 59 rows left out of training: missing MAT (5), ndvi (2)" in err
+    assert "lucas.parquet: 5 of 59 rows left out of training: missing MAT (5), ndvi (2); id(s) '1055', '1056', " \
+           "'1057', '1058', '1059'" in err
     assert "drop_incomplete: true" in (tmp_path / "run" / "plan.yaml").read_text()
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["data_notes"] == ["lucas.parquet: 5 of 59 rows left out of training: missing MAT (5), ndvi (2)"]
+    assert metrics["data_notes"] == [err.strip().splitlines()[0]]
     assert metrics["n_train"] + metrics["n_val"] == 54
     assert main([*run, "--no-drop-incomplete", "--out", str(tmp_path / "refused")]) == 2
     assert "column 'MAT' has 5 missing value(s), rows 55, 56, 57" in capsys.readouterr().err

@@ -266,7 +266,7 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
         if col.startswith(TRUE_PREFIX):
             check_numeric(frame, col, where, allow_missing=True)
     if drop_incomplete:
-        frame, dropped = drop_incomplete_rows(frame, [*forcing.values(), *preds], Path(where).name)
+        frame, dropped = drop_incomplete_rows(frame, [*forcing.values(), *preds], Path(where).name, id_column=id_col)
         notes += dropped
     _check_targets(frame, targets, where)
     return HybridData(frame, id=id_col, predictors=preds, forcing=forcing, targets=targets,

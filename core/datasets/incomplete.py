@@ -26,6 +26,8 @@ MIN_COMPLETE_ROWS = 5
 GAPPY_SHARE = 0.5
 #: columns named in a note; the rest are counted
 NAMED_COLUMNS = 8
+#: ids of the rows left out named in a note; the rest are counted
+NAMED_IDS = 5
 
 
 def missing_counts(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
@@ -55,10 +57,19 @@ def gappy_predictors(frame: pd.DataFrame, columns: list[str], where: str) -> tup
     return [c for c in columns if c not in gappy], [note]
 
 
-def drop_incomplete(frame: pd.DataFrame, columns: list[str], where: str) -> tuple[pd.DataFrame, list[str]]:
+def _ids_text(ids: pd.Series) -> str:
+    """``; ids '1003', '1004' and 3 more``: the first :data:`NAMED_IDS` distinct ids."""
+    distinct = list(dict.fromkeys(ids.astype(str)))
+    shown = ", ".join(repr(i) for i in distinct[:NAMED_IDS])
+    rest = len(distinct) - NAMED_IDS
+    return f"; id(s) {shown}" + (f" and {rest} more" if rest > 0 else "")
+
+
+def drop_incomplete(frame: pd.DataFrame, columns: list[str], where: str,
+                    id_column: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The rows with every value of ``columns`` (forcing and predictors), renumbered from 0, and
-    the note saying how many were left out for which columns. DataError when fewer than
-    MIN_COMPLETE_ROWS remain."""
+    the note saying how many were left out for which columns (and, with ``id_column``, the first
+    of their ids). DataError when fewer than MIN_COMPLETE_ROWS remain."""
     counts = missing_counts(frame, columns)
     if not counts:
         return frame, []
@@ -69,7 +80,7 @@ def drop_incomplete(frame: pd.DataFrame, columns: list[str], where: str) -> tupl
                         f"(missing {describe_counts(counts)}); fill the gaps or leave those columns out of the "
                         f"column map")
     note = (f"{where}: {len(frame) - kept} of {len(frame)} rows left out of training: missing "
-            f"{describe_counts(counts)}")
+            f"{describe_counts(counts)}{_ids_text(frame.loc[~complete, id_column]) if id_column else ''}")
     return frame[complete].reset_index(drop=True), [note]
 
 
