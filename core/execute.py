@@ -1,6 +1,7 @@
 """The one way a plan becomes a run: :func:`execute`.
 
-    plan (RunPlan or its dict) -> load data -> split -> build the model -> train -> evaluate -> Run
+    plan (RunPlan or its dict) -> load data -> split -> build the K models, stacked (K = 1: a single run)
+        -> train them (core.training.train_members) -> finish (core.member_run.finish_run) -> Run
                                                                           [-> run folder, core.store]
 
 It loads the data itself (built-in sets are cached per process), so it can run in another
@@ -9,27 +10,24 @@ process or on another machine from the plan's dict alone. Callers follow a run t
 """
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .calibration import add_interval_metrics, calibrate_run, interval_columns
 from .datasets import HybridData, load_source
-from .errors import DataError, DivergenceError
-from .evaluation import Snapshot, evaluate, run_metrics
+from .errors import DataError
+from .evaluation import Snapshot, evaluate, snapshot_of
 from .hybrid import TrainableModel
-from .member_run import build_members, epoch_row, finish_members
-from .member_training import train_members
-from .models import build_model
+from .member_run import build_members, epoch_row, finish_run
+from .members import MemberModel, member_output
 from .network import check_weights
 from .plan import RunPlan
 from .run import Run
 from .splits import hold_out_calibration, split_rows
-from .training import GLOBAL_GENERATOR, HistoryColumns, Tensors, train
+from .training import Tensors, predict, train_members
 from .formatting import short_repr
 
 
@@ -42,7 +40,9 @@ class RunContext:
     ----------
     plan : RunPlan
     data : HybridData
-    model : TrainableModel
+    model : MemberModel or TrainableModel
+        While training, the stack of the run's members (one for a single run); once finished,
+        the run's model.
     targets : list of str
     train_rows, val_rows : numpy.ndarray
         Row positions of the two splits.
@@ -65,6 +65,10 @@ class RunContext:
         device = next(self.model.parameters()).device
         if self.everything.x.device != device:
             self.everything = self.everything.to(device)
+        if isinstance(self.model, MemberModel) and self.plan.train.members == 1:  # a single run: its one member
+            out = member_output(predict(self.model, self.everything), 0)
+            return snapshot_of(out, self.data, self.everything.y, self.targets, train_rows=self.train_rows,
+                               val_rows=self.val_rows, epoch=epoch, calibration_rows=self.calibration_rows)
         return evaluate(self.model, self.data, self.everything, self.targets, train_rows=self.train_rows,
                         val_rows=self.val_rows, epoch=epoch, calibration_rows=self.calibration_rows)
 
@@ -130,44 +134,24 @@ def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndar
     return train_rows, val_rows, calibration_rows
 
 
-def divergence_message(history: list[dict], model: TrainableModel) -> str:
-    """Which epoch diverged and what went first: the targets whose loss became non-finite, and any
-    learned global value or network weight that did."""
-    row = history[-1]
-
-    def finite(key: str) -> bool:
-        return math.isfinite(row.get(key, 0.0))
-
-    went = [t for t in model.targets if not (finite(HistoryColumns.train_loss(t)) and finite(HistoryColumns.val_loss(t)))]
-    values = [name for name, value in model.global_values().items() if not math.isfinite(value)]
-    weights = [name for name, tensor in model.named_parameters() if not torch.isfinite(tensor).all()]
-    parts = [f"the loss of target(s) {', '.join(went)}" if went else "the loss"]
-    if values:
-        parts.append(f"global parameter(s) {', '.join(values)}")
-    if weights:
-        parts.append(f"{len(weights)} weight tensor(s) (first {weights[0]})")
-    return (f"training diverged at epoch {row['epoch']}: {' and '.join(parts)} became NaN or infinite; no model "
-            f"saved. Try a smaller learning rate, other bounds, or check the data for extreme values")
-
-
-def _train_members(context: RunContext, model_config: dict, train_tensors: Tensors, val_tensors: Tensors,
-                   observer: RunObserver, stop_event) -> tuple:
-    """Train an ensemble's members and evaluate them; members that diverged leave the model (and
-    ``model_config``), so the saved model holds only the members that finished."""
-    model, plan = context.model, context.plan
-    outcome = train_members(model, train_tensors, val_tensors, plan.train, stop_event=stop_event,
+def _train(context: RunContext, model_config: dict, train_tensors: Tensors, val_tensors: Tensors,
+           observer: RunObserver, stop_event):
+    """Train the run's members (one for a single run) and finish the run (:func:`finish_run`);
+    members that diverged leave the model (and ``model_config``), so the saved model holds only
+    the members that finished."""
+    stack, plan = context.model, context.plan
+    outcome = train_members(stack, train_tensors, val_tensors, plan.train, stop_event=stop_event,
                             callbacks=[lambda rows: observer.on_epoch(epoch_row(rows), context)])
-    model.to("cpu")
+    stack.to("cpu")
     context.everything = context.everything.to("cpu")
-    final, metrics, members_table, result = finish_members(
-        model, outcome, plan=plan, data=context.data, everything=context.everything, targets=context.targets,
-        train_rows=context.train_rows, val_rows=context.val_rows, calibration_rows=context.calibration_rows)
-    failed = {row["member"] for row in metrics["failed_members"]}
-    if failed:
-        kept = [k for k in range(model.count) if k not in failed]
-        model.keep(kept)
-        model_config.update(members=len(kept), member_seeds=[model_config["member_seeds"][k] for k in kept])
-    return final, metrics, members_table, result
+    finished = finish_run(stack, outcome, plan=plan, data=context.data, everything=context.everything,
+                          targets=context.targets, train_rows=context.train_rows, val_rows=context.val_rows,
+                          calibration_rows=context.calibration_rows)
+    if plan.train.members > 1 and len(finished.kept) < plan.train.members:
+        model_config.update(members=len(finished.kept),
+                            member_seeds=[model_config["member_seeds"][k] for k in finished.kept])
+    context.model = finished.model
+    return finished
 
 
 def _calibrate(context: RunContext, metrics: dict, predictions) -> dict | None:
@@ -185,6 +169,21 @@ def _calibrate(context: RunContext, metrics: dict, predictions) -> dict | None:
     for name, values in bounds.items():
         predictions[name] = values
     return calibration
+
+
+def _model_config(plan: RunPlan, data: HybridData, forcing: list[str], targets: list[str]) -> dict:
+    """The ``model`` block of config.json (enough to rebuild the model), its size checked before any
+    weight is allocated; an ensemble's names its members and their seeds."""
+    spec, parameter_set = plan.spec, plan.parameter_set()
+    model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
+                    "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
+                    "options": spec.check_options(plan.options)}
+    # inputs and outputs at their most (the network sees the forcing too)
+    check_weights(len(data.predictors) + len(forcing), max(len(targets), len(parameter_set.names)), plan.network,
+                  plan.train.members)
+    if plan.train.members > 1:
+        model_config.update(members=plan.train.members, member_seeds=plan.train.member_seeds)
+    return model_config
 
 
 def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunObserver | None = None,
@@ -216,43 +215,19 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     train_tensors = data.tensors(train_rows, forcing, targets)
     val_tensors = data.tensors(val_rows, forcing, targets)
 
-    parameter_set = plan.parameter_set()
-    model_config = {"name": spec.name, "predictors": data.predictors, "forcing": forcing, "targets": targets,
-                    "parameters": parameter_set.to_dict(), "network": plan.network.to_dict(),
-                    "options": spec.check_options(plan.options)}
-    # before any weight is allocated: inputs and outputs at their most (the network sees the forcing too)
-    check_weights(len(data.predictors) + len(forcing), max(len(targets), len(parameter_set.names)), plan.network,
-                  plan.train.members)
-    if plan.train.members > 1:
-        model_config.update(members=plan.train.members, member_seeds=plan.train.member_seeds)
-        model = build_members(model_config, plan.train.member_seeds, train_tensors)
-    else:
-        with GLOBAL_GENERATOR:  # initial weights from the seed, also with runs in other threads
-            torch.manual_seed(plan.train.seed)
-            model = build_model(model_config)
-        model.set_normalization(train_tensors.x, train_tensors.forcing, train_tensors.y)
-
-    context = RunContext(plan, data, model, targets, train_rows, val_rows, data.tensors(None, forcing, targets),
+    model_config = _model_config(plan, data, forcing, targets)
+    # each member initialised as a single run with its seed would be (core.member_run.build_members)
+    stack = build_members(model_config, plan.train.member_seeds, train_tensors)
+    context = RunContext(plan, data, stack, targets, train_rows, val_rows, data.tensors(None, forcing, targets),
                          calibration_rows)
     observer.on_start(context)
-    if plan.train.members > 1:
-        final, metrics, members_table, result = _train_members(context, model_config, train_tensors, val_tensors,
-                                                              observer, stop_event)
-    else:
-        result = train(model, train_tensors, val_tensors, plan.train,
-                       callbacks=[lambda row: observer.on_epoch(row, context)], stop_event=stop_event)
-        if result.stopped == "diverged":
-            raise DivergenceError(divergence_message(result.history, model))
-        model.to("cpu")
-        context.everything = context.everything.to("cpu")
-        final = context.snapshot(result.best_epoch)
-        metrics = run_metrics(spec, parameter_set, final, data, plan, result, train_rows=train_rows, val_rows=val_rows)
-        members_table = None
-    calibration = _calibrate(context, metrics, final.predictions)
-    run = Run(plan=plan, model_config=model_config, model=model, data=data, train_rows=train_rows, val_rows=val_rows,
-              result=result, metrics=metrics, predictions=final.predictions, parameters=final.parameters,
-              outputs=final.outputs, members_table=members_table, calibration_rows=calibration_rows,
-              calibration=calibration)
+    finished = _train(context, model_config, train_tensors, val_tensors, observer, stop_event)
+    final = finished.snapshot
+    calibration = _calibrate(context, finished.metrics, final.predictions)
+    run = Run(plan=plan, model_config=model_config, model=finished.model, data=data, train_rows=train_rows,
+              val_rows=val_rows, result=finished.result, metrics=finished.metrics, predictions=final.predictions,
+              parameters=final.parameters, outputs=final.outputs, members_table=finished.members_table,
+              calibration_rows=calibration_rows, calibration=calibration)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

@@ -1,32 +1,28 @@
-"""Training K members at once: :func:`train_members`.
+"""What an epoch of K stacked members (:class:`core.members.MemberModel`) needs beyond one
+model's parts (:mod:`core.epoch`): the loss of each member (:class:`MemberLoss`), the pass over
+the batches (:func:`member_epoch`) and the validation (:func:`validate_members`) of every member
+at once, the members' weights as early stopping reads them (:class:`MemberSlice`), a stopped
+member sliced out of the stack with its optimiser state (:func:`keep_members`) and every member
+put back at its best epoch at the end (:func:`restore_members`). The loop is
+:func:`core.training.train_members`; a single run is a stack of one.
 
-One shuffled pass per epoch serves every member (the shuffling follows the first member's
-seed); the loss is the sum of the members' own multi-task losses, so each member's gradient is
-the one its single run would get on the same batch. Early stopping is per member: a member whose
-validation loss has not improved for ``patience`` epochs, or whose loss became non-finite, is
-taken out of the stack (its weights and optimiser state sliced away), so it takes no further
-updates and costs nothing more. Training ends when the last member stops; every member then
-holds the weights of its own best epoch.
+Each member's gradient is the one its single run would get on the same batch: the loss is the
+sum of the members' own multi-task losses.
 """
 from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import torch
 from torch import nn
 
-from .allocator import keep_freed_memory
+from .epoch import EarlyStopping, Validation, epoch_sums
 from .losses import MultiTaskLoss
 from .members import MemberModel
 from .metrics import kge_parts, masked_moments
 from .tensors import Tensors
-from .train_config import TrainConfig, check_precision
-from .training import (GLOBAL_GENERATOR, GLOBAL_START_OFFSET, NEURAL_START_OFFSET, OPTIMIZERS, EarlyStopping, EpochLosses, TrainResult,
-                       Validation, epoch_sums, history_row)
 
 
 class MemberLoss(nn.Module):
@@ -54,7 +50,7 @@ class MemberLoss(nn.Module):
         return (weighted * v).sum(1) / v.sum(1).clamp(min=1.0), per_target, valid
 
 
-class _Slice:
+class MemberSlice:
     """Member ``position``'s weights, as :class:`EarlyStopping` reads a model's."""
 
     def __init__(self, model: MemberModel, position: int):
@@ -65,7 +61,9 @@ class _Slice:
 
 
 @dataclass
-class _Epoch:
+class MemberEpoch:
+    """One epoch's training losses of every active member."""
+
     totals: torch.Tensor  # (K,) mean total loss per member
     per_target: torch.Tensor  # (K, T)
     observed: torch.Tensor  # (K, T)
@@ -73,13 +71,13 @@ class _Epoch:
 
 
 def member_epoch(model: MemberModel, shuffled: Tensors, loss_fn: MemberLoss, optimizer, batch_size: int,
-                 stop_event: threading.Event | None, precision: str) -> _Epoch:
+                 stop_event: threading.Event | None, precision: str) -> MemberEpoch:
     """One pass over the shuffled training rows for every active member."""
     totals, sum_target, n_target, batches = epoch_sums(model, shuffled, loss_fn, optimizer, batch_size, stop_event,
                                                        precision)
     shape = (model.count, shuffled.y.shape[1])
     sum_target, n_target = sum_target.expand(shape), n_target.expand(shape)
-    return _Epoch(totals.expand(model.count) / max(batches, 1), sum_target / n_target.clamp(min=1), n_target > 0,
+    return MemberEpoch(totals.expand(model.count) / max(batches, 1), sum_target / n_target.clamp(min=1), n_target > 0,
                   batches)
 
 
@@ -104,7 +102,7 @@ def validate_members(model: MemberModel, val_data: Tensors, loss_fn: MemberLoss,
     return result
 
 
-def _keep(model: MemberModel, loss_fn: MemberLoss, optimizer, positions: list[int]) -> None:
+def keep_members(model: MemberModel, loss_fn: MemberLoss, optimizer, positions: list[int]) -> None:
     """Slice every stacked weight and its optimiser state down to the members at ``positions``."""
     for p in list(model.parameters()) + list(loss_fn.parameters()):
         index = torch.tensor(positions, device=p.device)
@@ -118,129 +116,35 @@ def _keep(model: MemberModel, loss_fn: MemberLoss, optimizer, positions: list[in
     model.keep(positions)
 
 
-@dataclass
-class MembersResult:
-    """One :class:`TrainResult` per member (its history, best epoch, why it stopped) and the
-    seconds the whole ensemble took."""
-
-    members: list[TrainResult]
-    seconds: float
-
-
-class _Member:
-    """One member's bookkeeping while it trains."""
+class MemberState:
+    """One member's bookkeeping while it trains: its early stopping, history rows, why it stopped
+    and, for a member that stopped without a best epoch, the weights it stopped with."""
 
     def __init__(self, index: int, patience: int):
         self.index, self.stopping, self.history, self.stopped = index, EarlyStopping(patience), [], ""
+        self.final_state: dict | None = None
 
-
-def _prepare(model: MemberModel, config: TrainConfig, device) -> torch.Generator:
-    seeds = config.member_seeds
-    with GLOBAL_GENERATOR:
-        torch.manual_seed(seeds[0])
-    model.reseed(seeds)
-    if config.global_start == "random" and model.global_logits is not None:
-        model.start_globals_at_random([torch.Generator().manual_seed(s + GLOBAL_START_OFFSET) for s in seeds])
-    if config.neural_start == "dispersed":
-        model.start_neural_dispersed([torch.Generator().manual_seed(s + NEURAL_START_OFFSET) for s in seeds])
-    return torch.Generator().manual_seed(seeds[0])
-
-
-def _record(active: list[_Member], model: MemberModel, epoch: int, losses: _Epoch, validations: list[Validation],
-            seconds: tuple[float, float]) -> None:
-    """Each active member's history row, best weights and stop reason after an epoch."""
-    values = model.global_values()
-    for position, member in enumerate(active):
-        validation = validations[position]
-        member.stopping.update(_Slice(model, position), epoch, validation.loss)
-        mine = EpochLosses(float(losses.totals[position]), losses.per_target[position].tolist(),
-                           losses.observed[position].tolist(), losses.batches)
-        member.history.append(history_row(model.head, epoch, mine, validation, member.stopping, *seconds,
-                                          global_values=values[position]))
-        if not (math.isfinite(mine.total) and math.isfinite(validation.loss)):
-            member.stopped = "diverged"
-        elif member.stopping.should_stop(epoch):
-            member.stopped = "early stopping"
-
-
-def train_members(model: MemberModel, train_data: Tensors, val_data: Tensors, config: TrainConfig,
-                  callbacks: Iterable[Callable[[list[dict]], None]] = (),
-                  stop_event: threading.Event | None = None) -> MembersResult:
-    """Fit the members of ``model`` in place; each ends with the weights of its best epoch.
-
-    Parameters
-    ----------
-    model : MemberModel
-        ``config.members`` members at their initial weights, transforms set from the training rows.
-    train_data, val_data : Tensors
-        The training and validation rows, shared by the members.
-    config : TrainConfig
-        As for one run; member k has seed ``config.seed + k``.
-    callbacks : iterable of callable
-        Each receives, after every epoch, the latest history row of every member, with ``member``
-        (its index) and ``training`` (False once it has stopped: its row is then its last).
-    stop_event : threading.Event, optional
-        Set from another thread: training ends after the current batch; best weights are kept.
-
-    Returns
-    -------
-    MembersResult
-        A TrainResult per member (``stopped``: early stopping, max epochs, cancelled or diverged).
-    """
-    check_precision(config)
-    keep_freed_memory()
-    device = torch.device(config.device)
-    model.to(device)
-    train_data, val_data = train_data.to(device), val_data.to(device)
-    generator = _prepare(model, config, device)
-    loss_fn = MemberLoss(model.count, len(model.targets), config.loss, config.weighting).to(device)
-    trainable = list(model.parameters()) + list(loss_fn.parameters())
-    optimizer = OPTIMIZERS[config.optimizer](trainable, lr=config.lr, foreach=True)
-    members = [_Member(k, config.patience) for k in range(model.count)]
-    active = list(members)
-    start = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        epoch_start = time.perf_counter()
-        shuffled = train_data.take(torch.randperm(len(train_data), generator=generator).to(device))
-        losses = member_epoch(model, shuffled, loss_fn, optimizer, config.batch_size, stop_event, config.precision)
-        cancelled = stop_event is not None and stop_event.is_set()
-        if cancelled and losses.batches == 0:
-            break
-        now = time.perf_counter()
-        _record(active, model, epoch, losses, validate_members(model, val_data, loss_fn),
-                (now - epoch_start, now - start))
-        latest = [{**m.history[-1], "member": m.index, "training": m in active and not m.stopped} for m in members]
-        for callback in callbacks:
-            callback(latest)
-        if cancelled:
-            break
-        still = [position for position, member in enumerate(active) if not member.stopped]
-        if len(still) < len(active):
-            if not still:
-                active = []
-                break
-            _keep(model, loss_fn, optimizer, still)
-            active = [active[position] for position in still]
-    for member in active:
-        member.stopped = "cancelled" if stop_event is not None and stop_event.is_set() else "max epochs"
-    _restore(model, members, config.member_seeds)
-    seconds = time.perf_counter() - start
-    return MembersResult([TrainResult(m.history, m.stopping.best_epoch, len(m.history), seconds, m.stopped)
-                          for m in members], seconds)
+    def stop(self, model: MemberModel, position: int, why: str) -> None:
+        self.stopped = why
+        if self.stopping.best_state is None:
+            self.final_state = {k: v.detach().clone() for k, v in MemberSlice(model, position).state_dict().items()}
 
 
 @torch.no_grad()
-def _restore(model: MemberModel, members: list[_Member], seeds: list[int]) -> None:
-    """Every member back in the stack, at the weights of its best epoch (NaN for a member that
-    never had a finite validation loss: it counts as diverged)."""
+def restore_members(model: MemberModel, members: list[MemberState], active: list[MemberState],
+                    seeds: list[int]) -> None:
+    """Every member back in the stack, at the weights of its best epoch; one without (no finite
+    validation loss: it diverged; or no epoch at all: cancelled at once) at the weights it
+    stopped with, as a single run keeps them."""
+    current = {member.index: position for position, member in enumerate(active)}
+    states = []
+    for member in members:
+        state = member.stopping.best_state if member.stopping.best_state is not None else member.final_state
+        if state is None:  # still in the stack, without an epoch
+            state = {k: v.detach().clone() for k, v in MemberSlice(model, current[member.index]).state_dict().items()}
+        states.append(state)
     model.count = len(members)
     model.reseed(seeds)
     for name, parameter in model.named_parameters():
-        rows = []
-        for member in members:
-            state = member.stopping.best_state
-            rows.append(state[name] if state is not None else torch.full_like(parameter[0], math.nan))
-            if state is None:
-                member.stopped = "diverged"
-        parameter.data = torch.stack(rows)
+        parameter.data = torch.stack([state[name] for state in states])
     model.eval()

@@ -1,4 +1,5 @@
-"""K members trained as one model (core.members, core.member_training, core.member_run)."""
+"""K members trained as one model (core.members, core.training, core.member_training, core.member_run);
+a single run is the stack of one."""
 import math
 
 import numpy as np
@@ -10,11 +11,12 @@ from core.errors import HybridlabError
 from core.execute import _split, execute, load_plan_data
 from core.loaded_run import load_run
 from core.losses import MultiTaskLoss
-from core.member_run import build_members, finish_members
-from core.member_training import MemberLoss, train_members
+from core.member_run import build_members, finish_run
+from core.member_training import MemberLoss
 from core.models import build_model
 from core.plan import RunPlan
-from core.training import _reseed, predict, train
+from core.network import Dropout
+from core.training import OPTIMIZERS, predict, train, train_members
 
 
 def _setup(model="soc", n=400, members=3, **train):
@@ -30,6 +32,13 @@ def _setup(model="soc", n=400, members=3, **train):
               "options": plan.spec.check_options(plan.options)}
     tensors = data.tensors(train_rows, forcing, targets), data.tensors(val_rows, forcing, targets)
     return plan, data, config, tensors, (train_rows, val_rows, forcing, targets)
+
+
+def _reseed(model, seed):
+    """A single model's dropout masks from its seed, as a run seeds them (module i: (seed, i))."""
+    for i, module in enumerate(model.modules()):
+        if isinstance(module, Dropout):
+            module.reseed((seed, i))
 
 
 def _single(config, seed, train_tensors):
@@ -74,16 +83,48 @@ def test_members_get_the_gradients_of_separate_models_on_the_same_batch(model):
         assert out.penalty is not None and out.penalty.shape == (3,)
 
 
-@pytest.mark.slow  # two trainings of 25 epochs
-def test_one_member_reproduces_the_plain_run():
-    plan, _, config, (train_tensors, val_tensors), _ = _setup("soc", members=1, epochs=25, patience=8)
-    plain = train(_single(config, 0, train_tensors), train_tensors, val_tensors, plan.train)
-    together = train_members(build_members(config, [0], train_tensors), train_tensors, val_tensors, plan.train)
-    member = together.members[0]
-    assert (member.best_epoch, member.epochs_run, member.stopped) == (plain.best_epoch, plain.epochs_run, plain.stopped)
-    for mine, theirs in zip(member.history, plain.history):
-        for key in [k for k in theirs if k.startswith("val_kge_")]:
-            assert mine[key] == pytest.approx(theirs[key], abs=1e-4)
+def _plain_training(model, train_tensors, val_tensors, config):
+    """The reference a single run must reproduce: one unstacked model (nn.Linear, its own dropout
+    layers, MultiTaskLoss) trained epoch by epoch; the validation loss of each epoch."""
+    torch.manual_seed(config.seed)
+    _reseed(model, config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    loss_fn = MultiTaskLoss(len(model.targets), config.loss, config.weighting)
+    optimizer = OPTIMIZERS[config.optimizer](list(model.parameters()) + list(loss_fn.parameters()), lr=config.lr,
+                                             foreach=True)
+    losses = []
+    for _ in range(config.epochs):
+        shuffled = train_tensors.take(torch.randperm(len(train_tensors), generator=generator))
+        model.train()
+        for start in range(0, len(shuffled), config.batch_size):
+            batch = shuffled.slice(start, start + config.batch_size)
+            out = model(batch.x, batch.forcing)
+            loss = loss_fn(batch.y, out.predictions)[0]
+            for extra in (out.penalty, model.observation_penalty(out.parameters, batch.y)):
+                if extra is not None:
+                    loss = loss + extra
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        per_target, valid = loss_fn.per_target(val_tensors.y, predict(model, val_tensors).predictions)
+        losses.append(float(per_target.sum() / valid.sum()))
+    return losses
+
+
+@pytest.mark.parametrize("model", ["soc", "nn"])
+def test_one_member_reproduces_the_plain_run(model):
+    # with dropout, a penalty (soc) and the pure network: the stack of one is the plain model
+    plan, _, config, (train_tensors, val_tensors), _ = _setup(model, n=300, members=1, epochs=6, patience=50)
+    reference = _plain_training(_single(config, 0, train_tensors), train_tensors, val_tensors, plan.train)
+    single = _single(config, 0, train_tensors)
+    result = train(single, train_tensors, val_tensors, plan.train)
+    assert result.epochs_run == 6 and result.stopped == "max epochs"
+    np.testing.assert_allclose([row["val_loss"] for row in result.history], reference, rtol=0, atol=1e-6)
+    best = int(np.argmin(reference))
+    per_target, valid = MultiTaskLoss(len(single.targets)).per_target(val_tensors.y,
+                                                                      predict(single, val_tensors).predictions)
+    assert result.best_epoch == best + 1  # and the model holds that epoch's weights
+    assert float(per_target.sum() / valid.sum()) == pytest.approx(reference[best], abs=1e-6)
 
 
 @pytest.mark.slow  # trains four members until each stops
@@ -111,13 +152,15 @@ def test_a_member_that_diverges_is_named_and_the_others_finish():
         members.net.weights[0][1].fill_(math.inf)  # member 1 predicts NaN from the first batch
     outcome = train_members(members, train_tensors, val_tensors, plan.train)
     assert [r.stopped for r in outcome.members] == ["max epochs", "diverged", "max epochs"]
-    final, metrics, table, _ = finish_members(members.cpu(), outcome, plan=plan, data=data,
-                                              everything=data.tensors(None, forcing, targets), targets=targets,
-                                              train_rows=train_rows, val_rows=val_rows)
+    finished = finish_run(members.cpu(), outcome, plan=plan, data=data,
+                          everything=data.tensors(None, forcing, targets), targets=targets,
+                          train_rows=train_rows, val_rows=val_rows)
+    metrics, table = finished.metrics, finished.members_table
     assert [f["member"] for f in metrics["failed_members"]] == [1]
     assert "member 1 (seed 1) diverged at epoch 1" in metrics["failed_members"][0]["error"]
     assert [m["member"] for m in metrics["members"]] == [0, 2] and sorted(set(table["member"])) == [0, 2]
-    assert math.isfinite(metrics["mean_val_kge"]) and final.predictions["soc_pred"].notna().all()
+    assert math.isfinite(metrics["mean_val_kge"]) and finished.snapshot.predictions["soc_pred"].notna().all()
+    assert finished.model.count == 2  # the saved model holds the members that finished
 
 
 def test_an_ensemble_run_folder_predicts_the_members_mean_and_sd(tmp_path):
