@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from .calibration import interval_columns
+from .datasets.files import FIRST_DATA_ROW
 from .errors import DataError
 from .formatting import short_repr
 from .members import ensemble_mean
@@ -48,7 +49,9 @@ def _check_columns(frame: pd.DataFrame, config: dict, at: dict) -> None:
         text = frame[column].notna() & values.isna()
         if text.any():
             row = int(np.flatnonzero(text.to_numpy())[0])
-            raise DataError(f"input column {short_repr(column)}: row {row + 1} holds {short_repr(frame[column].iloc[row])}, "
+            # numbered as a spreadsheet shows a file (the header is row 1), as train numbers them
+            raise DataError(f"input column {short_repr(column)}: row {row + FIRST_DATA_ROW} holds "
+                            f"{short_repr(frame[column].iloc[row])}, "
                             f"not a number")
 
 

@@ -85,7 +85,7 @@ def test_soc_forcing_must_be_strictly_positive(tmp_path, capsys, column):
                "forcing": {"temp": "temp", "npp": "npp", "soil_mass": "soil_mass"}}
     code = main(["train", "--model", "soc", "--data", str(path), "--columns", json.dumps(mapping), "--epochs", "1",
                  "--out", str(tmp_path / "run")])
-    _one_line_error(capsys, code, repr(column), "<= 0", "rows 8")
+    _one_line_error(capsys, code, repr(column), "<= 0", "rows 9")
 
 
 def test_retention_suction_must_be_positive(tmp_path):

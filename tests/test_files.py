@@ -54,7 +54,7 @@ def test_text_in_numeric_column_names_row(tmp_path, frame):
     f.loc[4, "moisture"] = "wet"
     f.to_csv(path, index=False)
     before = _digest(path)
-    with pytest.raises(DataError, match=r"resp\.csv: column 'moisture' must be numeric but row 5 holds 'wet'"):
+    with pytest.raises(DataError, match=r"resp\.csv: column 'moisture' must be numeric but row 6 holds 'wet'"):
         load_file(path, MAPPING)
     assert _digest(path) == before
 
@@ -64,17 +64,17 @@ def test_infinity_negative_and_missing_forcing_are_reported(tmp_path, frame):
     f = frame.copy()
     f.loc[2, "clay"] = np.inf
     f.to_csv(path, index=False)
-    with pytest.raises(DataError, match="column 'clay' has 1 infinite value.*rows 3"):
+    with pytest.raises(DataError, match="column 'clay' has 1 infinite value.*rows 4"):
         load_file(path, MAPPING)
     f = frame.copy()
     f.loc[[0, 7], "R"] = -1.0
     f.to_csv(path, index=False)
-    with pytest.raises(DataError, match="column 'R' has 2 negative value.*rows 1, 8"):
+    with pytest.raises(DataError, match="column 'R' has 2 negative value.*rows 2, 9"):
         load_file(path, MAPPING, nonnegative={"reco"})
     f = frame.copy()
     f.loc[3, "T"] = np.nan
     f.to_csv(path, index=False)
-    with pytest.raises(DataError, match="column 'T' has 1 missing value.*rows 4; fill or drop them"):
+    with pytest.raises(DataError, match="column 'T' has 1 missing value.*rows 5; fill or drop them"):
         load_file(path, MAPPING, drop_incomplete=False)
 
 

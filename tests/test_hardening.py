@@ -254,7 +254,7 @@ def test_errors_of_predict_are_one_line(copy_of_run, tmp_path, capsys):
     frame.loc[2, "clay"] = "sandy"
     frame.to_csv(tmp_path / "text.csv", index=False)
     _refused(capsys, main(["predict", "--run", str(copy_of_run), "--input", str(tmp_path / "text.csv")]),
-             "'clay'", "row 3")
+             "'clay'", "row 4")
     row = {c: 1.0 for c in ("moisture", "soil_n", "clay", "elev", "temp")} | {"clay": "x"}
     _refused(capsys, main(["predict", "--run", str(copy_of_run), "--input", json.dumps(row)]), "not a number")
 

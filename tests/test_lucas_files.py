@@ -188,4 +188,4 @@ def test_lucas_then_train_leaves_out_the_points_without_covariates(files, tmp_pa
     assert metrics["data_notes"] == [err.strip().splitlines()[0]]
     assert metrics["n_train"] + metrics["n_val"] == 54
     assert main([*run, "--no-drop-incomplete", "--out", str(tmp_path / "refused")]) == 2
-    assert "column 'MAT' has 5 missing value(s), rows 55, 56, 57" in capsys.readouterr().err
+    assert "column 'MAT' has 5 missing value(s), rows 56, 57, 58" in capsys.readouterr().err

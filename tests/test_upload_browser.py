@@ -131,10 +131,10 @@ def test_a_column_map_fills_the_form_and_a_text_target_blocks_train_in_the_error
     error = page.locator(".upload-error")
     error.wait_for(timeout=30_000)
     text = error.inner_text()
-    assert text.startswith("field.csv: ") and "'R'" in text and "row 8 holds 'n.d.'" in text
+    assert text.startswith("field.csv: ") and "'R'" in text and "row 9 holds 'n.d.'" in text
     assert error.evaluate("e => getComputedStyle(e).color") == ERROR_RED
     blocked = page.locator(".blocked")
-    assert "row 8 holds 'n.d.'" in blocked.inner_text() and blocked.evaluate("e => getComputedStyle(e).color") == ERROR_RED
+    assert "row 9 holds 'n.d.'" in blocked.inner_text() and blocked.evaluate("e => getComputedStyle(e).color") == ERROR_RED
     assert page.get_by_role("button", name="Train", exact=True).is_disabled()
     playwright.expect(page.locator(".data-select select")).to_have_value("uploaded: field.csv", timeout=10_000)
     page.screenshot(path=str(SHOTS / "upload_error.png"), full_page=True)

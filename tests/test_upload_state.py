@@ -73,7 +73,7 @@ def test_a_mapping_that_does_not_load_names_file_column_and_value_and_blocks_tra
     setup = _uploaded(text, "bad.csv")
     assert setup.upload.use_mapping(FLUX_MAP, "fluxes.columns.json")  # the form takes the map; the file fails
     error = setup.upload.error
-    assert error.startswith("bad.csv: ") and "'R'" in error and "row 8 holds 'n.d.'" in error and "\n" not in error
+    assert error.startswith("bad.csv: ") and "'R'" in error and "row 9 holds 'n.d.'" in error and "\n" not in error
     assert "hybridlab-upload-" not in error and setup.errors == [error] and not setup.can_train
     assert setup.data_name == "uploaded: bad.csv"  # the selector keeps naming the file: nothing else trains
     {c.variable: c for c in setup.upload.mapping.choices}["reco"].column = "clay"

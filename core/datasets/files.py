@@ -99,8 +99,13 @@ def read_mapping(columns: str | Path | dict) -> dict:
     return mapping
 
 
+#: the row number of the first data row, as a spreadsheet shows the file (the header is row 1) and as
+#: ``data lucas`` counts (a CSV file's line, where no quoted value holds a line break)
+FIRST_DATA_ROW = 2
+
+
 def _first_rows(mask: np.ndarray, k: int = 3) -> str:
-    rows = (np.flatnonzero(mask)[:k] + 1).tolist()
+    rows = (np.flatnonzero(mask)[:k] + FIRST_DATA_ROW).tolist()
     return ", ".join(map(str, rows))
 
 
@@ -112,13 +117,13 @@ def check_numeric(frame: pd.DataFrame, column: str, where: str, allow_missing: b
                   nonnegative: bool = False, positive: bool = False) -> None:
     """Raise DataError if the column holds text, infinities, values beyond float32 (the models'
     dtype), (disallowed) missing values, negative values (nonnegative) or values <= 0 (positive).
-    Rows are counted from 1 over data rows (the header is not a row)."""
+    Rows are numbered as a spreadsheet shows the file: the header is row 1 (FIRST_DATA_ROW)."""
     s = frame[column]
     if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
         num = pd.to_numeric(s, errors="coerce")
         bad = num.isna().to_numpy() & s.notna().to_numpy()
         first = np.flatnonzero(bad)[0] if bad.any() else 0
-        raise DataError(f"{where}: column {short_repr(column)} must be numeric but row {first + 1} holds "
+        raise DataError(f"{where}: column {short_repr(column)} must be numeric but row {first + FIRST_DATA_ROW} holds "
                         f"{short_repr(s.iloc[first])} ({int(bad.sum())} non-numeric value(s))")
     v = s.to_numpy(dtype=np.float64)
     inf = np.isinf(v)
