@@ -13,6 +13,14 @@ def label(name: str) -> str:
     return LABELS.get(name, name)
 
 
+def with_unit(text: str, unit: str, brackets: bool = False) -> str:
+    """``text`` followed by its unit (``"1.82 g kg-1"``, or ``"q_max (g kg-1)"`` with brackets); a
+    dimensionless unit (``""``, ``"-"``, ``"1"``) adds nothing."""
+    if unit in ("", "-", "1", None):
+        return text
+    return f"{text} ({unit})" if brackets else f"{text} {unit}"
+
+
 def is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 

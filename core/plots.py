@@ -11,7 +11,7 @@ import holoviews as hv
 import numpy as np
 
 from .errors import HybridlabError
-from .formatting import label, number, short_repr
+from .formatting import label, number, short_repr, with_unit
 from .metrics import correlation, share_at_bound
 from .models import get_model, model_names
 
@@ -88,7 +88,7 @@ def parameter_histogram(values: np.ndarray, parameter) -> hv.Overlay:
     histogram = hv.Histogram((edges, counts), kdims=[parameter.name], vdims=["samples"]).opts(logx=log, color="#2ca02c")
     bounds = hv.VLine(parameter.lower).opts(color="red") * hv.VLine(parameter.upper).opts(color="red")
     share = share_at_bound(values, parameter)
-    return (histogram * bounds).opts(title=f"{parameter.name} ({parameter.unit})\n{number(100 * share, 0)} % at a bound",
+    return (histogram * bounds).opts(title=f"{with_unit(parameter.name, parameter.unit, brackets=True)}\n{number(100 * share, 0)} % at a bound",
                                      fontsize={"title": 9}, width=260, height=200)
 
 

@@ -38,7 +38,7 @@ def test_every_figure_of_a_soc_run_is_holoviews_and_draws(soc_run):
     neural = [p.name for p in soc_run.model.parameter_set if p.role == "neural"]
     # a histogram per neural parameter, then learned vs true for every non-fixed parameter with truth
     assert len(parameters) >= len(neural)
-    assert [e.opts.get().kwargs["title"].split(" ")[0] for e in parameters.values()[:len(neural)]] == neural
+    assert [e.opts.get().kwargs["title"].split()[0] for e in parameters.values()[:len(neural)]] == neural
     saturation = plots.saturation()
     assert len(saturation) == 2 and "MOC / q_max" in saturation.values()[0].opts.get().kwargs["title"]
     assert isinstance(plots.loss(), hv.Overlay)

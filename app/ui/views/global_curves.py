@@ -5,6 +5,7 @@ import holoviews as hv
 import pandas as pd
 
 from core import HistoryColumns
+from core.formatting import with_unit
 
 from app.ui.views.base import View, empty, register
 
@@ -28,6 +29,6 @@ class GlobalCurves(View):
                 continue
             curve = hv.Curve(history, "epoch", (column, r.pname)).opts(color="#9467bd", line_width=2)
             bounds = hv.HLine(r.lower).opts(color="red") * hv.HLine(r.upper).opts(color="red")
-            plots.append((curve * bounds).opts(title=f"{r.pname} = {history[column].iloc[-1]:.4g} {r.unit}",
+            plots.append((curve * bounds).opts(title=with_unit(f"{r.pname} = {history[column].iloc[-1]:.4g}", r.unit),
                                                fontsize={"title": 9}, logy=r.scale == "log", width=260, height=200))
         return plots if plots else empty("no global parameters")
