@@ -177,6 +177,8 @@ def test_lucas_then_train_leaves_out_the_points_without_covariates(files, tmp_pa
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "5 of 59 points lack a forcing or predictor value (MAT (5), ndvi (2)); train leaves them out" in printed
+    unused = next(line for line in printed.splitlines() if line.startswith("not predictors ("))
+    assert "ph_h2o" in unused and "n, p" in unused and "add them to the column map's predictors" in unused
     run = ["train", "--model", "soc", "--roles", "all_global", "--targets", "soc", "--data", str(out), "--columns",
            str(tmp_path / "lucas.columns.json"), "--epochs", "2", "--quiet"]
     assert main([*run, "--out", str(tmp_path / "run")]) == 0

@@ -96,6 +96,12 @@ def role_lines(table: pd.DataFrame, columns: dict) -> list[str]:
              f"predictors ({len(predictors)}): {', '.join(predictors) or 'none'}",
              f"coordinates: {', '.join(coordinates) or 'none found'}"
              + (" (also predictors)" if set(coordinates) & set(predictors) else "")]
+    unused = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c not in predictors
+              and c not in NOT_PREDICTORS and c not in columns["forcing"].values() and c not in coordinates]
+    if unused:
+        lines.append(f"not predictors ({len(unused)}): {', '.join(unused)}; kept in the table (with a covariates file "
+                     "only its columns and land cover are predictors, as a map needs them on its grid); add them to "
+                     "the column map's predictors to use them")
     counts = missing_counts(table, [*columns["forcing"].values(), *predictors])
     if counts:
         incomplete = int(table[list(counts)].isna().any(axis=1).sum())
