@@ -189,6 +189,9 @@ def test_workers_of_an_external_cluster_apply_the_rule_on_their_machine(dask_clu
         reported = executor.worker_threads()
     assert len(reported) == len(workers) == 2
     for worker in reported:  # the two workers share their host's cores
+        if worker["source"] == "HYBRIDLAB_THREADS":  # under xdist the conftest exports an override to children
+            assert worker["intra_op"] == worker["threads"] == int(os.environ[threads.THREADS_ENV])
+            continue
         assert worker["source"] == "rule" and worker["trainings"] == 2
         assert worker["intra_op"] == worker["threads"] <= max(1, worker["usable"] // 2)
 
