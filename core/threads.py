@@ -13,10 +13,13 @@ inter-op threads with :func:`apply`. The rule:
   waits for a core another process holds slows every thread of its parallel region;
 - ``--threads N`` or ``HYBRIDLAB_THREADS=N`` replaces the rule.
 
-OpenMP's idle threads yield instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, and
-``KMP_BLOCKTIME=0`` for Intel's OpenMP), set by :func:`set_wait_policy` when ``core`` is imported,
-before torch starts its thread pool; ``HYBRIDLAB_OMP_PASSIVE=0`` leaves OpenMP's default (so the
-contention benchmark can compare both). Set yourself, either variable wins over this.
+OpenMP keeps its own wait policy by default: measured alone on a 2-core AMD EPYC, the passive policy
+(idle threads yield instead of spinning) made a 2-thread training 1.1-1.3x slower, and beside busy
+processes the rule already gives one thread, where the policy does not matter
+(``hybridlab bench --contention``, docs/scaling.md). ``HYBRIDLAB_OMP_PASSIVE=1`` asks for it:
+:func:`set_wait_policy` then sets ``OMP_WAIT_POLICY=PASSIVE`` (and ``KMP_BLOCKTIME=0`` for Intel's
+OpenMP) when ``core`` is imported, before torch starts its thread pool. Set yourself, either
+variable wins over this.
 
 This module imports no torch at import time (``import core`` sets the wait policy through it
 before torch is loaded).
@@ -35,8 +38,9 @@ from .errors import HybridlabError
 
 THREADS_ENV = "HYBRIDLAB_THREADS"
 PASSIVE_ENV = "HYBRIDLAB_OMP_PASSIVE"
-#: whether idle OpenMP threads yield by default (``HYBRIDLAB_OMP_PASSIVE`` 0 or 1 overrides)
-OMP_PASSIVE_DEFAULT = True
+#: whether idle OpenMP threads yield by default (``HYBRIDLAB_OMP_PASSIVE`` 0 or 1 overrides); off:
+#: passive was slower alone and no faster beside busy processes (module docstring)
+OMP_PASSIVE_DEFAULT = False
 #: what the passive wait policy sets, for GNU and Intel OpenMP
 PASSIVE_VARIABLES = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0"}
 #: thread counts of the BLAS and OpenMP libraries, for processes started by hybridlab

@@ -107,10 +107,12 @@ def test_on_cuda_the_threads_serve_the_data_pipeline():
     assert choose(1, machine=Machine(4), environ=QUIET, device="cpu").device == "cpu"
 
 
-def test_the_wait_policy_is_set_before_torch_unless_turned_off_or_set_already():
+def test_the_passive_wait_policy_is_set_before_torch_only_when_asked_and_not_set_already():
     environ = {}
-    assert threads.set_wait_policy(environ) == "PASSIVE"
-    assert environ == threads.PASSIVE_VARIABLES
+    assert threads.set_wait_policy(environ) == "DEFAULT" and environ == {}
+    asked = {threads.PASSIVE_ENV: "1"}
+    assert threads.set_wait_policy(asked) == "PASSIVE"
+    assert {name: asked[name] for name in threads.PASSIVE_VARIABLES} == threads.PASSIVE_VARIABLES
     off = {threads.PASSIVE_ENV: "0"}
     assert threads.set_wait_policy(off) == "DEFAULT" and "OMP_WAIT_POLICY" not in off
     own = {"OMP_WAIT_POLICY": "active"}
@@ -135,13 +137,13 @@ def _train(tmp_path, *flags, **env) -> subprocess.CompletedProcess:
 def test_train_with_threads_1_runs_torch_with_one_intra_op_thread(tmp_path):
     done = _train(tmp_path, "--threads", "1")
     assert done.returncode == 0, done.stderr
-    assert "threads: 1 intra-op, 1 inter-op; OpenMP wait policy PASSIVE; --threads 1" in done.stderr
+    assert "threads: 1 intra-op, 1 inter-op; OpenMP wait policy DEFAULT; --threads 1" in done.stderr
 
 
-def test_train_takes_hybridlab_threads_and_can_leave_openmp_spinning(tmp_path):
-    done = _train(tmp_path, HYBRIDLAB_THREADS="2", HYBRIDLAB_OMP_PASSIVE="0")
+def test_train_takes_hybridlab_threads_and_can_make_openmp_yield(tmp_path):
+    done = _train(tmp_path, HYBRIDLAB_THREADS="2", HYBRIDLAB_OMP_PASSIVE="1")
     assert done.returncode == 0, done.stderr
-    assert "threads: 2 intra-op, 2 inter-op; OpenMP wait policy DEFAULT; HYBRIDLAB_THREADS 2" in done.stderr
+    assert "threads: 2 intra-op, 2 inter-op; OpenMP wait policy PASSIVE; HYBRIDLAB_THREADS 2" in done.stderr
 
 
 @pytest.mark.parametrize("flags, env, named", [

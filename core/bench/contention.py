@@ -119,7 +119,7 @@ def _slowdowns(rows: list[dict], baseline: str) -> None:
 
 
 def contention(quick: bool = False, repeats: int = 3, busy: list[int] = (0, 1, 2),
-               variants: list[str] = ("rule-passive", "cores-active"), log=print) -> dict:
+               variants: list[str] = ("rule-active", "cores-active"), log=print) -> dict:
     """Every training x busy count x variant, ``repeats`` times, interleaved; see the module docstring."""
     busy = sorted(set(busy) | {0})
     measured: dict[tuple, list[dict]] = {}

@@ -120,9 +120,9 @@ def _add_contention_arguments(p) -> None:
                    help="only the contention case: trainings alone and beside busy processes, each as `hybridlab train`")
     p.add_argument("--repeats", type=int, default=3, help="runs of each contention measurement (default 3)")
     p.add_argument("--busy", default="0,1,2", help="busy processes beside the trainings, comma-separated (default 0,1,2)")
-    p.add_argument("--variants", default="rule-passive,cores-active",
+    p.add_argument("--variants", default="rule-active,cores-active",
                    help="thread rule and OpenMP wait policy of each training: rule|cores - passive|active, "
-                        "comma-separated (default rule-passive,cores-active: this rule against torch's defaults)")
+                        "comma-separated (default rule-active,cores-active: this rule against torch's defaults)")
 
 
 def build_parser() -> argparse.ArgumentParser:
