@@ -13,6 +13,7 @@ from ..errors import HybridlabError
 from ..formatting import short_text
 from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
+from .fluxnet import add_importers
 from .lucas import add_lucas_arguments
 from .identify import add_command as add_identify_command
 from .roles import add_command as add_roles_command
@@ -112,6 +113,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--out", default=None, metavar="TABLE.parquet",
                    help="the joined table; its column map (.columns.json) and report (.report.md) go beside it")
     p.set_defaults(func=cmd_data)
+    add_importers(p)  # data fluxnet, data retention (after the defaults: it dispatches to them)
 
 
 def _add_contention_arguments(p) -> None:
