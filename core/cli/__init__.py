@@ -13,6 +13,7 @@ from ..errors import HybridlabError
 from ..formatting import short_text
 from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
 from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
+from .compare import add_compare_arguments
 from .fluxnet import add_importers
 from .lucas import add_lucas_arguments
 from .identify import add_command as add_identify_command
@@ -51,13 +52,15 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
     from ..experiments import EXPERIMENTS
-    p = sub.add_parser("experiment", help="run one of the report's experiments")
-    p.add_argument("name", choices=list(EXPERIMENTS), help="; ".join(f"{e.name}: {e.description}"
-                                                                      for e in EXPERIMENTS.values()))
+    p = sub.add_parser("experiment", help="run one of the report's experiments, or compare a model against baselines")
+    p.add_argument("name", help="; ".join(f"{e.name}: {e.description}" for e in EXPERIMENTS.values())
+                   + "; or, with --baselines, the model to compare")
     p.add_argument("--out", required=True, help="results folder")
     p.add_argument("--split", default="site", choices=["site", "temperature"], help="site (80/20) or temperature")
-    p.add_argument("--epochs", type=int, default=1000, help="maximum epochs per configuration (default 1000)")
-    p.add_argument("--patience", type=int, default=100, help="early-stopping patience (default 100)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="maximum epochs per configuration (default 1000; with --baselines the model's)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="early-stopping patience (default 100; with --baselines the model's)")
     p.add_argument("--n-sites", type=int, default=None,
                    help="number of synthetic sites (soc, default 16743) or profiles (swrc, default 400)")
     p.add_argument("--seed", type=int, default=0)
@@ -73,6 +76,7 @@ def _add_builtin_commands(sub) -> None:
                         "one ensemble (default 1)")
     p.add_argument("--calibration", type=float, default=None,
                    help="share of the training sites held out to calibrate intervals (default 0.15 with --members)")
+    add_compare_arguments(p)
     add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_experiment)

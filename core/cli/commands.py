@@ -203,27 +203,18 @@ def cmd_data(a: argparse.Namespace) -> int:
 
 def cmd_experiment(a: argparse.Namespace) -> int:
     from ..experiments import ExperimentOptions, get_experiment, run_experiment
-    from ..sweep import ExecutorOptions
-    from .progress import SweepProgress, stop_on_signals
+    from .compare import cmd_compare, run_with_progress, wants_comparison
 
+    if wants_comparison(a):
+        return cmd_compare(a)
     experiment = get_experiment(a.name)
-    options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, n_sites=a.n_sites, seed=a.seed,
+    options = ExperimentOptions(split=a.split, epochs=1000 if a.epochs is None else a.epochs,
+                                patience=100 if a.patience is None else a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
                                 seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision,
                                 members=a.members, calibration=a.calibration)
-    executor = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
-    progress = SweepProgress(a.quiet)
-
-    def log(message: str) -> None:
-        if not a.quiet:
-            print(message, file=sys.stderr, flush=True)
-
-    try:
-        with stop_on_signals() as stop:
-            results = run_experiment(experiment, a.out, options, executor, on_row=progress.finished,
-                                     on_plan=progress.start, log=log, stop_event=stop)
-    finally:
-        progress.close()
+    results = run_with_progress(a, lambda executor, **hooks: run_experiment(experiment, a.out, options, executor,
+                                                                             **hooks))
     print(f"results in {a.out}/results.md")
     return 1 if results["failed"] else 0
 

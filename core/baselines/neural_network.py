@@ -1,0 +1,18 @@
+"""``nn``: the pure network on the same backbone, trained through today's path beside the hybrid
+(same data, predictors, targets, split, network and training settings, seeds and folds). It sees
+the forcing as inputs beside the predictors (:class:`~core.models.NetworkSpec`)."""
+from __future__ import annotations
+
+from ..models import NEURAL_NETWORK
+from ..plan import RunPlan
+from .spec import BaselineSpec, applies_anywhere
+
+
+def configuration(plan: RunPlan, targets: list[str]) -> RunPlan:
+    """The hybrid's plan as the pure network: no mechanistic parameters, the hybrid's targets."""
+    return RunPlan(model=NEURAL_NETWORK, data=plan.data.to_dict(), targets=list(targets), split=plan.split.to_dict(),
+                   network=plan.network.to_dict(), train=plan.train.to_dict())
+
+
+BASELINE = BaselineSpec(name="nn", description="the pure neural network on the same backbone and settings",
+                        applies=applies_anywhere, configuration=configuration)

@@ -1,0 +1,119 @@
+"""``results.json`` and ``results.md`` of a comparison: per method and target the validation
+metrics as mean ± sd over seeds and folds, each method's paired difference to the hybrid with its
+sd, which differences exceed 2 sd, and where the hybrid does not beat a baseline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..calibration import REPORTED_LEVEL
+from ..formatting import label, number, plus_minus, with_unit
+from ..json_files import json_safe
+from ..outputs import write_text
+from .comparison import REFERENCE, differences, not_beaten, summarize, verdict
+
+#: the columns of the point table: metric, header, decimals
+POINT_COLUMNS = (("kge", "KGE", 3), ("rmse", "RMSE", 4), ("nse", "NSE", 3))
+INTERVAL_COLUMNS = (("picp", "coverage", 3), ("interval_width", "width / sd", 2), ("crps", "CRPS", 4))
+
+
+def results_summary(comparison, records: list[dict], options, seconds: float) -> dict:
+    """results.json's content (the records included, one per method, target, seed and fold)."""
+    plan, data, spec = comparison.plan, comparison.data, comparison.plan.spec
+    methods = [REFERENCE, *(b.name for b in comparison.baselines)]
+    seeds = sorted({r["seed"] for r in records if r["method"] == REFERENCE})
+    diffs = differences(records)
+    per_split = summarize(records, metrics=("seconds",))
+    return {
+        "experiment": "compare", "model": plan.model, "roles": plan.parameter_set().roles, "data": data.name,
+        "n_rows": int(len(data.frame)), "n_groups": int(data.frame[data.id].nunique()), "group": data.id,
+        "predictors": list(data.predictors), "targets": comparison.targets,
+        "units": {t: spec.units.get(t, "") for t in comparison.targets}, "seeds": seeds, "folds": options.folds,
+        "split": "kfold" if options.folds else options.split, "members": options.members,
+        "calibration": options.calibration_share, "interval_level": REPORTED_LEVEL, "methods": methods,
+        "baselines": {b.name: {"description": b.description, "reference": b.reference, "trained": b.trained}
+                      for b in comparison.baselines},
+        "summary": summarize(records), "differences": diffs, "not_beaten": not_beaten(diffs),
+        "seconds_per_split": {m: next(iter(t.values()))["seconds"] for m, t in per_split.items() if t},
+        "fit_seconds": dict(comparison.seconds), "total_seconds": seconds, "records": records,
+    }
+
+
+def _cell(entry: dict | None, digits: int) -> str:
+    return plus_minus(entry, digits) if entry else "–"
+
+
+def _difference_cell(entry: dict | None, digits: int) -> str:
+    if not entry:
+        return "–"
+    text = f"{entry['mean']:+.{digits}f} ± {number(entry['sd'], digits)}"
+    return f"**{text}**" if entry["beyond_2sd"] else text
+
+
+def target_table(results: dict, target: str) -> list[str]:
+    """The point-metric table of one target: one row per method with its differences to the hybrid."""
+    unit = results["units"].get(target, "")
+    head = " | ".join(name for _, name, _ in POINT_COLUMNS)
+    diff_head = " | ".join(f"Δ {name}" for _, name, _ in POINT_COLUMNS)
+    lines = [f"## {with_unit(label(target), unit, brackets=True)}", "",
+             f"| method | {head} | {diff_head} | verdict |", "|---|" + "---|" * (2 * len(POINT_COLUMNS) + 1)]
+    for method in results["methods"]:
+        entry = results["summary"].get(method, {}).get(target)
+        if entry is None:
+            continue
+        diff = results["differences"].get(method, {}).get(target, {})
+        cells = [_cell(entry.get(m), d) for m, _, d in POINT_COLUMNS]
+        deltas = [_difference_cell(diff.get(m), d) for m, _, d in POINT_COLUMNS] if method != REFERENCE else \
+            ["–"] * len(POINT_COLUMNS)
+        said = verdict(diff, method) if method != REFERENCE else "reference"
+        lines.append(f"| {method} | {' | '.join(cells)} | {' | '.join(deltas)} | {said} |")
+    return lines + [""]
+
+
+def interval_table(results: dict) -> list[str]:
+    """Coverage, width and CRPS of every method with intervals (empty when none has them)."""
+    rows = []
+    for method in results["methods"]:
+        for target, entry in results["summary"].get(method, {}).items():
+            if entry.get("picp"):
+                cells = [_cell(entry.get(m), d) for m, _, d in INTERVAL_COLUMNS]
+                rows.append(f"| {method} | {label(target)} | {' | '.join(cells)} |")
+    if not rows:
+        return []
+    level = round(100 * results["interval_level"])
+    return [f"## {level} % prediction intervals (validation rows)", "",
+            "The hybrid's: calibrated on its held-out calibration sites (docs/uncertainty.md); qrf's: its "
+            f"{(100 - level) / 2:g} % and {(100 + level) / 2:g} % quantiles as they are. Width in sd of the observed "
+            "values; CRPS in the target's units, of the predictive normal (lower is better).", "",
+            "| method | target | " + " | ".join(n for _, n, _ in INTERVAL_COLUMNS) + " |", "|---|---|---|---|---|",
+            *rows, ""]
+
+
+def results_markdown(results: dict) -> str:
+    """results.md: the set-up, a table per target, intervals, time, and where the hybrid does not win."""
+    seeds, folds = results["seeds"], results["folds"]
+    splits = f"{folds}-fold by {results['group']}" if folds else f"{results['split']} split by {results['group']}"
+    lines = [f"# {results['model']} hybrid against {', '.join(results['methods'][1:]) or 'no baseline'}", "",
+             f"Data {results['data']}: {results['n_rows']:,} rows, {results['n_groups']:,} groups ({results['group']}); "
+             f"predictors {', '.join(results['predictors'])}. {splits} × {len(seeds)} seed(s) "
+             f"({', '.join(map(str, seeds))}); every method is scored on the validation rows of the same splits, and "
+             f"the fitted baselines learn from the hybrid's own training rows.", "",
+             "Values: mean ± sd over seeds and folds. Δ: method − hybrid on the same split (paired), mean ± sd; "
+             "**bold** where |mean| > 2 sd. Verdict on RMSE and KGE.", ""]
+    for target in results["targets"]:
+        lines += target_table(results, target)
+    lines += interval_table(results)
+    lines += ["## Time", "", "| method | seconds per split (mean ± sd) |", "|---|---|"]
+    lines += [f"| {m} | {plus_minus(s, 2)} |" for m, s in results["seconds_per_split"].items()]
+    lines += ["", f"Whole comparison: {results['total_seconds']:.0f} s.", "", "## Where the hybrid does not beat a baseline", ""]
+    lines += [f"- {line}" for line in results["not_beaten"]] or ["- nowhere: the hybrid is better by more than 2 sd "
+                                                                 "on every target, metric and baseline."]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(out: Path, comparison, records: list[dict], options, seconds: float) -> dict:
+    """Write results.json and results.md into ``out``; returns results.json's content."""
+    results = results_summary(comparison, records, options, seconds)
+    write_text(Path(out) / "results.json", json.dumps(json_safe(results), indent=2))
+    write_text(Path(out) / "results.md", results_markdown(results))
+    return results
