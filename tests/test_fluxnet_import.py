@@ -155,6 +155,7 @@ def test_reddyproc_text_with_units_line_and_no_quality_column(tmp_path):
     assert table["reco"].tolist() == [2.0, 1.8]
     assert table["time"].dt.strftime("%Y-%m-%d %H:%M").tolist() == ["2014-04-10 00:15", "2014-04-10 01:15"]
     assert table["vpd"].iloc[0] == pytest.approx(2.0)  # 0.2 kPa from the units line -> 2 hPa
+    assert "kPa, multiplied by 10 to hPa (the units line)" in "\n".join(assembled.report)
     report = "\n".join(assembled.report)
     assert "REddyProc input text" in report and "no quality filter applied" in report
     assert "taken as the end as REddyProc does" in report

@@ -73,7 +73,7 @@ def test_wide_layout_in_pf_with_a_particle_size_curve(tmp_path):
     assert table["oc"].tolist() == [1.2, 1.2, 0.8, 0.8]
     report = "\n".join(assembled.report)
     assert "wide layout, 3 suction columns" in report and "2 empty cell(s)" in report
-    assert "no texture for 1 row(s): the particle-size curve spans 4-2000 um" in report
+    assert "no texture for 1 row(s): the particle-size curve does not reach down to 2 um" in report
     assert "10^pF" in report
 
 

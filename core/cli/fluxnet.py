@@ -45,6 +45,8 @@ def add_fluxnet_arguments(p: argparse.ArgumentParser) -> None:
                    help="least share of good data kept where the flag is a fraction (FLUXNET's *_MEAN_QC; default 1)")
     g.add_argument("--blocks", default="week", choices=["day", "week"],
                    help="groups that splits keep together: nights (noon to noon) or ISO weeks (default week)")
+    g.add_argument("--vpd-unit", default="auto", choices=["auto", "hPa", "kPa"],
+                   help="unit of VPD (default auto: the units line, else hPa as FLUXNET writes it)")
     g.add_argument("--site", default=None, help="the site's name in the table (default: from the file name)")
 
 
@@ -60,7 +62,7 @@ def cmd_fluxnet(a: argparse.Namespace) -> int:
     options = FluxOptions(temperature=a.temperature, night=a.night, sw_threshold=a.sw_threshold,
                           latitude=a.latitude, longitude=a.longitude, utc_offset=a.utc_offset,
                           ustar_threshold=a.ustar_threshold, max_qc=a.max_qc, min_qc_fraction=a.min_qc_fraction,
-                          blocks=a.blocks).check()
+                          blocks=a.blocks, vpd_unit=a.vpd_unit).check()
     read = ReadOptions(encoding=a.encoding, decimal_mark=a.decimal_mark, max_bytes=a.max_bytes,
                        max_columns=a.max_columns).check()
     return run_import(a.out, a.overwrite, WRITER, [a.file],

@@ -43,7 +43,7 @@ SPELLINGS = {
     "ustar": ("USTAR", "U_STAR", "U*"),
     "night": ("NIGHT",),
     "reco_network": ("RECO_NT_VUT_REF", "RECO_NT_VUT_USTAR50", "RECO_NT_VUT_MEAN", "RECO_NT_CUT_REF",
-                     "RECO_NT_CUT_MEAN"),
+                     "RECO_NT_CUT_MEAN", "RECO_NT", "RECO"),
 }
 _POSITION = re.compile(r"^(?P<base>.*?[A-Z*])(?P<position>(?:_\d+){1,3})$")
 

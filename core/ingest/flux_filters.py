@@ -43,6 +43,8 @@ class FluxOptions:
         The least share of good data kept where the flag is a fraction (FLUXNET's *_MEAN_QC).
     blocks : str
         ``day`` or ``week``: the groups that splits keep together.
+    vpd_unit : str
+        ``auto`` (the units line, else hPa, FLUXNET's unit), ``hPa`` or ``kPa`` (multiplied by 10).
     """
 
     temperature: str = "air"
@@ -55,6 +57,7 @@ class FluxOptions:
     max_qc: int | None = None
     min_qc_fraction: float = 1.0
     blocks: str = "week"
+    vpd_unit: str = "auto"
 
     def check(self) -> "FluxOptions":
         """The options, or one line naming the first that is wrong."""
@@ -72,6 +75,8 @@ class FluxOptions:
                                                      and 0 <= self.ustar_threshold < 5):
             raise DataError(f"--ustar-threshold must be auto or a value in m s-1 from 0 to 5, got "
                             f"{self.ustar_threshold!r}")
+        if self.vpd_unit not in ("auto", "hPa", "kPa"):
+            raise DataError(f"--vpd-unit must be auto, hPa or kPa, got {self.vpd_unit!r}")
         if not 0 <= self.min_qc_fraction <= 1:
             raise DataError(f"--min-qc-fraction must lie in 0 to 1, got {self.min_qc_fraction:g}")
         return self

@@ -37,15 +37,18 @@ RANGES = {"nee": (-100, 100, "umol m-2 s-1"), "fc": (-100, 100, "umol m-2 s-1"),
 MIN_COVERAGE = 0.5
 
 
-def _values(flux: FluxFile, problems: Problems, notes: list[str]) -> dict[str, pd.Series]:
+def _values(flux: FluxFile, vpd_unit: str, problems: Problems, notes: list[str]) -> dict[str, pd.Series]:
     """Each recognised variable as numbers, outside its physical range missing; VPD in hPa."""
     values = {}
     for variable, column in flux.names.items():
         series = numbers(flux, column, problems, notes)
-        unit = flux.units.get(column, "").lower().replace(" ", "")
-        if variable == "vpd" and unit == "kpa":
-            series = series * 10
-            notes.append(f"VPD: the units line says kPa; multiplied by 10 to hPa")
+        if variable == "vpd":
+            said = flux.units.get(column, "").lower().replace(" ", "")
+            unit = vpd_unit.lower() if vpd_unit != "auto" else said if said in ("hpa", "kpa") else "hpa"
+            how = "--vpd-unit" if vpd_unit != "auto" else "the units line" if said in ("hpa", "kpa") else \
+                "FLUXNET's unit; --vpd-unit kPa if the file holds kPa"
+            series = series * 10 if unit == "kpa" else series
+            notes.append(f"VPD {column} in {'kPa, multiplied by 10 to hPa' if unit == 'kpa' else 'hPa'} ({how})")
         if variable in RANGES:
             series = check_range(series, RANGES[variable], name=flux.path.name, column=column, table_name=variable,
                                  problems=problems)
@@ -156,7 +159,7 @@ def assemble_fluxnet(path: str | Path, options: FluxOptions | None = None,
     read = (read or ReadOptions()).check()
     problems, notes = Problems(), []
     flux = read_flux_file(path, read)
-    values = _values(flux, problems, notes)
+    values = _values(flux, options.vpd_unit, problems, notes)
     time, step, how = _time(flux, problems)
     filters, nee, temp, lines = _apply_filters(flux, values, time, options, problems, notes)
     for name, column in (("temp_prev_day", temp), ("sw_in_prev_day", values.get("sw_in")),

@@ -95,7 +95,7 @@ def curve_texture(sizes: np.ndarray, finer: np.ndarray) -> tuple[tuple[float, fl
     if (np.diff(finer) < -MONOTONE_TOLERANCE).any():
         return None, "the cumulative particle-size curve falls with size"
     if sizes[0] > CLAY_UM or sizes[-1] < SILT_UM:
-        return None, f"the particle-size curve spans {sizes[0]:g}-{sizes[-1]:g} um, not 2 and 50 um"
+        return None, "the particle-size curve does not reach down to 2 um and up to 50 um"
     logs = np.log10(sizes)
     f2, f50 = np.interp(np.log10([CLAY_UM, SILT_UM]), logs, finer)
     total = float(np.interp(np.log10(FINE_EARTH_UM), logs, finer)) if sizes[-1] >= FINE_EARTH_UM else 1.0
