@@ -181,7 +181,57 @@ def test_moving_point_estimate_finds_the_plateau_of_a_known_threshold():
     flux = pd.Series(true * np.minimum(1.0, ustar / 0.25) + rng.normal(0, 0.05, n))
     estimate = estimate_threshold(ustar, flux, temp, time)
     assert 0.2 <= estimate.threshold <= 0.32, estimate.line()
-    assert set(estimate.seasons) == {"Dec-Feb", "Mar-May", "Jun-Aug", "Sep-Nov"}
+    assert estimate.low <= estimate.threshold <= estimate.high and estimate.high - estimate.low < 0.1
+    assert set(estimate.seasons) == {"Dec-Feb", "Mar-May", "Jun-Aug", "Sep-Nov"} and not estimate.skipped
+    again = estimate_threshold(ustar, flux, temp, time)
+    assert again.threshold == estimate.threshold  # the bootstrap's seed is fixed
+    assert "median over 100 bootstrap resamples" in estimate.line() and "5-95 %" in estimate.line()
+
+
+def test_seasons_with_too_few_records_are_skipped_and_reported():
+    rng = np.random.default_rng(1)
+    # 1400 hourly records in Dec-Feb, 300 in March: March is skipped, the estimate is winter's
+    time = pd.Series(pd.date_range("2014-01-01", periods=1400, freq="h").append(
+        pd.date_range("2014-03-05", periods=300, freq="h")))
+    n = len(time)
+    temp, ustar = pd.Series(rng.uniform(0, 25, n)), pd.Series(rng.uniform(0.02, 0.8, n))
+    flux = pd.Series(2.0 ** ((temp - 15) / 10) * np.minimum(1.0, ustar / 0.3) + rng.normal(0, 0.05, n))
+    estimate = estimate_threshold(ustar, flux, temp, time)
+    assert estimate.skipped == {"Mar-May": 300} and list(estimate.seasons) == ["Dec-Feb"]
+    assert 0.22 <= estimate.threshold <= 0.38, estimate.line()
+    assert "Mar-May skipped (300 night records, fewer than 600)" in estimate.line()
+    few = estimate_threshold(ustar[-300:], flux[-300:], temp[-300:], time[-300:])
+    assert few.threshold is None and few.skipped == {"Mar-May": 300}
+
+
+def _raw_year_file(tmp_path, threshold: float) -> Path:
+    """A year of half-hourly ICOS records (raw FC, no storage), night 20-04 h; the flux falls off
+    linearly below u* = ``threshold`` (m s-1) and is Q10 = 2 respiration above it."""
+    rng = np.random.default_rng(2)
+    start = pd.date_range("2014-01-01 00:00", "2014-12-31 23:30", freq="30min")
+    n = len(start)
+    night = (start.hour >= 20) | (start.hour < 4)
+    ta = 12 + 8 * np.sin(2 * np.pi * (start.day_of_year - 110) / 365) + rng.uniform(-4, 4, n)
+    ustar = rng.uniform(0.02, 0.9, n)
+    fc = 3 * 2.0 ** ((ta - 15) / 10) * np.minimum(1.0, ustar / threshold) + rng.normal(0, 0.05, n)
+    frame = pd.DataFrame({"TIMESTAMP_START": start.strftime("%Y%m%d%H%M"),
+                          "TIMESTAMP_END": (start + pd.Timedelta(minutes=30)).strftime("%Y%m%d%H%M"),
+                          "FC": np.where(night, fc, -5).round(4), "FC_SSITC_TEST": 0, "TA_1_1_1": ta.round(3),
+                          "SW_IN_1_1_1": np.where(night, 0, 300), "USTAR": ustar.round(4)})
+    path = tmp_path / "ICOS_XX-Raw_2014.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_raw_nee_is_filtered_by_default_at_the_threshold_built_into_the_file(tmp_path):
+    assembled = assemble_fluxnet(_raw_year_file(tmp_path, 0.3))
+    report = "\n".join(assembled.report)
+    line = next(x for x in assembled.report if x.startswith("u* threshold"))
+    value = float(line.split()[2])
+    low, high = (float(x) for x in line.split("5-95 % ")[1].split(")")[0].split("-"))
+    assert 0.25 <= value <= 0.36 and low <= value <= high, line
+    assert "skipped" not in line and "europe-fluxdata / ICOS" in report
+    assert (assembled.table["ustar"] >= value).all()
 
 
 def _one_line(capsys, code, *fragments):
@@ -194,7 +244,8 @@ def _one_line(capsys, code, *fragments):
 def test_bad_input_is_one_line_exit_2_and_the_input_unchanged(fluxnet_file, tmp_path, capsys):
     before = fluxnet_file.read_bytes()
     out = str(tmp_path / "t.parquet")
-    _one_line(capsys, main(["data", "fluxnet", str(fluxnet_file), "--out", out]), "u* threshold", "--ustar-threshold")
+    _one_line(capsys, main(["data", "fluxnet", str(fluxnet_file), "--out", out, "--ustar-threshold", "auto"]),
+              "u* threshold", "--ustar-threshold", "Dec-Feb skipped (33 night records")
     _one_line(capsys, main(["data", "fluxnet", str(fluxnet_file), "--out", str(tmp_path / "t.csv")]), ".parquet")
     _one_line(capsys, main(["data", "fluxnet", str(fluxnet_file), "--out", out, "--night", "potential"]),
               "--latitude")
@@ -218,10 +269,14 @@ def test_soil_temperature_missing_is_named(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="the shipped FLUXNET2015 subset is not in data/real")
-def test_the_shipped_puechabon_subset_reads_with_an_estimated_ustar_threshold():
+def test_the_shipped_puechabon_subset_keeps_the_networks_ustar_filtering_by_default():
     assembled = assemble_fluxnet(REAL, FluxOptions(latitude=43.7414, longitude=3.5958, utc_offset=1))
     report = "\n".join(assembled.report)
-    assert "estimated by the moving-point test" in report
+    assert "u* filter: none further (NEE_VUT_MEAN is ONEFlux's NEE, already filtered by the network's VUT" in report
+    assert "u* below the threshold or missing: 0" in report
     agree = float(report.split("potential radiation at the given coordinates in ")[1].split(" %")[0])
     assert agree > 97  # the file's NIGHT flag is ONEFlux's from potential radiation
     assert len(assembled.table) > 500 and (assembled.table["reco"] >= 0).all()
+    estimated = assemble_fluxnet(REAL, FluxOptions(ustar_threshold="auto"))
+    assert any("bootstrap resamples" in x for x in estimated.report)
+    assert len(estimated.table) < len(assembled.table)

@@ -36,9 +36,10 @@ def add_fluxnet_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--longitude", type=float, default=None, help="site longitude, degrees east")
     g.add_argument("--utc-offset", type=float, default=None, metavar="HOURS",
                    help="hours the file's local standard time is ahead of UTC (1 for central Europe)")
-    g.add_argument("--ustar-threshold", type=_threshold, default="auto", metavar="auto|M_S",
-                   help="records with u* below this are left out (default auto: a moving-point estimate, "
-                        "reported; 0: no u* filter)")
+    g.add_argument("--ustar-threshold", type=_threshold, default=None, metavar="auto|M_S",
+                   help="records with u* below this are left out (default: none further for FLUXNET2015/ONEFlux "
+                        "NEE_VUT_*, already u*-filtered by the network; for raw NEE (ICOS, REddyProc) auto, a "
+                        "bootstrapped moving-point estimate, reported; 0: no u* filter)")
     g.add_argument("--max-qc", type=int, default=None,
                    help="worst NEE quality flag kept (default 0, measured, for FLUXNET's 0-3; 1 for ICOS's SSITC)")
     g.add_argument("--min-qc-fraction", type=float, default=1.0,

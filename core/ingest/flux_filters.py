@@ -12,7 +12,7 @@ import pandas as pd
 from ..errors import DataError
 from .flux_columns import FluxFile, numbers, quality_column
 from .flux_time import potential_radiation
-from .flux_ustar import estimate_threshold
+from .flux_ustar import MIN_RECORDS, TEMPERATURE_CLASSES, estimate_threshold
 from .tables import Problems
 
 #: PPFD (umol m-2 s-1) per W m-2 of shortwave radiation, for a night threshold given in SW_IN
@@ -35,8 +35,9 @@ class FluxOptions:
         SW_IN below this is night (W m-2); PPFD below PPFD_PER_SW times it.
     latitude, longitude, utc_offset : float, optional
         The site (degrees) and its local standard time's hours ahead of UTC.
-    ustar_threshold : float or str
-        ``auto`` (moving-point estimate), a value in m s-1, or 0 for no u* filter.
+    ustar_threshold : float or str, optional
+        None (default: per layout, see :func:`ustar_rejected`), ``auto`` (moving-point estimate),
+        a value in m s-1, or 0 for no u* filter.
     max_qc : int, optional
         The worst quality flag kept (default 0, measured, for FLUXNET's 0-3; 1 for ICOS's SSITC 0-2).
     min_qc_fraction : float
@@ -53,7 +54,7 @@ class FluxOptions:
     latitude: float | None = None
     longitude: float | None = None
     utc_offset: float | None = None
-    ustar_threshold: float | str = "auto"
+    ustar_threshold: float | str | None = None
     max_qc: int | None = None
     min_qc_fraction: float = 1.0
     blocks: str = "week"
@@ -71,7 +72,7 @@ class FluxOptions:
             raise DataError(f"--latitude must lie in -90 to 90 degrees, got {self.latitude:g}")
         if self.longitude is not None and not -180 <= self.longitude <= 180:
             raise DataError(f"--longitude must lie in -180 to 180 degrees, got {self.longitude:g}")
-        if self.ustar_threshold != "auto" and not (isinstance(self.ustar_threshold, (int, float))
+        if self.ustar_threshold not in (None, "auto") and not (isinstance(self.ustar_threshold, (int, float))
                                                      and 0 <= self.ustar_threshold < 5):
             raise DataError(f"--ustar-threshold must be auto or a value in m s-1 from 0 to 5, got "
                             f"{self.ustar_threshold!r}")
@@ -160,32 +161,50 @@ def quality(flux: FluxFile, nee_column: str, options: FluxOptions, problems: Pro
     return qc, rejected, f"quality: {column} flags {scale}; records above {limit} left out (--max-qc)"
 
 
+#: NEE columns ONEFlux (FLUXNET2015) has already u*-filtered (VUT: variable u* threshold; CUT: constant)
+NETWORK_FILTERED = ("NEE_VUT", "NEE_CUT")
+
+
 def ustar_rejected(values: dict, nee: pd.Series, time: pd.Series, candidates: pd.Series,
-                   options: FluxOptions) -> tuple[pd.Series, str, float | None]:
+                   options: FluxOptions, nee_column: str = "") -> tuple[pd.Series, str, float | None]:
     """(records the u* filter rejects, the report's line, the threshold); ``candidates``: night
-    records that passed the other filters (the moving-point test's input)."""
+    records that passed the other filters (the moving-point test's input). The default
+    (``ustar_threshold`` None) is no further filter for ONEFlux's NEE_VUT_*/NEE_CUT_* (the network
+    has filtered them by its own u* thresholds, and the quality flag keeps measured records),
+    else the moving-point estimate (raw NEE of ICOS or REddyProc files)."""
     none = pd.Series(False, index=nee.index)
-    if options.ustar_threshold == 0:
+    choice = options.ustar_threshold
+    if choice is None and nee_column.upper().startswith(NETWORK_FILTERED):
+        return none, (f"u* filter: none further ({nee_column} is ONEFlux's NEE, already filtered by the "
+                      f"network's {nee_column[4:7].upper()} u* thresholds; --ustar-threshold auto or a value adds "
+                      f"one)"), None
+    if choice == 0:
         return none, "u* filter: none (--ustar-threshold 0)", None
     if "ustar" not in values:
-        if options.ustar_threshold != "auto":
+        if choice not in (None, "auto"):
             raise DataError("--ustar-threshold: the file has no USTAR (or Ustar) column")
         return none, "u* filter: none (the file has no USTAR column)", None
     ustar = values["ustar"]
-    if options.ustar_threshold == "auto":
-        temp = values.get("ta", values.get("ts"))
-        if temp is None:
-            raise DataError("the u* threshold estimate needs air temperature (TA); give --ustar-threshold")
-        rows = candidates.to_numpy(dtype=bool)
-        estimate = estimate_threshold(ustar[rows], nee[rows], temp[rows], time[rows])
-        if estimate.threshold is None:
-            raise DataError(f"{estimate.line()}: too few night records to estimate it (100 per temperature class); "
-                            f"give --ustar-threshold VALUE (m s-1), or 0 for no u* filter")
-        threshold, line = estimate.threshold, estimate.line()
+    if choice in (None, "auto"):
+        threshold, line = _estimated(values, ustar, nee, time, candidates)
     else:
-        threshold = float(options.ustar_threshold)
+        threshold = float(choice)
         line = f"u* threshold {threshold:g} m s-1 (--ustar-threshold)"
     return ~(ustar >= threshold), line + "; records below it, or without u*, left out", threshold
 
 
-__all__ = ["FluxOptions", "NIGHT_METHODS", "PPFD_PER_SW", "night", "quality", "ustar_rejected"]
+def _estimated(values: dict, ustar: pd.Series, nee: pd.Series, time: pd.Series,
+               candidates: pd.Series) -> tuple[float, str]:
+    temp = values.get("ta", values.get("ts"))
+    if temp is None:
+        raise DataError("the u* threshold estimate needs air temperature (TA); give --ustar-threshold")
+    rows = candidates.to_numpy(dtype=bool)
+    estimate = estimate_threshold(ustar[rows], nee[rows], temp[rows], time[rows])
+    if estimate.threshold is None:
+        raise DataError(f"{estimate.line()}: too few night records to estimate it (a season needs "
+                        f"{MIN_RECORDS * TEMPERATURE_CLASSES}); give --ustar-threshold VALUE (m s-1), or 0 for "
+                        f"no u* filter")
+    return estimate.threshold, estimate.line()
+
+
+__all__ = ["FluxOptions", "NETWORK_FILTERED", "NIGHT_METHODS", "PPFD_PER_SW", "night", "quality", "ustar_rejected"]

@@ -6,8 +6,12 @@ TEMPERATURE_CLASSES classes of equal size by air temperature, each class into US
 classes of equal size by u*. In a temperature class the threshold is the mean u* of the first
 u* class whose mean flux reaches PLATEAU (99 %) of the mean flux of the FOLLOWING classes after
 it; a class where u* and temperature correlate (abs(r) >= MAX_CORRELATION) gives none. A season's
-threshold is the median over its temperature classes, and the one applied is the largest of the
-seasons' (the annual threshold of Reichstein et al. 2005). Every value is reported.
+threshold is the median over its temperature classes; a season with fewer than
+MIN_RECORDS x TEMPERATURE_CLASSES night records is skipped (and reported). The annual threshold
+is the largest of the seasons' (Reichstein et al. 2005), and since one estimate swings with a
+few records, the one applied is the median of the annual threshold over BOOTSTRAP resamples of
+the night records (each season resampled with replacement, seed SEED); its 5-95 % range is
+reported.
 """
 from __future__ import annotations
 
@@ -21,28 +25,40 @@ USTAR_CLASSES = 20
 FOLLOWING = 10
 PLATEAU = 0.99
 MAX_CORRELATION = 0.4
-#: the fewest night records a temperature class needs
+#: the fewest night records a temperature class needs (a season needs TEMPERATURE_CLASSES times it)
 MIN_RECORDS = 100
+#: resamples of the night records, and the generator's seed
+BOOTSTRAP = 100
+SEED = 0
 SEASONS = {12: "Dec-Feb", 1: "Dec-Feb", 2: "Dec-Feb", 3: "Mar-May", 4: "Mar-May", 5: "Mar-May",
            6: "Jun-Aug", 7: "Jun-Aug", 8: "Jun-Aug", 9: "Sep-Nov", 10: "Sep-Nov", 11: "Sep-Nov"}
 
 
 @dataclass
 class UstarEstimate:
-    """The threshold applied (m s-1, None when no season gave one) and each season's value."""
+    """The threshold applied (m s-1, None when no season gave one), its 5-95 % bootstrap range,
+    each season's median over the resamples (None: no threshold found) and the seasons skipped
+    for too few records (season -> night records)."""
 
     threshold: float | None
     seasons: dict[str, float | None] = field(default_factory=dict)
     records: int = 0
+    low: float | None = None
+    high: float | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """One line for the report."""
         each = ", ".join(f"{season} {'none' if value is None else f'{value:.3f}'}"
                          for season, value in self.seasons.items())
+        few = "; ".join(f"{season} skipped ({n} night records, fewer than {MIN_RECORDS * TEMPERATURE_CLASSES})"
+                        for season, n in self.skipped.items())
+        few = f"; {few}" if few else ""
         if self.threshold is None:
-            return f"u* threshold: no estimate from {self.records} night records (seasons: {each})"
-        return (f"u* threshold {self.threshold:.3f} m s-1, estimated by the moving-point test (the largest of the "
-                f"seasons' {each}; {self.records} night records)")
+            return f"u* threshold: no estimate from {self.records} night records (seasons: {each or 'none'}{few})"
+        return (f"u* threshold {self.threshold:.3f} m s-1 (5-95 % {self.low:.3f}-{self.high:.3f}), estimated by the "
+                f"moving-point test: the median over {BOOTSTRAP} bootstrap resamples (seed {SEED}) of the largest "
+                f"season's threshold (seasons' medians: {each}{few}; {self.records} night records)")
 
 
 def class_threshold(ustar: np.ndarray, flux: np.ndarray) -> float | None:
@@ -61,12 +77,10 @@ def class_threshold(ustar: np.ndarray, flux: np.ndarray) -> float | None:
 
 
 def _season_threshold(ustar: np.ndarray, flux: np.ndarray, temp: np.ndarray) -> float | None:
-    if len(ustar) < MIN_RECORDS * TEMPERATURE_CLASSES // 2:
-        return None
-    n_classes = min(TEMPERATURE_CLASSES, len(ustar) // MIN_RECORDS)
+    """The median over temperature classes in one season (u*, flux, temperature of equal length)."""
     order = np.argsort(temp, kind="mergesort")
     found = []
-    for rows in np.array_split(order, n_classes):
+    for rows in np.array_split(order, TEMPERATURE_CLASSES):
         u, t = ustar[rows], temp[rows]
         if np.std(u) == 0 or np.std(t) == 0 or abs(np.corrcoef(u, t)[0, 1]) >= MAX_CORRELATION:
             continue
@@ -76,19 +90,42 @@ def _season_threshold(ustar: np.ndarray, flux: np.ndarray, temp: np.ndarray) -> 
     return float(np.median(found)) if found else None
 
 
+def _median(values: list) -> float | None:
+    found = [v for v in values if v is not None]
+    return float(np.median(found)) if found else None
+
+
 def estimate_threshold(ustar: pd.Series, flux: pd.Series, temp: pd.Series, time: pd.Series) -> UstarEstimate:
     """The moving-point estimate from night records (u* in m s-1, flux in umol m-2 s-1, air
     temperature in degC, midpoint times); records lacking any of them are not used."""
     valid = (ustar.notna() & flux.notna() & temp.notna() & time.notna()).to_numpy()
     u, f, t = (s.to_numpy(dtype=float)[valid] for s in (ustar, flux, temp))
     seasons = time[valid].dt.month.map(SEASONS).to_numpy()
-    values = {}
+    rows, skipped = {}, {}
     for season in dict.fromkeys(SEASONS.values()):
-        rows = seasons == season
-        if rows.any():
-            values[season] = _season_threshold(u[rows], f[rows], t[rows])
-    found = [v for v in values.values() if v is not None]
-    return UstarEstimate(max(found) if found else None, values, int(valid.sum()))
+        where = np.flatnonzero(seasons == season)
+        if len(where) >= MIN_RECORDS * TEMPERATURE_CLASSES:
+            rows[season] = where
+        elif len(where):
+            skipped[season] = len(where)
+    rng = np.random.default_rng(SEED)
+    per_season = {season: [] for season in rows}
+    annual = []
+    for _ in range(BOOTSTRAP if rows else 0):
+        values = []
+        for season, where in rows.items():
+            pick = rng.choice(where, size=len(where), replace=True)
+            values.append(_season_threshold(u[pick], f[pick], t[pick]))
+            per_season[season].append(values[-1])
+        found = [v for v in values if v is not None]
+        if found:
+            annual.append(max(found))
+    seasons_out = {season: _median(v) for season, v in per_season.items()}
+    if not annual:
+        return UstarEstimate(None, seasons_out, int(valid.sum()), skipped=skipped)
+    low, high = np.percentile(annual, [5, 95])
+    return UstarEstimate(float(np.median(annual)), seasons_out, int(valid.sum()), float(low), float(high), skipped)
 
 
-__all__ = ["UstarEstimate", "class_threshold", "estimate_threshold"]
+__all__ = ["BOOTSTRAP", "MIN_RECORDS", "SEED", "TEMPERATURE_CLASSES", "UstarEstimate", "class_threshold",
+           "estimate_threshold"]

@@ -124,7 +124,7 @@ def _apply_filters(flux: FluxFile, values: dict, time: pd.Series, options: FluxO
     filters.drop("day, or night not known", ~(is_night == 1))
     filters.drop("NEE missing", nee.isna())
     filters.drop("quality flag failed or missing", rejected_qc)
-    rejected_u, u_line, _ = ustar_rejected(values, nee, time, filters.keep.copy(), options)
+    rejected_u, u_line, _ = ustar_rejected(values, nee, time, filters.keep.copy(), options, nee_column)
     filters.drop("u* below the threshold or missing", rejected_u)
     filters.drop(f"forcing temperature {temp_column} missing", temp.isna())
     filters.drop("NEE below zero (the model's reco cannot be negative)", nee < 0)
