@@ -112,8 +112,25 @@ def write_samples(folder: str | Path, overwrite: bool = False) -> list[Path]:
         text += [f"| `{c}` | {u} | {m} |" for c, (u, m) in module.COLUMNS.items()]
         text.append("")
     readme = folder / "README.md"
-    readme.write_text("\n".join(text))
+    readme.write_text("\n".join(text) + _kept_section(folder))
     return paths + [readme]
+
+
+#: the line in data/README.md after which the text is hand-written and kept by write_samples
+KEPT_MARKER = "<!-- hand-written below: hybridlab data --write-samples keeps the rest of this file -->"
+
+
+def _kept_section(folder: Path) -> str:
+    """The existing README's text from KEPT_MARKER on; else, where ``folder/real/README.md``
+    exists, a pointer to it (the real measurements are never written here)."""
+    readme = folder / "README.md"
+    old = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    if KEPT_MARKER in old:
+        return "\n" + old[old.index(KEPT_MARKER):]
+    if (folder / "real" / "README.md").is_file():
+        return (f"\n{KEPT_MARKER}\n\n## Real data (real)\n\nSmall subsets of third-party measurements in `real/`; "
+                "source, licence, columns and citation of each: `real/README.md`.\n")
+    return ""
 
 
 @functools.lru_cache(maxsize=4)
@@ -135,5 +152,5 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "BUILTIN", "builtin_names", "load_data", "load_source",
-           "load_file", "read_mapping", "read_table", "write_samples", "SAMPLE_SITES", "DEFAULT_SITES",
+           "load_file", "read_mapping", "read_table", "write_samples", "KEPT_MARKER", "SAMPLE_SITES", "DEFAULT_SITES",
            "TableShape", "table_shape"]
