@@ -8,6 +8,7 @@ import core
 from app.state.setup import Setup
 from app.ui.view_tabs import RedrawPacer, ViewTab
 from app.ui.views import ViewState
+from app.ui.views.base import Shown
 
 
 def test_pacer_keeps_redraws_to_its_share_of_the_loop():
@@ -19,24 +20,16 @@ def test_pacer_keeps_redraws_to_its_share_of_the_loop():
         RedrawPacer(budget=0)
 
 
-class FakeSession:
-    """The fields ViewState.refresh reads from a TrainingSession."""
-
-    def __init__(self, **fields):
-        self.snapshot = self.data = self.run = self.derived = self.spec = self.ensemble = None
-        self.history = []
-        self.__dict__.update(fields)
-
-
 @pytest.mark.slow  # trains or draws for seconds: out of the quick loop
 def test_view_tab_redraws_one_stale_view_per_call_and_only_when_the_pacer_allows():
     setup = Setup(model_name="soc", n_sites=400, epochs=2)
     run = core.execute(setup.plan())
-    tab = ViewTab("Parameters", setup, ViewState())
+    tab = ViewTab("Parameters", setup, ViewState(setup=setup))
     tab.layout.get_root()  # builds the panes for the chosen model
     assert len(tab.panes) >= 3 and not any(p.stale for p in tab.panes)
-    tab.state.refresh(FakeSession(history=run.history.to_dict("records"), snapshot=run.final_snapshot(),
-                                  data=run.data, spec=core.get_model("soc")), setup.rows)
+    # the session moves on (the state reads it through): what the views draw from changed
+    tab.state.session = Shown(history=run.history.to_dict("records"), snapshot=run.final_snapshot(), data=run.data,
+                              spec=core.get_model("soc"))
     stale = sum(p.stale for p in tab.panes)
     assert stale >= 2  # what they draw from changed
     pacer = RedrawPacer()

@@ -167,28 +167,32 @@ class KGEPartsFigure:
 
 
 class LivePlots:
-    """The training tab's live plots: built for a run's targets at its first snapshot, then
-    updated in place from the session."""
+    """The training tab's live plots of a session: built for a run's targets at its first
+    snapshot, then updated in place whenever the session's ``snapshot`` or ``history`` changes
+    (a watcher: what is drawn is the session's, never a copy)."""
 
-    def __init__(self):
+    def __init__(self, session):
         import panel as pn
 
+        self.session = session
         self.loss_container = pn.Column(sizing_mode="stretch_width")
         self.container = pn.Column(pn.pane.Markdown("Observed vs predicted plots appear during training."),
                                    sizing_mode="stretch_width")
         self.loss: LossFigure | None = None
         self.figures: list = []
         self.panes: list = []
-        self.targets: list[str] | None = None
-        self._history_length = -1
-        self._snapshot = None
         self.refreshes = 0
+        session.param.watch(self._changed, ["snapshot", "history"])
+
+    @property
+    def targets(self) -> list[str] | None:
+        """The targets the plots are built for (None before the first snapshot)."""
+        return None if self.loss is None else self.loss.targets
 
     def _build(self, snapshot) -> None:
         import panel as pn
 
         targets = list(snapshot.targets)
-        self.targets = targets
         self.loss = LossFigure(targets)
         scatter = {(t, s): ScatterFigure(t, s, int(snapshot.targets[t][s]["n"]), in_notebook()) for t in targets
                    for s in ("train", "val")}
@@ -203,25 +207,23 @@ class LivePlots:
             wrap(*(panes[scatter[(t, "train")]] for t in targets), css_classes=["scatter-plots"]),
             wrap(*(panes[scatter[(t, "val")]] for t in targets)),
             wrap(*(panes[b] for b in bars))]
-        self._history_length = -1
 
-    def update(self, session) -> None:
+    def _changed(self, *events) -> None:
+        """The session's snapshot or history changed (one call per sync)."""
         import panel as pn
 
-        snapshot, changed = session.snapshot, False
-        if snapshot is not None and snapshot is not self._snapshot:
+        names = {event.name for event in events}
+        snapshot = self.session.snapshot
+        if "snapshot" in names and snapshot is not None:
             if list(snapshot.targets) != self.targets:
                 self._build(snapshot)
-            self._snapshot = snapshot
+                names.add("history")  # a new loss figure: draw the epochs so far
             for figure_ in self.figures:
                 figure_.update(snapshot)
             self.refreshes += 1
-            changed = True
-        if self.loss is not None and len(session.history) != self._history_length:
-            self._history_length = len(session.history)
-            self.loss.update(session.history, stream=not in_notebook())
-            changed = True
-        if changed and in_notebook():
+        if "history" in names and self.loss is not None:
+            self.loss.update(self.session.history, stream=not in_notebook())
+        if in_notebook() and self.panes:
             # changes made to Bokeh models directly reach a notebook only when pushed
             pn.io.push_notebook(*self.panes)
 

@@ -90,9 +90,9 @@ class Dashboard:
         self.session = TrainingSession(pool=pool, **({"owner": owner} if owner else {}))
         self.search = RoleSearchSession(pool=pool, owner=self.session.owner)
         self.runs = RunTable(keep=pool.limits.runs_kept)
-        self.live = LivePlots()
+        self.live = LivePlots(self.session)
         grid = os.environ.get(GRID_ENV, "")  # hybridlab serve --grid: maps of each finished run
-        self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState(grid=grid)) for tab in VIEW_TABS}
+        self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState(self.session, self.setup, grid)) for tab in VIEW_TABS}
         self.tabs = None
         # an ensemble's verdicts go onto the parameter rows (a new training clears them)
         self.session.param.watch(lambda event: self.setup.show_identifiability((event.new or {}).get("identifiability")),
@@ -100,19 +100,17 @@ class Dashboard:
 
     # -- callbacks: thin, they call state methods ---------------------------------------------------
     def tick(self):
-        if self.session.sync():
-            self.live.update(self.session)
+        if self.session.sync():  # the live plots follow the session's snapshot and history
             if self.session.status == "finished":
                 self.runs.add(self.session.run, self.session.label, self.session.data_name)
         self.search.sync()
         self.refresh_visible_tab()
 
     def refresh_visible_tab(self, paced: bool | None = None):
-        """Bring the visible view tab's state up to date and redraw one of its stale views (paced
-        while a training runs: the event loop stays free for clicks such as Stop)."""
+        """Redraw one of the visible view tab's stale views (paced while a training runs: the event
+        loop stays free for clicks such as Stop)."""
         view_tab = self.tabs is not None and self.view_tabs.get(self.TABS[self.tabs.active])
         if view_tab:
-            view_tab.state.refresh(self.session, self.setup.rows)
             view_tab.refresh(paced=self.session.running if paced is None else paced)
 
     def close(self, *_):

@@ -1,34 +1,66 @@
 """The view base class, its registry, the state views draw from, and shared drawing helpers."""
 from __future__ import annotations
 
-import param
+from dataclasses import dataclass, field
 
 
 REGISTRY: list[type["View"]] = []
 
 
-class ViewState(param.Parameterized):
-    """What views draw from: refreshed from the training session only while the tab is visible,
-    so hidden tabs cost nothing during training."""
+@dataclass
+class Shown:
+    """What a session shows, held still: the source of a :class:`ViewState` without a session
+    (a view drawn in a test or a notebook). Its fields are those of
+    :class:`app.state.session.TrainingSession` that views read."""
 
-    snapshot = param.Parameter(default=None, doc="latest core.Snapshot")
-    history = param.List(default=[], doc="history rows so far")
-    data = param.Parameter(default=None, doc="core.HybridData trained on")
-    run = param.Parameter(default=None, doc="the finished core.Run")
-    derived = param.Parameter(default=None, doc="app.training.analysis.DerivedResults of the finished run")
-    spec = param.Parameter(default=None, doc="core.ModelSpec of the run")
-    rows = param.List(default=[], doc="the set-up's parameter rows (roles, bounds, units)")
-    ensemble = param.Parameter(default=None, doc="the finished ensemble (app.state.session.ensemble_result)")
-    grid = param.String(default="", doc="a covariate grid the server maps finished runs over (hybridlab serve "
-                                        "--grid); empty: none")
+    snapshot: object = None
+    history: list = field(default_factory=list)
+    data: object = None
+    run: object = None
+    derived: object = None
+    spec: object = None
+    ensemble: object = None
 
-    def refresh(self, session, rows) -> None:
-        changed = {k: getattr(session, k) for k in ("snapshot", "data", "run", "derived", "spec", "ensemble")
-                   if getattr(self, k) is not getattr(session, k)}
-        if len(self.history) != len(session.history):
-            changed["history"] = list(session.history)
-        if changed:
-            self.param.update(rows=list(rows), **changed)
+
+def _read_through(name: str, doc: str) -> property:
+    return property(lambda state: getattr(state.session, name), doc=doc)
+
+
+class ViewState:
+    """What views draw from, read through from the training session (never copied): its latest
+    ``snapshot``, ``history``, ``data``, finished ``run``, ``derived`` results, ``spec`` and
+    ``ensemble`` (app.state.session.ensemble_result), the set-up's parameter ``rows`` and the
+    server's covariate ``grid``. A tab redraws its views only while visible, so hidden tabs cost
+    nothing during training.
+
+    Parameters
+    ----------
+    session : TrainingSession, optional
+        Where the fields come from; without one, from ``Shown(**shown)``.
+    setup : Setup, optional
+        Whose ``rows`` are read (without one: ``rows``).
+    grid : str
+        A covariate grid the server maps finished runs over (``hybridlab serve --grid``); empty: none.
+    rows : list, optional
+        Parameter rows when there is no ``setup``.
+    """
+
+    def __init__(self, session=None, setup=None, grid: str = "", rows: list | None = None, **shown):
+        self.session = session if session is not None else Shown(**shown)
+        self.setup, self.grid, self._rows = setup, grid, list(rows or [])
+
+    snapshot = _read_through("snapshot", "latest core.Snapshot")
+    history = _read_through("history", "history rows so far")
+    data = _read_through("data", "core.HybridData trained on")
+    run = _read_through("run", "the finished core.Run")
+    derived = _read_through("derived", "app.training.analysis.DerivedResults of the finished run")
+    spec = _read_through("spec", "core.ModelSpec of the run")
+    ensemble = _read_through("ensemble", "the finished ensemble (app.state.session.ensemble_result)")
+
+    @property
+    def rows(self) -> list:
+        """The set-up's parameter rows (roles, bounds, units)."""
+        return list(self.setup.rows) if self.setup is not None else self._rows
 
 
 class View:
