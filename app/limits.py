@@ -38,7 +38,7 @@ class ServerLimits(param.Parameterized):
     trainings_per_session = param.Integer(default=1, bounds=(1, None),
                                           doc="trainings running or queued per signed-in user (per browser session without sign-in)")
     ensemble_members = param.Integer(default=10, bounds=(1, 10),
-                                     doc="members of one ensemble from the page (each a training in the queue)")
+                                     doc="members of one ensemble from the page (trained together as one job of the queue)")
     role_search_runs = param.Integer(default=48, bounds=(1, None),
                                      doc="runs in one step of a role search from the page (candidates x seeds); "
                                          "1 turns the search off")

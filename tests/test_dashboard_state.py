@@ -202,10 +202,12 @@ def test_a_failed_config_import_leaves_the_form_as_it_was():
 
 
 def _slow_post(delay):
+    from app.training.news import Snapshot
+
     spent = []
 
-    def post(**items):
-        if "snapshot" in items:
+    def post(news):
+        if isinstance(news, Snapshot):
             start = time.perf_counter()
             time.sleep(delay)
             spent.append(time.perf_counter() - start)
@@ -214,10 +216,11 @@ def _slow_post(delay):
 
 def test_live_snapshots_arrive_during_training_and_end_on_the_kept_weights():
     import core
+    from app.training.news import Snapshot
     from app.training.observer import LiveObserver, SnapshotPacer
 
     snapshots = []
-    observer = LiveObserver(lambda **items: snapshots.append(items["snapshot"]) if "snapshot" in items else None,
+    observer = LiveObserver(lambda news: snapshots.append(news.snapshot) if isinstance(news, Snapshot) else None,
                             SnapshotPacer(interval=0.0, budget=1.0))
     plan = core.RunPlan(model="respiration", data={"name": "respiration-synthetic", "n": 40, "seed": 1},
                         network={"hidden": [16, 16]}, train={"epochs": 4, "patience": 10})
@@ -261,11 +264,12 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     from app.ui.views.ensemble_spread import EnsembleSpread
 
     setup = Setup(model_name="respiration", n_sites=60, epochs=40, ensemble=3)
-    assert [p.train.seed for p in setup.member_plans()] == [0, 1, 2]
+    assert setup.plan().train.member_seeds == [0, 1, 2]
     session = TrainingSession()
     assert session.start(setup) and session.members == 3
     _wait(session)
-    assert session.status == "finished" and len(session.member_runs) == 2
+    assert session.status == "finished" and [m["seed"] for m in session.run.metrics["members"]] == [0, 1, 2]
+    assert "of the 3 members' mean" in session.message and "ensemble of 3" in session.label
     result = session.ensemble["identifiability"]
     assert result["parameters"]["rb"]["verdict"] in ("identified", "weak", "not identified")
     assert session.ensemble["spread"]["rb"].shape == (len(session.run.data.frame),)
@@ -274,8 +278,7 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     # the members started their global q10 at its default: no verdict is claimed for it
     assert setup.row("q10").agreement == "not tested (same start)"
     assert "ensemble of 3 members" in session.message
-    state = ViewState()
-    state.refresh(session, setup.rows)
+    state = ViewState(session, setup)
     plots = EnsembleSpread(setup.spec).draw(state)
     assert isinstance(plots, list) and len(plots) == 1  # a histogram; these data have no coordinates
     setup.show_identifiability(None)
@@ -341,4 +344,4 @@ def test_an_ensemble_with_twins_takes_its_verdicts_from_them_with_a_reason_on_ho
     # global q10 started at its default in every member: the twins cannot test it either, and say so
     assert setup.row("q10").agreement == "not tested (same start)"
     assert "--global-start random" in setup.row("q10").reason
-    assert session._twin_folder is None  # the twin files are gone once scored
+    assert session._twins is None and not session.running  # the twin files are gone once scored

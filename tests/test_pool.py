@@ -1,5 +1,6 @@
 """The dashboard's training pool: first in, first out, places in the queue, Stop for queued and
 running trainings, in threads and on a real Dask LocalCluster."""
+import logging
 import time
 
 import pytest
@@ -65,7 +66,9 @@ def test_stop_cancels_a_queued_training_at_once_and_stops_a_running_one_within_a
 
 
 @pytest.mark.slow
-def test_the_pool_on_a_dask_cluster_streams_rows_and_snapshots_and_stops():
+def test_the_pool_on_a_dask_cluster_streams_rows_and_snapshots_and_stops(caplog):
+    # this process holds the scheduler, which passes the news on: it logs any it had to pickle
+    caplog.set_level(logging.INFO, logger="distributed.protocol.core")
     pool = TrainingPool(DaskRunner(workers=1), ServerLimits(trainings=4))
     try:
         assert pool.capacity == 1
@@ -82,5 +85,30 @@ def test_the_pool_on_a_dask_cluster_streams_rows_and_snapshots_and_stops():
         assert _until([second], lambda: second.status in ("stopped", "finished")) < 1
         _until([second], lambda: second.status == "finished", 60)
         assert second.run.metrics["stopped"] == "cancelled" and second.snapshot is not None
+        # the news crossed the scheduler as plain data: nothing fell back to pickling them
+        assert "Failed to serialize" not in caplog.text
     finally:
         pool.close()
+
+
+@pytest.mark.slow  # trains an ensemble: end to end, out of the quick loop
+def test_an_ensemble_is_one_pool_job_whose_intervals_come_from_its_members(thread_pool):
+    from app.state.runs import RunTable
+
+    ensemble, other = TrainingSession(pool=thread_pool), TrainingSession(pool=thread_pool)
+    setup = Setup(model_name="respiration", n_sites=60, epochs=30, patience=30, ensemble=3, intervals=True)
+    assert ensemble.start(setup) and other.start(_setup())
+    _until([ensemble, other], lambda: other.queue_position is not None and ensemble.status == "training")
+    assert other.queue_position[:2] == (1, 1)  # behind one job, not behind three members
+    assert thread_pool.status() == {"capacity": 1, "running": 1, "queued": 1}
+    _until([ensemble], lambda: ensemble.history and ensemble.history[-1].get("members") == 3)  # trained together
+    _until([ensemble], lambda: ensemble.status == "finished" and ensemble.ensemble is not None, 120)
+    run = ensemble.run
+    assert [m["seed"] for m in run.metrics["members"]] == [0, 1, 2]
+    assert run.calibration["source"] == "members" and {"reco_lower", "reco_upper"} <= set(run.predictions)
+    assert "of the 3 members' mean" in ensemble.message and "ensemble of 3 members" in ensemble.message
+    assert ensemble.ensemble["identifiability"]["parameters"]["rb"]["verdict"]
+    table = RunTable()
+    table.add(run, ensemble.label)
+    assert list(table.table(with_reference=False)["label"]) == ["#1 respiration default ensemble of 3"]
+    _until([other], lambda: other.status == "finished")

@@ -48,8 +48,6 @@ def test_an_upload_is_named_in_the_data_selector_and_blocks_train_until_its_colu
     assert "'targets' must map at least one model target" in setup.upload.error
     with pytest.raises(core.HybridlabError, match="fluxes.csv"):
         setup.plan()
-    with pytest.raises(core.HybridlabError, match="fluxes.csv"):
-        setup.member_plans()
 
 
 def test_the_plan_trains_the_file_with_the_mapping_the_form_shows(fluxes):

@@ -6,6 +6,7 @@ import statistics
 
 import core
 
+from app.training.news import Snapshot
 from app.training.observer import LiveObserver, SnapshotPacer
 
 
@@ -28,7 +29,7 @@ def live_view(quick: bool, log=print) -> dict:
     for _ in range(pairs):
         plain = span(core.execute(plan).result.history)
         snapshots = []
-        observer = LiveObserver(lambda **items: snapshots.append(items["snapshot"]) if "snapshot" in items else None,
+        observer = LiveObserver(lambda news: snapshots.append(news.snapshot) if isinstance(news, Snapshot) else None,
                                 SnapshotPacer())
         history = core.execute(plan, observer=observer).result.history
         # the last snapshot shows the kept weights after training, outside the timed epochs

@@ -1,5 +1,7 @@
-"""What the pool's threads hand to a page: an :class:`Inbox` they post into under a lock, and
-:class:`PoolUser`, the base of every state object that sends work to the server's pool.
+"""What the pool's threads hand to a page: an :class:`Inbox` of typed news
+(:mod:`app.training.news`) they post into under a lock, :func:`dispatch`, which hands each piece
+to its handler by type, and :class:`PoolUser`, the base of every state object that sends work to
+the server's pool.
 
 Worker threads never touch a page's parameters. They ``post`` into the inbox; the page's periodic
 callback, in the session's own thread, ``take``\\ s everything at once and moves it into the
@@ -11,44 +13,54 @@ import threading
 
 import param
 
+from app.training.news import News
 from app.training.pool import TrainingPool, server_pool
 
 
 class Inbox:
-    """Items posted by other threads, taken all at once.
+    """News (:mod:`app.training.news`) posted by other threads, taken all at once, in the order
+    they came; a kind that is ``latest_only`` (a snapshot, a place in the queue) keeps only its
+    newest. Posts carrying a ``token`` other than the current one (see :meth:`reset`) are
+    dropped: news of an earlier job."""
 
-    lists: keys whose items accumulate in order under another key (``{"row": "rows"}``: each
-    posted ``row`` is appended to ``rows``); every other key keeps its latest value. Posts carrying
-    a ``token`` other than the current one (see :meth:`reset`) are dropped: news of an earlier job.
-    """
-
-    def __init__(self, lists: dict[str, str] | None = None):
-        self.lists = dict(lists or {})
+    def __init__(self):
         self._lock = threading.Lock()
-        self._items: dict = {}
+        self._news: list[News] = []
         self._token: object | None = None
 
     def reset(self) -> object:
         """Empty the inbox and start a new generation; returns its token."""
         with self._lock:
-            self._items, self._token = {}, object()
+            self._news, self._token = [], object()
             return self._token
 
-    def post(self, token: object | None = None, **items) -> None:
-        """Add items (from any thread); dropped when ``token`` is given and is not the current one."""
+    def post(self, news: News, token: object | None = None) -> None:
+        """Add one piece of news (from any thread); dropped when ``token`` is given and is not the current one."""
+        if not isinstance(news, News):
+            raise TypeError(f"an inbox takes news (app.training.news), got {type(news).__name__}")
         with self._lock:
             if token is not None and token is not self._token:
                 return
-            for key, into in self.lists.items():
-                if key in items:
-                    self._items.setdefault(into, []).append(items.pop(key))
-            self._items.update(items)
+            if news.latest_only:
+                self._news = [n for n in self._news if type(n) is not type(news)]
+            self._news.append(news)
 
-    def take(self) -> dict:
-        """Everything posted since the last take (empty dict when nothing was)."""
+    def take(self) -> list[News]:
+        """Everything posted since the last take, oldest first (empty when nothing was)."""
         with self._lock:
-            items, self._items = self._items, {}
-        return items
+            news, self._news = self._news, []
+        return news
+
+
+def dispatch(handlers: dict, news: list[News], *args) -> None:
+    """``handlers[type(n)](n, *args)`` for each piece of news in order; a kind without a handler
+    is a TypeError (a sender's mistake, never news silently lost)."""
+    for item in news:
+        handler = handlers.get(type(item))
+        if handler is None:
+            raise TypeError(f"no handler for news {type(item).__name__}; handled: "
+                            f"{', '.join(kind.__name__ for kind in handlers)}")
+        handler(item, *args)
 
 
 class PoolUser(param.Parameterized):
@@ -58,12 +70,9 @@ class PoolUser(param.Parameterized):
     pool = param.ClassSelector(class_=TrainingPool, doc="the server's training pool (one per process)")
     owner = param.String(default="", doc="whose share of the pool a training takes: the signed-in user, else this session")
 
-    #: the inbox's list keys (see :class:`Inbox`)
-    inbox_lists: dict[str, str] = {}
-
     def __init__(self, **params):
         params.setdefault("owner", f"session-{id(self)}")
         if params.get("pool") is None:
             params["pool"] = server_pool()
         super().__init__(**params)
-        self.inbox = Inbox(self.inbox_lists)
+        self.inbox = Inbox()

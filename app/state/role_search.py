@@ -20,9 +20,12 @@ import core
 from core.roles import RoleSearch, neural_in, run_role_search, stop_reason
 
 from app.state.inbox import PoolUser
+from app.training.news import Cancelled, End, Failed, Finished, SearchRow, SearchStep
 from app.training.pool_executor import PoolExecutor
 
 STATUSES = ["idle", "running", "stopping", "finished", "stopped", "error"]
+#: how a search's end shows in its status
+END_STATUS = {Finished: "finished", Cancelled: "stopped", Failed: "error"}
 
 
 def step_of(configuration: str) -> tuple[int, str | None]:
@@ -44,8 +47,6 @@ class RoleSearchSession(PoolUser):
     trying = param.Dict(default={}, doc="the current step: tried parameter (None at step 0) -> KGEs of its seeds so far")
     progress = param.Dict(default={}, doc="runs of the current step: queued, running, done")
     folder = param.Parameter(default=None, doc="the search folder (role_search.json, .md, .png, step-K/)")
-
-    inbox_lists = {"steps": "steps", "rows": "rows"}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -137,29 +138,48 @@ class RoleSearchSession(PoolUser):
     def _work(self, search: RoleSearch, folder: Path, stop: threading.Event) -> None:
         try:
             path = run_role_search(search, folder, executor=self._executor, stop_event=stop,
-                                   on_step=lambda step: self.inbox.post(steps=dataclasses.asdict(step)),
-                                   on_row=lambda row: self.inbox.post(rows=row))
-            self.inbox.post(done="stopped" if stop.is_set() else "finished", message=stop_reason(path, search.candidates))
+                                   on_step=lambda step: self.inbox.post(SearchStep(dataclasses.asdict(step))),
+                                   on_row=lambda row: self.inbox.post(SearchRow(row)))
+            reason = stop_reason(path, search.candidates)
+            self.inbox.post(Cancelled(reason) if stop.is_set() else Finished(message=reason))
         except core.HybridlabError as e:
-            self.inbox.post(done="error", message=f"cannot search: {e}")
+            self.inbox.post(Failed(f"cannot search: {e}"))
         except Exception as e:  # one line in the page, never a traceback
-            self.inbox.post(done="error", message=f"role search failed: {type(e).__name__}: {e}")
+            self.inbox.post(Failed(f"role search failed: {type(e).__name__}: {e}"))
 
     # -- the session's thread --------------------------------------------------------------------------
     def sync(self) -> bool:
         """Move what the search posted into the parameters; True when something changed."""
-        inbox = self.inbox.take()
+        news = self.inbox.take()
         progress = self._executor.counts() if self._executor is not None and self.running else {}
-        if not inbox:
+        if not news:
             if progress != self.progress:
                 self.progress = progress
                 return True
             return False
+        steps = [n.step for n in news if isinstance(n, SearchStep)]
+        rows = [n.row for n in news if isinstance(n, SearchRow)]
+        ends = [n for n in news if isinstance(n, End)]
+        unknown = [n for n in news if not isinstance(n, (SearchStep, SearchRow, *END_STATUS))]
+        if unknown:
+            raise TypeError(f"a role search has no use for news {type(unknown[0]).__name__}")
         update: dict = {"progress": progress}
-        if inbox.get("steps"):
-            update["path"] = self.path + inbox["steps"]
+        if steps:
+            update["path"] = self.path + steps
+        trying, step = self._trying(rows)
+        path = update.get("path", self.path)
+        if path and (step <= path[-1]["step"] or ends):  # decided: the next step begins, or none
+            trying, step = {}, path[-1]["step"] + (not ends)
+        update.update(trying=trying, step=step)
+        if ends:
+            update.update(status=END_STATUS[type(ends[-1])], message=ends[-1].message, progress={})
+        self.param.update(**update)
+        return True
+
+    def _trying(self, rows: list[dict]) -> tuple[dict, int]:
+        """The current step and its tried parameters' KGEs after the runs in ``rows`` ended."""
         trying, step = dict(self.trying), self.step
-        for row in inbox.get("rows", []):
+        for row in rows:
             row_step, parameter = step_of(str(row.get("configuration", "")))
             if row_step != step:
                 trying, step = {}, row_step
@@ -167,11 +187,4 @@ class RoleSearchSession(PoolUser):
             trying.setdefault(parameter, [])
             if row.get("status") == "finished" and kge is not None:
                 trying[parameter] = trying[parameter] + [float(kge)]
-        path = update.get("path", self.path)
-        if path and (step <= path[-1]["step"] or "done" in inbox):  # decided: the next step begins, or none
-            trying, step = {}, path[-1]["step"] + ("done" not in inbox)
-        update.update(trying=trying, step=step)
-        if "done" in inbox:
-            update.update(status=inbox["done"], message=inbox.get("message", ""), progress={})
-        self.param.update(**update)
-        return True
+        return trying, step

@@ -44,8 +44,10 @@ class Setup(param.Parameterized):
     split = param.Selector(default=core.SplitConfig().kind, objects=core.CHOICES["split"])
     seed = param.Integer(default=_TRAIN.seed, bounds=(0, None))
     ensemble = param.Integer(default=1, bounds=(1, 10),
-                             doc="members: seeds SEED..SEED+N-1 trained on the pool; 2 or more give each "
-                                 "parameter an agreement (docs/identifiability.md)")
+                             doc="members: seeds SEED..SEED+N-1 trained together as one run on one split (the "
+                                 "plan's train.members, one job of the pool); 2 or more give each parameter an "
+                                 "agreement (docs/identifiability.md) and, with intervals, intervals from the "
+                                 "members' spread (docs/uncertainty.md)")
     twins = param.Integer(default=0, bounds=(0, 8),
                           doc="twin experiments after an ensemble: synthetic twins of the data with a known parameter "
                               "field; the verdicts come from how well they are recovered (docs/identifiability.md)")
@@ -183,20 +185,13 @@ class Setup(param.Parameterized):
             "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
             "split": {"kind": self.split, "calibration": core.INTERVAL_CALIBRATION if self.intervals else 0.0},
             "network": {"hidden": self.hidden, **{k: getattr(self, k) for k in NETWORK_FIELDS}},
-            "train": {"seed": self.seed, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
+            "train": {"seed": self.seed, "members": self.ensemble, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
 
     def plan(self) -> core.RunPlan:
         """The run plan for the current settings; raises HybridlabError naming what is invalid."""
         if self.validate():
             raise core.HybridlabError("; ".join(self.errors))
         return self._plan()
-
-    def member_plans(self) -> list[core.RunPlan]:
-        """The plans of an ensemble's members: the plan, then the same with seeds SEED+1..SEED+N-1."""
-        plan = self.plan()
-        values = plan.to_dict()
-        return [plan] + [core.RunPlan.from_dict({**values, "train": {**values["train"], "seed": plan.train.seed + k}})
-                         for k in range(1, self.ensemble)]
 
     def show_identifiability(self, result: dict | None) -> None:
         """Put each learned parameter's verdict and agreement on its row (``core.identify.analyse``
@@ -238,7 +233,8 @@ class Setup(param.Parameterized):
             row.param.update(lower=p.lower, upper=p.upper, role=p.role, value=p.fixed_value)
         self.param.update(hidden=",".join(map(str, plan.network.hidden)), split=plan.split.kind,
                           intervals=plan.split.calibration > 0,
-                          seed=plan.train.seed, **{k: getattr(plan.network, k) for k in NETWORK_FIELDS},
+                          seed=plan.train.seed, ensemble=plan.train.members,
+                          **{k: getattr(plan.network, k) for k in NETWORK_FIELDS},
                           **{k: getattr(plan.train, k) for k in TRAIN_FIELDS})
         if plan.data.name is not None:
             self.param.update(data_name=plan.data.name, n_sites=plan.data.n)

@@ -24,11 +24,12 @@ class DerivedResults(param.Parameterized):
 
     @classmethod
     def for_run(cls, run: core.Run, seed: int = 0) -> "DerivedResults | None":
-        """None unless the run's model derives quantities from its parameters."""
+        """None unless the run's model derives quantities from its parameters (an ensemble's from
+        its members' mean parameters)."""
         spec = core.get_model(run.plan.model)
         if spec.derived is None:
             return None
-        predictors = run.model.predictors
+        predictors = list(run.model_config["predictors"])
         x = run.data.frame[predictors].drop_duplicates().to_numpy(dtype=float)
         with torch.inference_mode():
             first = run.model.parameter_values(torch.as_tensor(x[:1], dtype=torch.float32))

@@ -1,5 +1,6 @@
-"""Live reports from a training: :class:`LiveObserver` hands a run's progress to a ``post(**items)``
-function (a session's inbox, or a Dask queue when the training runs on a worker), and
+"""Live reports from a training: :class:`LiveObserver` hands a run's progress, as news
+(:mod:`app.training.news`), to a ``post(news)`` function (a session's inbox, or a Dask queue when
+the training runs on a worker), and
 :class:`SnapshotPacer` decides how often the page gets a snapshot (an evaluation of every site)."""
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 import numpy as np
 
 import core
+
+from app.training.news import Epoch, Loaded, Snapshot, Stopped
 
 #: live views: the fastest refresh they need (s), and the share of training time they may take
 SNAPSHOT_INTERVAL = 0.5
@@ -40,10 +43,10 @@ class SnapshotPacer:
 
 
 class LiveObserver(core.RunObserver):
-    """Hands a run's progress to a ``post(**items)`` function: the data at the start (unless
-    ``send_data`` is False: the receiver loads them itself), every history row, paced snapshots,
-    ``stopped`` once the training has seen ``stop_event``, and at the end a snapshot of the kept
-    weights."""
+    """Hands a run's progress to a ``post(news)`` function: :class:`Loaded` with the data at the
+    start (without them when ``send_data`` is False: the receiver loads them itself), an
+    :class:`Epoch` per history row, paced :class:`Snapshot` s, :class:`Stopped` once the training
+    has seen ``stop_event``, and at the end a snapshot of the kept weights."""
 
     def __init__(self, post, pacer: SnapshotPacer | None = None, send_data: bool = True,
                  stop_event: threading.Event | None = None):
@@ -51,21 +54,21 @@ class LiveObserver(core.RunObserver):
         self.send_data, self.stop_event = send_data, stop_event
 
     def on_start(self, context: core.RunContext) -> None:
-        self.post(**({"data": context.data} if self.send_data else {}), message="")  # data loaded: the status says the rest
+        self.post(Loaded(context.data if self.send_data else None))
 
     def on_epoch(self, row: dict, context: core.RunContext) -> None:
         # when the epoch ended (s since the epoch, this machine's clock): how far behind the page is
-        self.post(row={**row, "produced_at": time.time()})
+        self.post(Epoch({**row, "produced_at": time.time()}))
         if self.stop_event is not None and self.stop_event.is_set():
-            self.post(stopped=True)  # the training ends after this epoch's batch
+            self.post(Stopped())  # the training ends after this epoch's batch
             return
         start = time.perf_counter()
         if self.pacer.due(start):
-            self.post(snapshot=context.snapshot(row["epoch"]))
+            self.post(Snapshot(context.snapshot(row["epoch"])))
             self.pacer.record(start, time.perf_counter())
 
     def on_finish(self, run: core.Run, context: core.RunContext) -> None:
-        self.post(snapshot=run.final_snapshot())
+        self.post(Snapshot(run.final_snapshot()))
 
 
 def training_threads(trainings: int = 1) -> int:

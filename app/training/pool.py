@@ -2,12 +2,14 @@
 in a first-in, first-out queue for a free slot, then run on the Dask executor's workers (``hybridlab
 serve``) or in threads of this process (a notebook, ``--workers 0``).
 
-A :class:`Job` reports to its session through ``post(**items)`` (the session's inbox): ``queued``
-(position, length, seconds until it starts), ``started``, history ``row``s, ``snapshot``s, ``data``,
-``stopped`` (the training saw Stop) and finally ``done`` ("finished", "cancelled" or "error") with
-the ``run``. A job may carry a ``call`` instead, a function and its item (a sweep task and
-``core.sweep.run_task``, as the role search sends through
-:class:`app.training.pool_executor.PoolExecutor`): it ends with ``done`` and the function's ``result``.
+A :class:`Job` is one training, a single run or an ensemble of K members alike. It reports to its
+session through ``post(news)`` (the session's inbox), news of :mod:`app.training.news`:
+:class:`Queued` (place, length, seconds until it starts), :class:`Started`, then the runner's
+(:class:`Loaded`, :class:`Epoch`, :class:`Snapshot`, :class:`Stopped`) and finally an
+:class:`End`: :class:`Finished` with the run, :class:`Cancelled` or :class:`Failed`. A job may
+carry a ``call`` instead, a function and its item (a sweep task and ``core.sweep.run_task``, as
+the role search sends through :class:`app.training.pool_executor.PoolExecutor`): it ends with
+:class:`Returned` and the function's result.
 One dispatcher thread makes every call to Dask, so sessions never wait on the cluster.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ import core
 from core.executor import SCHEDULER_ENV
 
 from app.limits import ServerLimits
+from app.training.news import Cancelled, End, Failed, Finished, News, Queued, Returned, Started
 from app.training.runners import DaskRunner, ThreadRunner
 
 TICK = 0.1  # s between the dispatcher's rounds
@@ -36,9 +39,9 @@ class Job:
 
     owner: str
     plan: dict | None
-    post: Callable[..., None]
+    post: Callable[[News], None]
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    #: jobs of one group (an ensemble's members, a role search's runs) count once against the per-user limit
+    #: jobs of one group (an ensemble and its twins, a role search's runs) count once against the per-user limit
     group: str = ""
     #: (function, item): ``function(item, stop_event)`` runs instead of a live training of ``plan``
     call: tuple[Callable, object] | None = None
@@ -64,11 +67,11 @@ class TrainingPool:
         self._thread.start()
 
     # -- called by sessions (any thread) -----------------------------------------------------------
-    def submit(self, owner: str, plan: dict | None, post: Callable[..., None], group: str | None = None,
+    def submit(self, owner: str, plan: dict | None, post: Callable[[News], None], group: str | None = None,
                call: tuple[Callable, object] | None = None) -> Job:
         """Queue a training; HybridlabError when ``owner`` already has its share running or waiting.
-        ``group``: jobs that count as one against that share (another seed of an ensemble, the next
-        run of a role search): a job of a group that has jobs queued or running is always taken."""
+        ``group``: jobs that count as one against that share (an ensemble's twins, the next run of
+        a role search): a job of a group that has jobs queued or running is always taken."""
         with self._lock:
             groups = {job.group for job in [*self._queue, *self._running] if job.owner == owner}
             if group not in groups and len(groups) >= self.limits.trainings_per_session:
@@ -86,7 +89,7 @@ class TrainingPool:
         with self._lock:
             if job in self._queue:
                 self._queue.remove(job)
-                self._finish(job, done="cancelled", message="cancelled before it started")
+                self._finish(job, Cancelled())
                 self._announce()
             elif job.state == "running":
                 job.stop.set()
@@ -122,21 +125,21 @@ class TrainingPool:
                     self._announce()
                 running = list(self._running)
             for job in starting:
-                job.post(started=True)
+                job.post(Started())
                 failure = self._guarded(job, self.runner.start)
                 if failure is not None:
                     self._end(job, failure)
             for job in running:
-                outcome = self._guarded(job, self.runner.poll)  # forwards news; the final items when done
+                outcome = self._guarded(job, self.runner.poll)  # forwards news; the End when done
                 if outcome is not None:
                     self._end(job, outcome)
 
-    def _end(self, job: Job, outcome: dict) -> None:
+    def _end(self, job: Job, outcome: End) -> None:
         with self._lock:
             self._running.remove(job)
-            if outcome.get("done") == "finished":
+            if isinstance(outcome, (Finished, Returned)):
                 self._durations.append(time.monotonic() - job.started)
-            self._finish(job, **outcome)
+            self._finish(job, outcome)
             self._announce()
 
     def _guarded(self, job: Job, step):
@@ -145,11 +148,11 @@ class TrainingPool:
             return step(job)
         except Exception as e:
             job.stop.set()
-            return {"done": "error", "message": f"training failed: {type(e).__name__}: {e}"}
+            return Failed(f"training failed: {type(e).__name__}: {e}")
 
-    def _finish(self, job: Job, **items) -> None:
+    def _finish(self, job: Job, end: End) -> None:
         job.state = "done"
-        job.post(**items)
+        job.post(end)
         job.finished.set()
 
     def _announce(self) -> None:
@@ -158,7 +161,7 @@ class TrainingPool:
         for index, job in enumerate(self._queue):
             rounds = index // self.capacity + 1
             wait = None if typical is None else rounds * typical
-            job.post(queued=(index + 1, len(self._queue), wait))
+            job.post(Queued(index + 1, len(self._queue), wait))
 
 
 _server: dict = {}

@@ -12,6 +12,7 @@ import threading
 import uuid
 from typing import Callable, Iterable
 
+from app.training.news import End, News, Returned
 from app.training.pool import Job, TrainingPool
 
 #: how often (s) map looks at the stop event while it waits
@@ -54,15 +55,15 @@ class PoolExecutor:
             if stop_event is not None and stop_event.is_set():
                 self.cancel()
             try:
-                item, outcome = arrived.get(timeout=POLL)
+                item, end = arrived.get(timeout=POLL)
             except queue.Empty:
                 continue
-            if "result" in outcome:
-                result = outcome["result"]
+            if isinstance(end, Returned):
+                result = end.result
             elif on_error is not None:
-                result = on_error(item, outcome.get("message") or outcome["done"])
+                result = on_error(item, end.message)
             else:
-                raise RuntimeError(outcome.get("message") or outcome["done"])
+                raise RuntimeError(end.message)
             results.append(result)
             if on_result is not None:
                 on_result(item, result)
@@ -74,7 +75,7 @@ class PoolExecutor:
                 self.pool.cancel(job)
 
     @staticmethod
-    def _post(arrived: queue.Queue, item, **news) -> None:
+    def _post(arrived: queue.Queue, item, news: News) -> None:
         """A job's news (the pool's thread): only its end matters."""
-        if "done" in news:
+        if isinstance(news, End):
             arrived.put((item, news))

@@ -1,9 +1,11 @@
 """Where the pool's trainings run: threads of this process (:class:`ThreadRunner`) or Dask workers
-(:class:`DaskRunner`). Both call :func:`train`, which turns a plan into a finished run through
-``core.execute`` and reports as it goes. A runner's ``poll(job)`` forwards what arrived and returns
-the final items once the job is over; only the pool's dispatcher thread calls a runner."""
+(:class:`DaskRunner`). Both call :func:`train`, which turns a plan (a single run or an ensemble of
+K members: one job either way) into a finished run through ``core.execute`` and reports as it
+goes. A runner's ``poll(job)`` forwards the news that arrived and returns the job's
+:class:`~app.training.news.End` once it is over; only the pool's dispatcher thread calls a runner."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -13,32 +15,33 @@ from core import load_plan_data
 from core.executor import Executor
 
 from app.training.analysis import DerivedResults
+from app.training.news import End, Epoch, Failed, Finished, Loaded, News, Returned, from_wire, to_wire
 from app.training.observer import LiveObserver, training_threads
 
 #: a worker batches history rows and sends them at most this often (s)
 SEND_INTERVAL = 0.2
 
 
-def train(plan: dict, post, stop_event: threading.Event, send_data: bool = True) -> dict:
-    """Run ``plan`` with live reports to ``post``; returns the final items (``done`` and ``run`` or
-    ``message``). A problem is one line, never a traceback."""
+def train(plan: dict, post, stop_event: threading.Event, send_data: bool = True) -> End:
+    """Run ``plan`` with live news to ``post``; returns :class:`Finished` (the run) or
+    :class:`Failed` (one line, never a traceback)."""
     observer = LiveObserver(post, send_data=send_data, stop_event=stop_event)
     try:
         run = core.execute(plan, observer=observer, stop_event=stop_event)
-        return {"done": "finished", "run": run, "derived": DerivedResults.for_run(run)}
+        return Finished(run, DerivedResults.for_run(run))
     except core.HybridlabError as e:
-        return {"done": "error", "message": f"cannot train: {e}"}
+        return Failed(f"cannot train: {e}")
     except Exception as e:  # shown as one line in the page, never a traceback
-        return {"done": "error", "message": f"training failed: {type(e).__name__}: {e}"}
+        return Failed(f"training failed: {type(e).__name__}: {e}")
 
 
-def run_call(function, item, stop_event: threading.Event) -> dict:
-    """A pool job that carries a call: ``function(item, stop_event)``; the final items hold its
-    ``result``, or the error in one line."""
+def run_call(function, item, stop_event: threading.Event) -> End:
+    """A pool job that carries a call: ``function(item, stop_event)``; :class:`Returned` with its
+    result, or :class:`Failed` with the error in one line."""
     try:
-        return {"done": "finished", "result": function(item, stop_event)}
+        return Returned(function(item, stop_event))
     except Exception as e:  # noqa: BLE001 - the caller's on_error decides; one line, never a traceback
-        return {"done": "error", "message": f"{type(e).__name__}: {' '.join(str(e).split())}"}
+        return Failed(f"{type(e).__name__}: {' '.join(str(e).split())}")
 
 
 class ThreadRunner:
@@ -46,27 +49,27 @@ class ThreadRunner:
 
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self._threads: dict[str, tuple[threading.Thread, dict]] = {}
+        self._threads: dict[str, tuple[threading.Thread, list]] = {}
 
     def start(self, job) -> None:
-        outcome: dict = {}
+        outcome: list[End] = []
 
         def work():
             import torch
 
             torch.set_num_threads(training_threads(self.capacity))
-            outcome.update(run_call(*job.call, job.stop) if job.call else train(job.plan, job.post, job.stop))
+            outcome.append(run_call(*job.call, job.stop) if job.call else train(job.plan, job.post, job.stop))
 
         thread = threading.Thread(target=work, daemon=True, name=f"hybridlab-train-{job.id}")
         self._threads[job.id] = (thread, outcome)
         thread.start()
 
-    def poll(self, job) -> dict | None:
+    def poll(self, job) -> End | None:
         thread, outcome = self._threads[job.id]
         if thread.is_alive():
             return None
         del self._threads[job.id]
-        return outcome or {"done": "error", "message": "training failed without a result"}
+        return outcome[0] if outcome else Failed("training failed without a result")
 
     def close(self) -> None:
         for thread, _ in list(self._threads.values()):
@@ -93,7 +96,7 @@ def _watch(remote_stop, stop: threading.Event) -> None:
             stop.set()
 
 
-def call_on_worker(function, item, stop_name: str) -> dict:
+def call_on_worker(function, item, stop_name: str) -> End:
     """Runs on a Dask worker: a call (at lower priority); the Dask event ``stop_name`` sets its stop event."""
     from distributed import Event
 
@@ -106,30 +109,35 @@ def call_on_worker(function, item, stop_name: str) -> dict:
         stop.set()
 
 
-def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> dict:
-    """Runs on a Dask worker: reports go to the Dask queue ``queue_name`` (rows batched every
-    :data:`SEND_INTERVAL`); the Dask event ``stop_name`` stops the training after its current batch.
-    The worker process runs at a lower priority than the web server (:func:`lower_priority`)."""
+def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> End:
+    """Runs on a Dask worker: news go to the Dask queue ``queue_name`` as plain data
+    (:func:`~app.training.news.to_wire`; a snapshot's tables through Dask's serialisation), a
+    list at a time: epochs are batched and sent every :data:`SEND_INTERVAL`, or with the next
+    other news. The Dask event ``stop_name`` stops the training after its current batch. The
+    worker process runs at a lower priority than the web server (:func:`lower_priority`)."""
     from distributed import Event, Queue
+    from distributed.protocol import to_serialize
 
     lower_priority()
     queue, remote_stop, stop = Queue(queue_name), Event(stop_name), threading.Event()
-    rows: list[dict] = []
+    waiting: list[dict] = []
     last_sent = [0.0]
 
-    def post(**items):
-        if "row" in items:
-            rows.append(items.pop("row"))
-        if items or time.monotonic() - last_sent[0] > SEND_INTERVAL:
-            queue.put({**items, "rows": rows[:]} if rows else items)
-            rows.clear()
-            last_sent[0] = time.monotonic()
+    def send() -> None:
+        queue.put(waiting[:])
+        waiting.clear()
+        last_sent[0] = time.monotonic()
+
+    def post(news: News) -> None:
+        waiting.append(to_wire(news, to_serialize))
+        if not isinstance(news, Epoch) or time.monotonic() - last_sent[0] > SEND_INTERVAL:
+            send()
 
     threading.Thread(target=_watch, args=(remote_stop, stop), daemon=True).start()
     try:
         outcome = train(plan, post, stop, send_data=False)
-        if rows:  # the last rows, not yet sent
-            queue.put({"rows": rows[:]})
+        if waiting:  # the last epochs, not yet sent
+            send()
         return outcome
     finally:
         stop.set()
@@ -150,7 +158,7 @@ class DaskRunner:
         from distributed import Event, Queue
 
         names = f"hybridlab-live-{job.id}", f"hybridlab-stop-{job.id}"
-        entry = {"stop": Event(names[1], client=self.client), "stop_sent": False, "queue": None}
+        entry = {"stop": Event(names[1], client=self.client), "stop_sent": False, "queue": None, "data": None}
         if job.call:
             entry["future"] = self.client.submit(call_on_worker, *job.call, names[1], key=f"hybridlab-call-{job.id}",
                                                  pure=False)
@@ -160,33 +168,33 @@ class DaskRunner:
                                              pure=False)
         entry["queue"] = Queue(names[0], client=self.client)
         self._jobs[job.id] = entry
-        # the page's views need the data: load them here (built-in sets are cached per process)
-        job.post(data=load_plan_data(core.RunPlan.from_dict(job.plan)))
+        # the page's views need the data: loaded here (built-in sets are cached per process) and
+        # handed on with the worker's Loaded
+        entry["data"] = load_plan_data(core.RunPlan.from_dict(job.plan))
 
-    def _forward(self, job, queue) -> None:
-        if queue is None:  # a call sends no news on the way
+    def _forward(self, job, entry: dict) -> None:
+        if entry["queue"] is None:  # a call sends no news on the way
             return
-        for items in queue.get(batch=True):
-            for row in items.pop("rows", []):
-                job.post(row=row)
-            if items:
-                job.post(**items)
+        for batch in entry["queue"].get(batch=True):
+            for item in batch:
+                news = from_wire(item)
+                job.post(dataclasses.replace(news, data=entry["data"]) if isinstance(news, Loaded) else news)
 
-    def poll(self, job) -> dict | None:
+    def poll(self, job) -> End | None:
         entry = self._jobs[job.id]
         if job.stop.is_set() and not entry["stop_sent"]:
             entry["stop"].set()
             entry["stop_sent"] = True
-        self._forward(job, entry["queue"])
+        self._forward(job, entry)
         future = entry["future"]
         if not future.done():
             return None
         del self._jobs[job.id]
-        self._forward(job, entry["queue"])
+        self._forward(job, entry)
         try:
             outcome = future.result()
         except Exception as e:  # a lost worker or an error outside train(): one line
-            outcome = {"done": "error", "message": f"training failed: {type(e).__name__}: {e}"}
+            outcome = Failed(f"training failed: {type(e).__name__}: {e}")
         if entry["queue"] is not None:
             entry["queue"].close()
         entry["stop"].clear()

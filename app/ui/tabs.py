@@ -17,9 +17,25 @@ from app.ui.views.compare import compare_overlay
 VIEW_TABS = ("Parameters", "Model")
 
 
-def kge_text(snapshot) -> str:
+#: where a calibrated run's intervals come from (calibration.json ``source``), in words
+INTERVAL_SOURCES = {"members": "the spread of its {members} members", "mc_dropout": "MC-dropout of its one network",
+                    "none": "its residuals alone"}
+
+
+def interval_source(run) -> str:
+    """What a calibrated run's intervals are made from, e.g. 'the spread of its 3 members'; empty
+    without calibration."""
+    calibration = getattr(run, "calibration", None) or {}
+    source = calibration.get("source")
+    if source is None:
+        return ""
+    members = len(run.metrics.get("members") or []) or 1
+    return INTERVAL_SOURCES.get(source, source).format(members=members)
+
+
+def kge_text(snapshot, run=None) -> str:
     """Validation KGE per target and, for a calibrated run that finished, its 90 % intervals'
-    coverage of the validation sites."""
+    coverage of the validation sites and what they are made from."""
     if snapshot is None:
         return ""
     cells = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['kge']:.3f}"
@@ -29,13 +45,15 @@ def kge_text(snapshot) -> str:
     coverage = " · ".join(f"{html.escape(core.formatting.label(t))} {v['val']['picp']:.2f}"
                           for t, v in snapshot.targets.items() if v["val"].get("picp") is not None)
     if coverage:
+        source = interval_source(run)
+        made = f"; from <span class='interval-source'>{html.escape(source)}</span>" if source else ""
         text += (f"<div class='coverage-values'>90 % interval covers, on validation sites: {coverage} "
-                 f"(ideal 0.90; Model tab: reliability)</div>")
+                 f"(ideal 0.90{made}; Model tab: reliability)</div>")
     return text
 
 
 def training_tab(session, live):
-    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot)), live.container,
+    return pn.Column(live.loss_container, pn.pane.HTML(pn.bind(kge_text, session.param.snapshot, session.param.run)), live.container,
                      sizing_mode="stretch_width")
 
 

@@ -12,14 +12,17 @@ N_CURVES = 4
 
 
 def _curve(run, curve, row, grid: np.ndarray) -> np.ndarray:
-    """The model's output along the grid of one forcing for one sample's predictors."""
-    model = run.model
-    x = torch.tensor(row[model.predictors].to_numpy(np.float32)[None, :]).expand(len(grid), -1)
+    """The model's output along the grid of one forcing for one sample's predictors (an
+    ensemble's: its members' mean, as its predictions are)."""
+    columns = run.model_config
+    x = torch.tensor(row[columns["predictors"]].to_numpy(np.float32)[None, :]).expand(len(grid), -1)
     forcing = torch.stack([torch.tensor(grid, dtype=torch.float32) if f == curve.forcing else
-                           torch.full((len(grid),), float(row[run.data.forcing[f]])) for f in model.forcing], 1)
+                           torch.full((len(grid),), float(row[run.data.forcing[f]])) for f in columns["forcing"]], 1)
     with torch.inference_mode():
-        out = model(x, forcing)
-    return out.predictions[:, model.targets.index(curve.target)].double().numpy()
+        predictions = run.model(x, forcing).predictions
+    if predictions.dim() == 3:  # (members, rows, targets)
+        predictions = predictions.mean(0)
+    return predictions[:, columns["targets"].index(curve.target)].double().numpy()
 
 
 @register
@@ -32,7 +35,7 @@ class ResponseCurves(View):
 
     def render(self, state):
         run, curve = state.run, self.spec.response_curve
-        if run is None or curve.target not in run.model.targets:
+        if run is None or curve.target not in run.model_config["targets"]:
             return empty("curves appear when the run has finished")
         frame = run.data.frame
         group = curve.group or run.data.id
