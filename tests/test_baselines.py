@@ -184,7 +184,7 @@ def test_two_sd_flags_where_the_answer_is_known():
     assert verdict(worse, "worse") == "hybrid better on RMSE; hybrid better on KGE"
     assert verdict(diffs["noise"]["theta"], "noise") == "within 2 sd"
     lines = not_beaten(diffs)
-    assert any(line.startswith("theta RMSE: hybrid does not beat paired_better (paired_better better") for line in lines)
+    assert any(line.startswith("θ RMSE: hybrid does not beat paired_better (paired_better better") for line in lines)
     assert not any("beat worse" in line for line in lines)
     summary = summarize(records)
     assert summary["hybrid"]["theta"]["rmse"]["mean"] == pytest.approx(0.25)

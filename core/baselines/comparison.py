@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..formatting import label
 from ..metrics import spread
 
 REFERENCE = "hybrid"
@@ -101,8 +102,8 @@ def not_beaten(diffs: dict, metrics=("rmse", "kge")) -> list[str]:
                 if found is None or (found["beyond_2sd"] and found["better"] == "hybrid"):
                     continue
                 how = f"{method} better by more than 2 sd" if found["beyond_2sd"] else "within 2 sd"
-                lines.append(f"{target} {metric.upper()}: {REFERENCE} does not beat {method} ({how}; "
-                             f"difference {found['mean']:+.4g} ± {found['sd']:.2g})")
+                lines.append(f"{label(target)} {metric.upper()}: {REFERENCE} does not beat {method} ({how}; "
+                             f"{method} − {REFERENCE} {found['mean']:+.4f} ± {found['sd']:.4f})")
     return lines
 
 

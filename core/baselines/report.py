@@ -29,7 +29,7 @@ def results_summary(comparison, records: list[dict], options, seconds: float) ->
         "n_rows": int(len(data.frame)), "n_groups": int(data.frame[data.id].nunique()), "group": data.id,
         "predictors": list(data.predictors), "targets": comparison.targets,
         "units": {t: spec.units.get(t, "") for t in comparison.targets}, "seeds": seeds, "folds": options.folds,
-        "split": "kfold" if options.folds else options.split, "members": options.members,
+        "split": "kfold" if options.folds else options.split, "members": options.members, "pack_seeds": options.pack_seeds,
         "calibration": options.calibration_share, "interval_level": REPORTED_LEVEL, "methods": methods,
         "baselines": {b.name: {"description": b.description, "reference": b.reference, "trained": b.trained}
                       for b in comparison.baselines},
@@ -105,6 +105,9 @@ def results_markdown(results: dict) -> str:
     lines += interval_table(results)
     lines += ["## Time", "", "| method | seconds per split (mean ± sd) |", "|---|---|"]
     lines += [f"| {m} | {plus_minus(s, 2)} |" for m, s in results["seconds_per_split"].items()]
+    if results.get("pack_seeds"):
+        lines += ["", "Seeds packed (--pack-seeds): the seeds of a fold share its split and train together as one "
+                      "ensemble run, whose time each of them shows."]
     lines += ["", f"Whole comparison: {results['total_seconds']:.0f} s.", "", "## Where the hybrid does not beat a baseline", ""]
     lines += [f"- {line}" for line in results["not_beaten"]] or ["- nowhere: the hybrid is better by more than 2 sd "
                                                                  "on every target, metric and baseline."]
