@@ -142,6 +142,14 @@ def test_network_reco_takes_the_preferred_column_and_reads_minus_9999_as_missing
     assert "predictors" in BASELINES["network_reco"].applies(get_model("respiration"), leak, ["reco"])
 
 
+
+def test_network_reco_finds_the_column_data_fluxnet_writes():
+    frame = pd.DataFrame({"block": [1, 1, 2], "reco": [1.0, 2.0, 3.0], "temp": [5.0, 6, 7],
+                          "reco_network": [1.1, 2.1, 2.9]})
+    data = HybridData(frame, "block", [], {"temp": "temp"}, {"reco": "reco"}, {"path": "pue.parquet"})
+    assert reco_column(data) == "reco_network"
+    assert BASELINES["network_reco"].applies(get_model("respiration"), data, ["reco"]) is None
+
 def test_registry_names_and_refusals():
     assert list(BASELINES) == ["nn", "rf", "qrf", "rosetta3", "one_q10", "network_reco"]
     assert [b.name for b in parse_baselines("nn, rf,qrf")] == ["nn", "rf", "qrf"]

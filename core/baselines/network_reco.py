@@ -1,7 +1,8 @@
 """``network_reco``: the flux network's own night-time partitioned ecosystem respiration
 (FLUXNET2015 / ONEFlux ``RECO_NT_*``, µmol m⁻² s⁻¹, the target's unit) scored on the same
 validation rows as the hybrid. It is not trained. ``RECO_NT_VUT_REF`` is preferred, then
-``RECO_NT_VUT_MEAN``, then the first other ``RECO_NT_*`` column; FLUXNET's missing value -9999 is
+``RECO_NT_VUT_MEAN``, then ``reco_network`` (what ``hybridlab data fluxnet`` names it), then the first
+other ``RECO_NT_*`` column; FLUXNET's missing value -9999 is
 missing, and rows without a value are left out of its scores (counted in ``n_unpredicted``)."""
 from __future__ import annotations
 
@@ -13,14 +14,15 @@ from ..models import ModelSpec
 from .spec import BaselineRows, BaselineSpec
 
 PREFIX = "reco_nt_"
-PREFERRED = ("reco_nt_vut_ref", "reco_nt_vut_mean")
+PREFERRED = ("reco_nt_vut_ref", "reco_nt_vut_mean", "reco_network")
 MISSING = -9999.0
 
 
 def reco_column(data: HybridData) -> str | None:
     """The network's Reco column of ``data`` (never the column mapped as the target), or None."""
     taken = set(data.targets.values())
-    found = {str(c).lower(): str(c) for c in data.frame.columns if str(c).lower().startswith(PREFIX) and c not in taken}
+    found = {str(c).lower(): str(c) for c in data.frame.columns
+             if (str(c).lower().startswith(PREFIX) or str(c).lower() in PREFERRED) and c not in taken}
     for name in PREFERRED:
         if name in found:
             return found[name]
