@@ -16,8 +16,8 @@ import param
 
 import core
 
-from core import threads
-from core.executor import SCHEDULER_ENV, check_processes, default_workers
+from core.compute import threads
+from core.compute import SCHEDULER_ENV, check_processes, default_workers
 
 from app.limits import ENV_PREFIX, GRID_ENV, ServerLimits, websocket_bytes
 
@@ -54,7 +54,7 @@ def server_environment(a: argparse.Namespace) -> dict[str, str]:
 
         grid_kind(Path(a.grid))  # one line for a missing file or an unknown type, before the server starts
         pool[GRID_ENV] = str(Path(a.grid).resolve())
-    # the server and its workers: OpenMP's wait policy as this process set it before torch (core.threads)
+    # the server and its workers: OpenMP's wait policy as this process set it before torch (core.compute.threads)
     return {**os.environ, **threads.child_environment(), **limits.environment(), **pool}
 
 

@@ -12,27 +12,27 @@ Public API (the dashboard uses nothing else):
 - settings: :class:`TrainConfig`, :class:`NetworkConfig`, :class:`SplitConfig` and their
   :data:`CHOICES`; :data:`INTERVAL_CALIBRATION`, the share of sites held out to calibrate intervals
 """
-from .threads import set_wait_policy as _set_wait_policy
+from core.compute.threads import set_wait_policy as _set_wait_policy
 
 _set_wait_policy()  # before anything below imports torch: OpenMP reads it when torch loads
 
-from .datasets import HybridData, builtin_names, load_data
-from .errors import DataError, HybridlabError, ParameterError
-from .evaluation import Snapshot
-from .json_files import json_safe, write_json
-from .metrics import share_at_bound
-from .run import Run
-from .execute import RunContext, RunObserver, execute, load_plan_data
-from .hybrid import HybridModel, ModelOutput, NeuralNetwork, TrainableModel
-from .losses import LOSS_KINDS, WEIGHTINGS
-from .models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_names, register_model
-from .network import ACTIVATIONS, NetworkConfig
-from .parameters import ROLES, Parameter, ParameterSet
-from .plan import DataSource, RunPlan, default_settings
-from .splits import INTERVAL_CALIBRATION, SPLIT_KINDS, SplitConfig
-from .loaded_run import LoadedRun, load_run
-from .store import list_runs, run_config, write_run
-from .training import OPTIMIZERS, HistoryColumns, Tensors, TrainConfig, predict, train
+from core.datasets import HybridData, builtin_names, load_data
+from core.errors import DataError, HybridlabError, ParameterError
+from core.run.evaluation import Snapshot
+from core.io.json_files import json_safe, write_json
+from core.metrics import share_at_bound
+from core.run.result import Run
+from core.run.execute import RunContext, RunObserver, execute, load_plan_data
+from core.hybrid.model import HybridModel, ModelOutput, NeuralNetwork, TrainableModel
+from core.training.losses import LOSS_KINDS, WEIGHTINGS
+from core.models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_names, register_model
+from core.hybrid.network import ACTIVATIONS, NetworkConfig
+from core.hybrid.parameters import ROLES, Parameter, ParameterSet
+from core.run.plan import DataSource, RunPlan, default_settings
+from core.training.splits import INTERVAL_CALIBRATION, SPLIT_KINDS, SplitConfig
+from core.run.loaded import LoadedRun, load_run
+from core.run.store import list_runs, run_config, write_run
+from core.training.loop import OPTIMIZERS, HistoryColumns, Tensors, TrainConfig, predict, train
 
 __version__ = "0.1.0"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from .errors import HybridlabError
-from .formatting import short_repr
+from core.errors import HybridlabError
+from core.formatting import short_repr
 
 
 def check_choice(value, choices: Iterable[str], what: str) -> str:

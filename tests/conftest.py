@@ -3,11 +3,11 @@ import os
 import pytest
 
 # Under pytest-xdist the workers share the machine's cores: each is one of the trainings that run
-# at once, so it takes its share by the one rule (core.threads), and so do the processes it starts
+# at once, so it takes its share by the one rule (core.compute.threads), and so do the processes it starts
 # (servers, command lines, kernels, Dask workers), through HYBRIDLAB_THREADS. Two torch thread
 # pools of two threads each on two cores spun against each other and stretched some tests ninefold.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    from core import threads
+    from core.compute import threads
 
     _choice = threads.choose(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
     for _name, _value in {**threads.child_environment(_choice.threads), threads.THREADS_ENV: str(_choice.threads)}.items():

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from core.cli import main
 from core.datasets import load_data, load_file
 from core.errors import HybridlabError
-from core.integrity import marker_text
-from core.plan import RunPlan
+from core.run.integrity import marker_text
+from core.run.plan import RunPlan
 
 RESP_MAP = {"id": "site_id", "predictors": ["moisture", "soil_n", "clay", "elev"], "forcing": {"temp": "temp"},
             "targets": {"reco": "reco"}}

@@ -15,7 +15,7 @@ from core.baselines.rosetta3 import RosettaFit, in_percent, rosetta_parameters, 
 from core.baselines.scoring import quantile_scores, score_baseline
 from core.datasets import HybridData, load_data
 from core.errors import DataError, HybridlabError
-from core.intervals import Predictive, interval_scores
+from core.uncertainty.methods import Predictive, interval_scores
 from core.models import get_model
 
 

@@ -23,7 +23,7 @@ def test_speedup_ceiling_follows_amdahl():
 
 
 def test_backbone_epochs_time_one_and_stacked_networks():
-    from core.network import NetworkConfig
+    from core.hybrid.network import NetworkConfig
     timed = backbone_epochs(inputs=4, outputs=2, n_train=100, n_val=20, members=3, batch_size=32,
                             network=NetworkConfig(hidden=(8, 4)), min_seconds=0, repeats=1)
     assert timed["single_seconds"] > 0 and timed["stacked_seconds"] > 0

@@ -123,7 +123,7 @@ def test_with_star_a_column_missing_in_most_rows_is_not_a_predictor(tmp_path, fr
 
 
 def test_the_drop_policy_round_trips_through_the_plan(tmp_path, frame):
-    from core.plan import RunPlan
+    from core.run.plan import RunPlan
 
     source = {"path": str(tmp_path / "resp.csv"), "columns": MAPPING}
     plan = RunPlan(model="respiration", data={**source, "drop_incomplete": False})

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from core.cli import main
 from core.datasets import load_data
-from core.documents import MAX_BYTES, load_yaml
+from core.io.documents import MAX_BYTES, load_yaml
 from core.errors import HybridlabError
-from core.integrity import marker_text
-from core.plan import RunPlan
+from core.run.integrity import marker_text
+from core.run.plan import RunPlan
 
 #: the longest error line a user may see (messages and the values they show are cut)
 LINE = 600

@@ -1,5 +1,5 @@
 """Issue #37 (hardening, third round), outside ``data lucas``: the one output writer
-(:mod:`core.outputs`), ``map`` (what --overwrite may replace, georeferencing, declared sizes, a
+(:mod:`core.io.outputs`), ``map`` (what --overwrite may replace, georeferencing, declared sizes, a
 full disk, signals), ``identify --validation``, twin files re-checked, calibration scores,
 interval messages and bad numbers that used to end as internal errors. Real files throughout."""
 import json
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from core.cli import main
 from core.errors import HybridlabError
-from core.outputs import MANIFEST, check_output, replacing, write_file, write_text
+from core.io.outputs import MANIFEST, check_output, replacing, write_file, write_text
 
 BANDS = dict(clay=20, ph=6, map=700, elev=300, npp=500, temp=10, soil_mass=250)
 
@@ -43,7 +43,7 @@ def run_folder(tmp_path_factory):
     """A tiny five_neural SOC run with coordinates among its predictors, and a regular grid."""
     from affine import Affine
 
-    from core.execute import execute
+    from core.run.execute import execute
 
     folder = tmp_path_factory.mktemp("hardening")
     execute({"model": "soc", "roles": "five_neural",
@@ -259,7 +259,7 @@ def test_a_signal_during_map_is_one_line_and_removes_the_partial_output(run_fold
 
 @pytest.mark.slow
 def test_two_maps_into_one_out_at_once_is_one_line(run_folder, tmp_path, capsys):
-    from core.outputs import claim_output
+    from core.io.outputs import claim_output
 
     with claim_output(tmp_path / "m.tif"):  # another map holds this --out
         assert _map(run_folder, run_folder / "grid.tif", tmp_path / "m.tif") == 2
@@ -332,7 +332,7 @@ def _calibration(scores, n=None) -> dict:
 @pytest.mark.parametrize("scores, message", [([-0.5, 0.1, 0.2], ">= 0"), ([True, 0.1, 0.2], "finite numbers"),
                                              ([0.3, 0.1, 0.2], "ascending"), ([0.1, 0.2], "number of scores")])
 def test_calibration_scores_are_checked_for_type_sign_and_order(tmp_path, scores, message):
-    from core.integrity import check_calibration
+    from core.run.integrity import check_calibration
 
     with pytest.raises(HybridlabError, match=message):
         check_calibration(tmp_path / "calibration.json", _calibration(scores, n=3))
@@ -340,7 +340,7 @@ def test_calibration_scores_are_checked_for_type_sign_and_order(tmp_path, scores
 
 
 def test_an_interval_too_fine_for_the_calibration_names_the_level_unrounded_and_observations():
-    from core.calibration import entry_predictive, target_bounds
+    from core.uncertainty.calibration import entry_predictive, target_bounds
 
     entry = _calibration(list(np.linspace(0, 1, 1832)))["targets"]["reco"]
     predictive = entry_predictive(entry, np.zeros(3), np.zeros((5, 3)))

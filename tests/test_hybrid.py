@@ -2,10 +2,10 @@ import pytest
 import torch
 
 from core.errors import HybridlabError
-from core.hybrid import HybridModel, NeuralNetwork
+from core.hybrid.model import HybridModel, NeuralNetwork
 from core.models import get_model
-from core.network import Dropout, NetworkConfig
-from core.parameters import Parameter, ParameterSet
+from core.hybrid.network import Dropout, NetworkConfig
+from core.hybrid.parameters import Parameter, ParameterSet
 
 SMALL = NetworkConfig(hidden=(16, 8), activation="tanh", dropout=0.0)
 
@@ -123,7 +123,7 @@ def test_registry_finds_models_and_template_is_not_registered():
 
 
 def test_parameters_of_a_role_are_scaled_together_as_each_would_be_alone():
-    from core.network import UnitScale
+    from core.hybrid.network import UnitScale
 
     params = [Parameter("a", "linear, wide", "-", 500.0, 0.0, 2000.0),
               Parameter("b", "log", "-", 1.0, 0.01, 100.0, scale="log"),

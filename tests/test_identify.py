@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.execute import execute
+from core.run.execute import execute
 from core.identify import Ensemble, analyse, global_agreement, pairwise_correlation, site_agreement, verdict
 from core.identify.combinations import label
 from core.identify.scores import fitting_members
 from core.models import ModelSpec, register_model
-from core.parameters import Parameter, ParameterSet
+from core.hybrid.parameters import Parameter, ParameterSet
 
 
 def test_scores_are_one_for_identical_members_and_near_zero_for_independent_ones():

@@ -1,18 +1,18 @@
 """Prediction intervals: the conformal math on data with a known predictive distribution
-(core.intervals), and calibrated runs end to end (core.calibration, predict --interval)."""
+(core.uncertainty.methods), and calibrated runs end to end (core.uncertainty.calibration, predict --interval)."""
 import json
 import math
 
 import numpy as np
 import pytest
 
-from core.calibration import check_level, dropout_samples
+from core.uncertainty.calibration import check_level, dropout_samples
 from core.errors import HybridlabError
-from core.execute import execute
-from core.intervals import (Predictive, bounds, conformal_quantile, interval_scores, noise_sd, nonconformity, pit,
+from core.run.execute import execute
+from core.uncertainty.methods import (Predictive, bounds, conformal_quantile, interval_scores, noise_sd, nonconformity, pit,
                             reliability)
-from core.loaded_run import load_run
-from core.splits import SplitConfig, hold_out_calibration
+from core.run.loaded import load_run
+from core.training.splits import SplitConfig, hold_out_calibration
 
 
 def _heteroscedastic(n: int, seed: int, members: int = 5):
@@ -165,7 +165,7 @@ def test_mc_dropout_samples_differ_between_passes_and_repeat_with_the_seed():
     import torch
 
     from core.models import build_model
-    from core.tensors import Tensors
+    from core.training.tensors import Tensors
 
     config = {"name": "nn", "predictors": ["a", "b"], "forcing": [], "targets": ["soc"], "parameters": {},
               "network": {"hidden": [16, 8], "dropout": 0.3}, "options": {}}
@@ -179,7 +179,7 @@ def test_mc_dropout_samples_differ_between_passes_and_repeat_with_the_seed():
 
 
 def test_a_tampered_calibration_file_is_refused(tmp_path):
-    from core.integrity import check_calibration
+    from core.run.integrity import check_calibration
 
     good = {"source": "members", "targets": {"soc": {"calibrated": True, "method": "normalised", "noise_sd": 1.0,
                                                      "scores": [0.1, 0.2]}}}
@@ -212,7 +212,7 @@ def test_a_relative_noise_keeps_coverage_where_the_level_shifts():
 
 
 def test_the_calibration_sites_choose_the_noise_model_by_likelihood():
-    from core.calibration import _noise_model
+    from core.uncertainty.calibration import _noise_model
 
     rng = np.random.default_rng(8)
     centre = rng.uniform(0.05, 0.5, 3000)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from core.losses import MultiTaskLoss
+from core.training.losses import MultiTaskLoss
 from core.metrics import kge
 
 

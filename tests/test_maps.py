@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.execute import execute
-from core.loaded_run import load_run
+from core.run.execute import execute
+from core.run.loaded import load_run
 from core.mapping import MapOptions, map_run
 
 pytestmark = pytest.mark.slow
@@ -145,8 +145,8 @@ def test_the_dashboard_map_view_draws_a_finished_run_over_the_grid(run_and_grid)
     from app.ui.views.base import ViewState
     from app.ui.views.grid_map import GridMap
     from core.mapping import preview_map
-    from core.plots import use_bokeh
-    from core.store import run_config
+    from core.report.plots import use_bokeh
+    from core.run.store import run_config
 
     use_bokeh()
     run, frame, grid, folder = run_and_grid

@@ -1,4 +1,4 @@
-"""K members trained as one model (core.members, core.training, core.member_training, core.member_run);
+"""K members trained as one model (core.hybrid.members, core.training.loop, core.training.members, core.run.finish);
 a single run is the stack of one."""
 import math
 
@@ -8,15 +8,15 @@ import pytest
 import torch
 
 from core.errors import HybridlabError
-from core.execute import _split, execute, load_plan_data
-from core.loaded_run import load_run
-from core.losses import MultiTaskLoss
-from core.member_run import build_members, finish_run
-from core.member_training import MemberLoss
+from core.run.execute import _split, execute, load_plan_data
+from core.run.loaded import load_run
+from core.training.losses import MultiTaskLoss
+from core.run.finish import build_members, finish_run
+from core.training.members import MemberLoss
 from core.models import build_model
-from core.plan import RunPlan
-from core.network import Dropout
-from core.training import OPTIMIZERS, predict, train, train_members
+from core.run.plan import RunPlan
+from core.hybrid.network import Dropout
+from core.training.loop import OPTIMIZERS, predict, train, train_members
 
 
 def _setup(model="soc", n=400, members=3, **train):
@@ -187,16 +187,16 @@ def test_members_and_precision_are_checked_and_left_out_of_plain_plans(monkeypat
         RunPlan.from_dict({"model": "soc", "train": {"members": 0}})
     with pytest.raises(HybridlabError, match="precision"):
         RunPlan.from_dict({"model": "soc", "train": {"precision": "fp8"}})
-    import core.train_config
+    import core.training.config
 
-    monkeypatch.setattr(core.train_config, "cpu_bf16_units", lambda: None)
+    monkeypatch.setattr(core.training.config, "cpu_bf16_units", lambda: None)
     with pytest.raises(HybridlabError, match="no bfloat16 matrix units"):
         execute({"model": "respiration", "data": {"name": "respiration-synthetic", "n": 10},
                  "train": {"epochs": 1, "precision": "bf16-mixed"}})
 
 
 def test_bf16_mixed_trains_the_members_where_the_cpu_has_bf16_units():
-    from core.train_config import cpu_bf16_units
+    from core.training.config import cpu_bf16_units
 
     if cpu_bf16_units() is None:
         pytest.skip("this CPU has no bfloat16 matrix units")
@@ -217,7 +217,7 @@ def test_members_train_on_a_gpu():
 def test_a_tampered_member_count_is_refused(tmp_path):
     import json
 
-    from core.integrity import marker_text
+    from core.run.integrity import marker_text
 
     execute({"model": "soc", "data": {"name": "lucas-synthetic", "n": 300}, "network": {"hidden": [8]},
              "train": {"epochs": 1, "members": 2}}, out=tmp_path / "run")
@@ -256,7 +256,7 @@ def test_a_sweep_packs_seeds_into_one_ensemble_run_keeps_a_row_per_seed_and_resu
 def test_the_allocator_keeps_what_training_frees_on_linux():
     import sys
 
-    from core.allocator import keep_freed_memory
+    from core.training.allocator import keep_freed_memory
 
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc's thresholds are set on Linux only")

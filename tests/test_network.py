@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from core.errors import HybridlabError
-from core.network import Dropout, NetworkConfig, mlp
+from core.hybrid.network import Dropout, NetworkConfig, mlp
 
 
 def test_dropout_zeroes_the_share_p_and_keeps_the_expected_value():

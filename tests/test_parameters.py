@@ -3,7 +3,7 @@ import torch
 
 from core.errors import ParameterError
 from core.models import get_model
-from core.parameters import Parameter, ParameterSet
+from core.hybrid.parameters import Parameter, ParameterSet
 
 
 def test_bad_declarations_name_the_parameter():

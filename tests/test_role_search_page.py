@@ -13,7 +13,7 @@ from app.state.role_search import RoleSearchSession, step_of
 from app.training.runners import ThreadRunner
 from app.state.session import TrainingSession
 from app.state.setup import Setup
-from core.store import is_run_folder
+from core.run.store import is_run_folder
 from core.sweep import SweepPlan, run_sweep, run_tasks
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from core import RunPlan, execute, list_runs, load_run
 from core.errors import DataError, HybridlabError
-from core.store import COMPLETE
+from core.run.store import COMPLETE
 
 SMALL_DATA = {"name": "respiration-synthetic", "n": 40, "seed": 1}  # the small_resp fixture's data
 SMALL = {"hidden": [16, 16], "activation": "tanh", "dropout": 0.0}

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from core.errors import DataError, HybridlabError
-from core.splits import SplitConfig, split_rows
+from core.training.splits import SplitConfig, split_rows
 
 
 @pytest.fixture

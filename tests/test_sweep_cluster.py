@@ -13,7 +13,7 @@ from cluster_support import ENV
 from cluster_support import wait_for as _wait
 from core.cli import main
 from core.datasets import load_data
-from core.loaded_run import load_run
+from core.run.loaded import load_run
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +91,7 @@ def test_interrupted_sweep_resumes_without_training_finished_runs_again(tmp_path
 def test_same_plan_and_seed_give_the_same_metrics_in_process_and_on_a_worker(tmp_path):
     import torch
 
-    from core.execute import execute
+    from core.run.execute import execute
     from core.sweep import ExecutorOptions, SweepPlan, run_sweep
 
     plan = {"model": "respiration", "data": {"name": "respiration-synthetic", "n": 40}, "train": {"epochs": 6}}

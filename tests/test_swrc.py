@@ -9,7 +9,7 @@ from scipy.special import erfc
 
 from core.cli import main
 from core.datasets import load_data
-from core.explain import shapley_values
+from core.report.explain import shapley_values
 from core.models.swrc import awc, lebeau_konrad, parameters
 
 

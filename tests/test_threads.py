@@ -1,4 +1,4 @@
-"""The one thread rule (core.threads): its inputs read from real files, its arithmetic, its
+"""The one thread rule (core.compute.threads): its inputs read from real files, its arithmetic, its
 overrides and bad values, and that each kind of process that trains applies it (a command line,
 the executor's Dask workers, the contention benchmark's plumbing). No test here times anything."""
 import json
@@ -9,10 +9,10 @@ import sys
 import pytest
 import torch
 
-from core import threads
+from core.compute import threads
 from core.cli import main
 from core.errors import HybridlabError
-from core.threads import Machine, choose
+from core.compute.threads import Machine, choose
 
 QUIET = {}  # an environment without HYBRIDLAB_THREADS
 
@@ -167,7 +167,7 @@ def test_on_a_gpu_the_rule_sets_the_data_pipeline_threads(tmp_path):
 
 @pytest.mark.slow
 def test_the_executor_workers_take_the_rules_count(monkeypatch):
-    from core.executor import Executor
+    from core.compute.executor import Executor
 
     monkeypatch.delenv(threads.THREADS_ENV, raising=False)
     with Executor(workers=2) as executor:
@@ -184,7 +184,7 @@ def test_the_executor_workers_take_the_rules_count(monkeypatch):
 
 @pytest.mark.slow
 def test_workers_of_an_external_cluster_apply_the_rule_on_their_machine(dask_cluster):
-    from core.executor import Executor
+    from core.compute.executor import Executor
 
     address, workers = dask_cluster
     with Executor(scheduler=address) as executor:

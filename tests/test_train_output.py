@@ -11,11 +11,11 @@ import pytest
 from core import load_data
 from core.cli import main
 from core.cli.progress import epoch_line
-from core.evaluation import learned_globals, neural_summary
-from core.member_run import epoch_row
-from core.member_summary import MAD_FLOOR, outlier_members, outlier_records, outlier_threshold
+from core.run.evaluation import learned_globals, neural_summary
+from core.run.finish import epoch_row
+from core.run.summary import MAD_FLOOR, outlier_members, outlier_records, outlier_threshold
 from core.models import get_model
-from core.reporting import globals_lines, members_lines, neural_lines
+from core.report.tables import globals_lines, members_lines, neural_lines
 
 
 # --- the outlier rule on arrays ---------------------------------------------------------------

@@ -3,13 +3,13 @@ import threading
 import pytest
 import torch
 
-from core.hybrid import HybridModel
-from core.losses import MultiTaskLoss
+from core.hybrid.model import HybridModel
+from core.training.losses import MultiTaskLoss
 from core.models import get_model
-from core.network import NetworkConfig
-from core.plan import RunPlan
-from core.execute import execute
-from core.training import TrainConfig, predict, train
+from core.hybrid.network import NetworkConfig
+from core.run.plan import RunPlan
+from core.run.execute import execute
+from core.training.loop import TrainConfig, predict, train
 
 SMALL = NetworkConfig(hidden=(16, 16), activation="tanh", dropout=0.0)
 

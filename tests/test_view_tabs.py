@@ -73,7 +73,7 @@ def test_the_map_views_axis_ranges_equal_the_grids_bounds(soc_run, tmp_path):
     import holoviews as hv
 
     from app.ui.views.grid_map import GridMap
-    from core.plots import use_bokeh
+    from core.report.plots import use_bokeh
 
     use_bokeh()
     view = GridMap(soc_run.plan.spec)
@@ -175,7 +175,7 @@ def test_parameter_maps_read_lucas_coordinates_th_long_and_th_lat():
     import pandas as pd
     from app.state.setup import Setup
     from app.ui.views.parameter_maps import ParameterMaps
-    from core.plots import use_bokeh
+    from core.report.plots import use_bokeh
 
     use_bokeh()
     setup = Setup(model_name="soc")

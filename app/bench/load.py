@@ -239,7 +239,7 @@ class DashboardSessions:
 
     @staticmethod
     def run(args, log=print) -> dict:
-        from core.executor import default_workers
+        from core.compute import default_workers
 
         sizes = _sizes(args.dashboard_sessions)
         chromium = os.environ.get("HYBRIDLAB_CHROMIUM") or shutil.which("chromium")

@@ -1,5 +1,5 @@
 """One training at a time per browser session, a single run or an ensemble of K members alike
-(one pool job: ``core.execute`` trains the members together on one split), run by the server's
+(one pool job: ``core.run.execute`` trains the members together on one split), run by the server's
 training pool (:mod:`app.training.pool`) and followed through :meth:`TrainingSession.sync`.
 
 The pool never touches the session's parameters: it posts typed news (:mod:`app.training.news`)

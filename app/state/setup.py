@@ -7,7 +7,7 @@ from __future__ import annotations
 import param
 
 import core
-from core.documents import MAX_BYTES, load_json
+from core.io import MAX_BYTES, load_json
 
 from app.limits import ServerLimits
 from app.state.rows import ParameterRow

@@ -12,7 +12,7 @@ import param
 
 import core
 from core.datasets import load_file, read_table, table_shape
-from core.documents import MAX_BYTES, load_json
+from core.io import MAX_BYTES, load_json
 
 from app.limits import ServerLimits
 from app.state.mapping import ColumnMapping, mapping_problems

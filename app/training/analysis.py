@@ -8,7 +8,7 @@ import param
 import torch
 
 import core
-from core.explain import parameter_function, shapley_values
+from core.report import parameter_function, shapley_values
 
 N_EXPLAIN, N_BACKGROUND = 200, 50
 

@@ -52,7 +52,7 @@ class Loaded(News):
 
 @dataclass(frozen=True)
 class Epoch(News):
-    """One history row (an ensemble's: the members' median, :func:`core.member_run.epoch_row`),
+    """One history row (an ensemble's: the members' median, :func:`core.run.finish.epoch_row`),
     with ``produced_at``: when the epoch ended (``time.time()`` of the training's machine)."""
 
     row: dict

@@ -73,9 +73,9 @@ class LiveObserver(core.RunObserver):
 
 def training_threads(trainings: int = 1) -> int:
     """Torch threads for each of ``trainings`` trainings in threads of the server: the one rule
-    (:func:`core.threads.choose`; the page's server thread, when it works, counts as busy).
+    (:func:`core.compute.threads.choose`; the page's server thread, when it works, counts as busy).
     ``HYBRIDLAB_TORCH_THREADS``, the older name of ``HYBRIDLAB_THREADS``, still counts."""
-    from core import threads
+    from core.compute import threads
 
     environ = os.environ
     if environ.get("HYBRIDLAB_TORCH_THREADS") and not environ.get(threads.THREADS_ENV):

@@ -24,7 +24,7 @@ from typing import Callable
 
 
 import core
-from core.executor import SCHEDULER_ENV
+from core.compute import SCHEDULER_ENV
 
 from app.limits import ServerLimits
 from app.training.news import Cancelled, End, Failed, Finished, News, Queued, Returned, Started

@@ -1,5 +1,5 @@
 """The server's training pool seen as a core executor: :meth:`PoolExecutor.map` has the signature
-of :meth:`core.executor.Executor.map`, so ``core.sweep.run_sweep`` and ``core.roles.run_role_search``
+of :meth:`core.compute.executor.Executor.map`, so ``core.sweep.run_sweep`` and ``core.roles.run_role_search``
 run through it. Each call becomes a pool job of one group, so a role search started from a page
 waits in the same first-in, first-out queue as everyone's trainings, on the same Dask workers (or
 threads), and counts once against its user's share.

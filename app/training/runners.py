@@ -1,6 +1,6 @@
 """Where the pool's trainings run: threads of this process (:class:`ThreadRunner`) or Dask workers
 (:class:`DaskRunner`). Both call :func:`train`, which turns a plan (a single run or an ensemble of
-K members: one job either way) into a finished run through ``core.execute`` and reports as it
+K members: one job either way) into a finished run through ``core.run.execute`` and reports as it
 goes. A runner's ``poll(job)`` forwards the news that arrived and returns the job's
 :class:`~app.training.news.End` once it is over; only the pool's dispatcher thread calls a runner."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 
 import core
 from core import load_plan_data
-from core.executor import Executor
+from core.compute import Executor
 
 from app.training.analysis import DerivedResults
 from app.training.news import End, Epoch, Failed, Finished, Loaded, News, Returned, from_wire, to_wire
@@ -145,7 +145,7 @@ def train_on_worker(plan: dict, queue_name: str, stop_name: str) -> End:
 
 class DaskRunner:
     """Each training as a task on a Dask worker (one at a time per worker), through
-    :class:`core.executor.Executor`: an embedded LocalCluster of ``workers`` processes, or the
+    :class:`core.compute.executor.Executor`: an embedded LocalCluster of ``workers`` processes, or the
     cluster at ``scheduler``."""
 
     def __init__(self, workers: int, scheduler: str | None = None):

@@ -12,7 +12,7 @@ from bokeh.plotting import figure
 from core import HistoryColumns
 from core.formatting import label, number
 
-from core.plots import MAX_POINTS
+from core.report import MAX_POINTS
 
 PARTS = ("kge", "r", "alpha", "beta")
 #: sites whose interval is drawn in an observed-vs-predicted plot

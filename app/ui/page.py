@@ -13,7 +13,7 @@ import os
 
 import panel as pn
 
-from core.plots import use_bokeh
+from core.report import use_bokeh
 from app.limits import GRID_ENV
 from app.training.pool import server_pool
 from app.ui.fit_warning import fit_warning_pane

@@ -9,7 +9,7 @@ import param
 
 import core
 
-from core.documents import MAX_BYTES
+from core.io import MAX_BYTES
 
 from app.state.mapping import ColumnMapping
 from app.state.setup import PRESET_LABELS, Setup

@@ -13,10 +13,10 @@ folds and writes ``results.md`` and ``results.json`` (``hybridlab experiment MOD
 """
 from __future__ import annotations
 
-from ..errors import HybridlabError
-from ..formatting import short_repr
-from . import network_reco, neural_network, one_q10, qrf, rf, rosetta3
-from .spec import BaselineRows, BaselineSpec, Fitted
+from core.errors import HybridlabError
+from core.formatting import short_repr
+from core.baselines import network_reco, neural_network, one_q10, qrf, rf, rosetta3
+from core.baselines.spec import BaselineRows, BaselineSpec, Fitted
 
 BASELINES: dict[str, BaselineSpec] = {m.BASELINE.name: m.BASELINE
                                       for m in (neural_network, rf, qrf, rosetta3, one_q10, network_reco)}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from ..formatting import label
-from ..metrics import spread
+from core.formatting import label
+from core.metrics import spread
 
 REFERENCE = "hybrid"
 #: the metrics of every method, then those of methods with intervals

@@ -17,14 +17,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..datasets import HybridData
-from ..errors import DataError, HybridlabError
-from ..execute import load_plan_data
-from ..experiments import Experiment, ExperimentOptions, run_experiment
-from ..plan import RunPlan
-from .comparison import REFERENCE
-from .scoring import score_baseline
-from .spec import BaselineRows, BaselineSpec
+from core.datasets import HybridData
+from core.errors import DataError, HybridlabError
+from core.run.execute import load_plan_data
+from core.experiments import Experiment, ExperimentOptions, run_experiment
+from core.run.plan import RunPlan
+from core.baselines.comparison import REFERENCE
+from core.baselines.scoring import score_baseline
+from core.baselines.spec import BaselineRows, BaselineSpec
 
 
 @dataclass
@@ -119,7 +119,7 @@ def fitted_records(comparison: Comparison, hybrid_runs: list, log: Callable[[str
 def report(comparison: Comparison, log: Callable[[str], None], out: Path, members: dict, summary: dict,
            options: ExperimentOptions, seconds: float) -> dict:
     """The experiment's report step: fitted baselines, the table, results.json and results.md."""
-    from .report import write_results
+    from core.baselines.report import write_results
 
     if REFERENCE not in members:
         raise HybridlabError(f"no run of the hybrid finished; see {out / 'summary.md'}")

@@ -12,9 +12,9 @@ import functools
 
 import numpy as np
 
-from ..errors import DataError, HybridlabError
-from ..formatting import short_repr
-from .spec import BaselineRows
+from core.errors import DataError, HybridlabError
+from core.formatting import short_repr
+from core.baselines.spec import BaselineRows
 
 FOREST_SETTINGS = {"n_estimators": 200, "max_features": 1 / 3, "min_samples_leaf": 5}
 #: probabilities of the quantiles qrf predicts for its predictive distribution (CRPS, intervals)
@@ -23,8 +23,8 @@ QUANTILE_GRID = tuple(round(p, 3) for p in np.linspace(0.01, 0.99, 99))
 
 @functools.cache
 def forest_jobs() -> int:
-    """Threads for fitting: the cores this process may use (:mod:`core.threads`)."""
-    from ..threads import choose
+    """Threads for fitting: the cores this process may use (:mod:`core.compute.threads`)."""
+    from core.compute.threads import choose
 
     return choose(1).threads
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..datasets import HybridData
-from ..models import ModelSpec
-from .spec import BaselineRows, BaselineSpec
+from core.datasets import HybridData
+from core.models import ModelSpec
+from core.baselines.spec import BaselineRows, BaselineSpec
 
 PREFIX = "reco_nt_"
 PREFERRED = ("reco_nt_vut_ref", "reco_nt_vut_mean", "reco_network")

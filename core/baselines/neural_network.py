@@ -3,9 +3,9 @@
 the forcing as inputs beside the predictors (:class:`~core.models.NetworkSpec`)."""
 from __future__ import annotations
 
-from ..models import NEURAL_NETWORK
-from ..plan import RunPlan
-from .spec import BaselineSpec, applies_anywhere
+from core.models import NEURAL_NETWORK
+from core.run.plan import RunPlan
+from core.baselines.spec import BaselineSpec, applies_anywhere
 
 
 def configuration(plan: RunPlan, targets: list[str]) -> RunPlan:

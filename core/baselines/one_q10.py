@@ -3,11 +3,11 @@ roles: one Q10 and one base rate for all sites and times), trained through today
 same rows, seeds and folds as the hybrid."""
 from __future__ import annotations
 
-from ..datasets import HybridData
-from ..models import ModelSpec
-from ..plan import RunPlan
-from ..formatting import short_repr
-from .spec import BaselineSpec
+from core.datasets import HybridData
+from core.models import ModelSpec
+from core.run.plan import RunPlan
+from core.formatting import short_repr
+from core.baselines.spec import BaselineSpec
 
 ROLES = "all_global"
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..calibration import REPORTED_LEVEL
-from ..formatting import label, number, plus_minus, with_unit
-from ..json_files import json_safe
-from ..outputs import write_text
-from .comparison import REFERENCE, differences, not_beaten, summarize, verdict
+from core.uncertainty.calibration import REPORTED_LEVEL
+from core.formatting import label, number, plus_minus, with_unit
+from core.io.json_files import json_safe
+from core.io.outputs import write_text
+from core.baselines.comparison import REFERENCE, differences, not_beaten, summarize, verdict
 
 #: the columns of the point table: metric, header, decimals
 POINT_COLUMNS = (("kge", "KGE", 3), ("rmse", "RMSE", 4), ("nse", "NSE", 3))

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..datasets import HybridData
-from ..errors import DataError, HybridlabError
-from ..formatting import short_repr
-from ..models import ModelSpec
-from .spec import BaselineRows, BaselineSpec, find_column
+from core.datasets import HybridData
+from core.errors import DataError, HybridlabError
+from core.formatting import short_repr
+from core.models import ModelSpec
+from core.baselines.spec import BaselineRows, BaselineSpec, find_column
 
 TEXTURE = {"sand": ("sand",), "silt": ("silt",), "clay": ("clay",)}
 BULK_DENSITY = ("bd", "bulk_density", "bulkdensity", "rho_b", "bdod")

@@ -1,7 +1,7 @@
 """A fitted baseline scored on the hybrid's validation rows with the hybrid's metrics: KGE and its
 parts, NSE and RMSE (:func:`core.metrics.all_metrics`) and, for a baseline with quantiles, the
-interval scores of :func:`core.intervals.interval_scores` at the level the hybrid reports
-(:data:`core.calibration.REPORTED_LEVEL`, 90 %): coverage (``picp``), mean width over the
+interval scores of :func:`core.uncertainty.methods.interval_scores` at the level the hybrid reports
+(:data:`core.uncertainty.calibration.REPORTED_LEVEL`, 90 %): coverage (``picp``), mean width over the
 observations' sd (``interval_width``), CRPS of the normal with the quantiles' sd (``crps``, as the
 hybrid's CRPS is that of its predictive normal) and of the quantiles as an ensemble
 (``crps_samples``).
@@ -12,11 +12,11 @@ import time
 
 import numpy as np
 
-from ..calibration import REPORTED_LEVEL
-from ..intervals import Predictive, interval_scores
-from ..metrics import all_metrics
-from .forest import QUANTILE_GRID
-from .spec import BaselineRows, BaselineSpec
+from core.uncertainty.calibration import REPORTED_LEVEL
+from core.uncertainty.methods import Predictive, interval_scores
+from core.metrics import all_metrics
+from core.baselines.forest import QUANTILE_GRID
+from core.baselines.spec import BaselineRows, BaselineSpec
 
 
 def point_scores(observed: np.ndarray, predicted: np.ndarray) -> dict:

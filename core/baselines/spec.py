@@ -15,11 +15,11 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from ..datasets import HybridData
-from ..errors import DataError
-from ..models import ModelSpec
-from ..plan import RunPlan
-from ..formatting import short_repr
+from core.datasets import HybridData
+from core.errors import DataError
+from core.models import ModelSpec
+from core.run.plan import RunPlan
+from core.formatting import short_repr
 
 
 @dataclass(frozen=True)

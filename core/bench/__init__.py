@@ -6,10 +6,10 @@ against K runs one after another; ``maps``: a SOC hybrid mapped over a Europe-si
 after another. Installed packages add figures through entry points
 (``hybridlab.benchmarks``; the dashboard's live views) and modes (``hybridlab.bench_modes``; the
 dashboard under load)."""
-from .ensemble import ensemble_speedup
-from .maps import map_throughput
-from .sweep import sweep_speedup
-from .flops import dense_flops
-from .training import run
+from core.bench.ensemble import ensemble_speedup
+from core.bench.maps import map_throughput
+from core.bench.sweep import sweep_speedup
+from core.bench.flops import dense_flops
+from core.bench.training import run
 
 __all__ = ["run", "dense_flops", "ensemble_speedup", "map_throughput", "sweep_speedup"]

@@ -9,7 +9,7 @@ Amdahl's law from two measured numbers:
   (forward, backward and optimiser step on every training batch, forward on the validation
   rows), timed on inputs of the same shapes;
 - ``stacked_backbone_speedup``: K separate backbones' epoch time over the K members' stacked
-  backbone (:class:`core.members.StackedNetwork`) on the same rows.
+  backbone (:class:`core.hybrid.members.StackedNetwork`) on the same rows.
 
 If everything outside the backbone were shared perfectly, K members would take
 ``(1 - share) + share · K / stacked`` single-run epochs instead of K, which gives
@@ -25,9 +25,9 @@ import time
 
 import torch
 
-from ..members import StackedNetwork
-from ..network import NetworkConfig, mlp
-from ..training import precision_context
+from core.hybrid.members import StackedNetwork
+from core.hybrid.network import NetworkConfig, mlp
+from core.training.loop import precision_context
 
 #: the backbone epoch is repeated until this many seconds have passed (at least 3 times)
 MIN_SECONDS = 0.3

@@ -5,7 +5,7 @@ default size; the SOC hybrid at 2,000 sites and 30 epochs), timed from start to 
 beside 1 and 2 (``--busy``) processes that only spin (``python -c "while True: pass"``, started
 before the training and killed after it). Each runs under every ``--variants`` entry:
 
-- ``rule`` or ``cores``: threads by :func:`core.threads.choose`, or as many as the cores this
+- ``rule`` or ``cores``: threads by :func:`core.compute.threads.choose`, or as many as the cores this
   process may use (``HYBRIDLAB_THREADS`` set to them: what torch takes by default);
 - ``passive`` or ``active``: OpenMP's idle threads yield (``HYBRIDLAB_OMP_PASSIVE=1``) or spin as
   OpenMP does by default (``HYBRIDLAB_OMP_PASSIVE=0``).
@@ -27,8 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import threads
-from ..errors import HybridlabError
+from core.compute import threads
+from core.errors import HybridlabError
 
 #: the trainings: name -> ``hybridlab train`` flags (full, --quick)
 TRAININGS = {

@@ -18,12 +18,12 @@ import sys
 
 import torch
 
-from ..datasets import load_data
-from ..execute import execute
-from ..network import NetworkConfig
-from ..train_config import cpu_bf16_units
-from .ceiling import backbone_epochs, speedup_ceiling
-from .flops import dense_flops
+from core.datasets import load_data
+from core.run.execute import execute
+from core.hybrid.network import NetworkConfig
+from core.training.config import cpu_bf16_units
+from core.bench.ceiling import backbone_epochs, speedup_ceiling
+from core.bench.flops import dense_flops
 
 MEMBERS = 5
 

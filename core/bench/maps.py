@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import load_data
-from ..execute import execute
+from core.datasets import load_data
+from core.run.execute import execute
 
 FULL, QUICK = (2100, 2500), (210, 250)
 
@@ -124,8 +124,8 @@ def _agreement(run_folder: Path, grid_path: Path, map_path: Path, sample: int = 
     """The largest relative difference between the map and ``predict`` on ``sample`` mapped pixels."""
     import xarray as xr
 
-    from ..loaded_run import load_run
-    from ..mapping.grid import open_grid, plan_grid, window_frame
+    from core.run.loaded import load_run
+    from core.mapping.grid import open_grid, plan_grid, window_frame
 
     run = load_run(run_folder)
     grid = open_grid(grid_path)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from ..execute import execute
-from ..executor import Executor
-from ..sweep import run_tasks
+from core.run.execute import execute
+from core.compute.executor import Executor
+from core.sweep import run_tasks
 
 
 def _plans(count: int, epochs: int, n_sites: int) -> list[dict]:

@@ -20,18 +20,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..datasets import load_data
-from ..experiments import ExperimentOptions, get_experiment, run_experiment
-from ..hybrid import HybridModel, NeuralNetwork
-from ..models import get_model
-from ..models.soc import steady_state
-from ..network import NetworkConfig
-from ..splits import SplitConfig, split_rows
-from ..training import TrainConfig, train
-from .ensemble import ensemble_speedup
-from .flops import dense_flops
-from .sweep import sweep_speedup
-from .maps import map_throughput
+from core.datasets import load_data
+from core.experiments import ExperimentOptions, get_experiment, run_experiment
+from core.hybrid.model import HybridModel, NeuralNetwork
+from core.models import get_model
+from core.models.soc import steady_state
+from core.hybrid.network import NetworkConfig
+from core.training.splits import SplitConfig, split_rows
+from core.training.loop import TrainConfig, train
+from core.bench.ensemble import ensemble_speedup
+from core.bench.flops import dense_flops
+from core.bench.sweep import sweep_speedup
+from core.bench.maps import map_throughput
 
 
 class MatmulProbe:

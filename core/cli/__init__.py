@@ -9,17 +9,17 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from ..errors import HybridlabError
-from ..formatting import short_text
-from .arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
-from .commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
-from .compare import add_compare_arguments
-from .fluxnet import add_importers
-from .lucas import add_lucas_arguments
-from .identify import add_command as add_identify_command
-from .roles import add_command as add_roles_command
-from .sweep import add_command as add_sweep_command
-from .sweep import add_executor_arguments
+from core.errors import HybridlabError
+from core.formatting import short_text
+from core.cli.arguments import EXIT_USAGE, OneLineParser, add_plan_arguments
+from core.cli.commands import BENCH_MODE_GROUP, cmd_bench, cmd_data, cmd_experiment, cmd_map, cmd_models, cmd_predict, cmd_train
+from core.cli.compare import add_compare_arguments
+from core.cli.fluxnet import add_importers
+from core.cli.lucas import add_lucas_arguments
+from core.cli.identify import add_command as add_identify_command
+from core.cli.roles import add_command as add_roles_command
+from core.cli.sweep import add_command as add_sweep_command
+from core.cli.sweep import add_executor_arguments
 
 COMMAND_GROUP = "hybridlab.commands"
 
@@ -51,7 +51,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--out", default=None, help="write a CSV or .parquet file instead of printing")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=cmd_predict)
-    from ..experiments import EXPERIMENTS
+    from core.experiments import EXPERIMENTS
     p = sub.add_parser("experiment", help="run one of the report's experiments, or compare a model against baselines")
     p.add_argument("name", help="; ".join(f"{e.name}: {e.description}" for e in EXPERIMENTS.values())
                    + "; or, with --baselines, the model to compare")
@@ -168,10 +168,10 @@ LESS_MEMORY = {"map": "a smaller --chunk or fewer --workers", "data": "smaller f
 
 def _set_threads(a: argparse.Namespace) -> None:
     """A command that trains in this process (one with --threads) sets torch's threads by the one
-    rule (:mod:`core.threads`) before it starts; --verbose says how many and why."""
+    rule (:mod:`core.compute.threads`) before it starts; --verbose says how many and why."""
     if not hasattr(a, "threads"):
         return
-    from .. import threads
+    from core.compute import threads
 
     threads.check_passive()
     choice = threads.choose(1, a.threads, device=getattr(a, "device", None))

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..datasets import builtin_names, read_mapping
-from ..documents import load_json
-from ..errors import HybridlabError
-from ..plan import RunPlan
-from ..formatting import short_repr
+from core.datasets import builtin_names, read_mapping
+from core.io.documents import load_json
+from core.errors import HybridlabError
+from core.run.plan import RunPlan
+from core.formatting import short_repr
 
 EXIT_USAGE = 2
 
@@ -180,7 +180,7 @@ def add_twin_arguments(p) -> None:
 
 def twin_design(a: argparse.Namespace):
     """The TwinDesign the flags ask for, or None without --twins."""
-    from ..identify.twins import TwinDesign
+    from core.identify.twins import TwinDesign
 
     if a.twins < 0:
         raise HybridlabError(f"--twins must be 0 (none) or more, got {a.twins}")

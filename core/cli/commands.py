@@ -6,17 +6,17 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import HybridlabError
-from ..formatting import short_repr
+from core.errors import HybridlabError
+from core.formatting import short_repr
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from ..execute import execute
-    from ..reporting import metrics_table
-    from ..store import check_out, claim
-    from .arguments import dump_or_require_out, plan_from_args
-    from .notes import NotesFirst
-    from .progress import ProgressBar, stop_on_signals
+    from core.run.execute import execute
+    from core.report.tables import metrics_table
+    from core.run.store import check_out, claim
+    from core.cli.arguments import dump_or_require_out, plan_from_args
+    from core.cli.notes import NotesFirst
+    from core.cli.progress import ProgressBar, stop_on_signals
 
     plan = plan_from_args(a)
     if dump_or_require_out(plan, a.dump_config, a.out):
@@ -39,9 +39,9 @@ def cmd_train(a: argparse.Namespace) -> int:
 def _read_input(text: str):
     import pandas as pd
 
-    from ..datasets import read_table
+    from core.datasets import read_table
 
-    from .arguments import json_value
+    from core.cli.arguments import json_value
 
     s = text.strip()
     obj = json_value(s, "--input")
@@ -68,7 +68,7 @@ def _forcing_grid(items: list[str]) -> dict[str, list[float]]:
 def cmd_predict(a: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..loaded_run import load_run
+    from core.run.loaded import load_run
 
     run = load_run(a.run)
     frame = _read_input(a.input)
@@ -77,7 +77,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     table = pd.concat([frame.reset_index(drop=True), result.reset_index(drop=True)], axis=1)
     if a.out:
-        from ..outputs import write_file
+        from core.io.outputs import write_file
 
         out = check_output_file(a.out, a.overwrite, inputs=[a.input])
         write_file(out, lambda temp: table.to_parquet(temp, index=False) if out.suffix == ".parquet"
@@ -101,7 +101,7 @@ def check_file_place(out: Path, wanted: str) -> None:
 
 def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Path:
     """An output file that is not one of the inputs, and not an existing file unless ``overwrite``."""
-    from ..outputs import check_not_input
+    from core.io.outputs import check_not_input
 
     out = Path(path)
     check_file_place(out, "a file name ending in .csv or .parquet")
@@ -112,7 +112,7 @@ def check_output_file(path: str, overwrite: bool, inputs: list[str] = ()) -> Pat
 
 
 def cmd_models(a: argparse.Namespace) -> int:
-    from ..models import get_model, model_names
+    from core.models import get_model, model_names
 
     for name in model_names():
         spec = get_model(name)
@@ -129,15 +129,15 @@ def cmd_models(a: argparse.Namespace) -> int:
 
 
 def cmd_map(a: argparse.Namespace) -> int:
-    from ..mapping import MapOptions, map_run
-    from ..outputs import Interrupted
+    from core.mapping import MapOptions, map_run
+    from core.io.outputs import Interrupted
 
     if a.chunk < 16 or a.chunk > 4096:
         raise HybridlabError(f"--chunk must be between 16 and 4096 pixels, got {a.chunk}")
     if a.max_pixels < 1:
         raise HybridlabError(f"--max-pixels must be at least 1, got {a.max_pixels}")
     if a.interval is not None:
-        from ..calibration import check_level
+        from core.uncertainty.calibration import check_level
 
         check_level(a.interval)
     options = MapOptions(interval=a.interval, chunk=a.chunk, workers=a.workers, scheduler=a.scheduler,
@@ -158,14 +158,14 @@ def cmd_map(a: argparse.Namespace) -> int:
 
 
 def cmd_lucas(a: argparse.Namespace) -> int:
-    from .lucas import cmd_lucas as run_lucas
+    from core.cli.lucas import cmd_lucas as run_lucas
 
     return run_lucas(a)
 
 
 def cmd_truth_sets(a: argparse.Namespace) -> int:
-    from ..experiments.truth_sets import SETS, write_truth_sets
-    from ..validation import check_integer
+    from core.experiments.truth_sets import SETS, write_truth_sets
+    from core.validation import check_integer
 
     if not a.out:
         raise HybridlabError("data truth-sets needs --out DIR")
@@ -183,7 +183,7 @@ def cmd_truth_sets(a: argparse.Namespace) -> int:
 
 
 def cmd_data(a: argparse.Namespace) -> int:
-    from ..datasets import builtin_names, load_data, write_samples
+    from core.datasets import builtin_names, load_data, write_samples
 
     if a.action == "lucas":
         return cmd_lucas(a)
@@ -202,8 +202,8 @@ def cmd_data(a: argparse.Namespace) -> int:
 
 
 def cmd_experiment(a: argparse.Namespace) -> int:
-    from ..experiments import ExperimentOptions, get_experiment, run_experiment
-    from .compare import cmd_compare, run_with_progress, wants_comparison
+    from core.experiments import ExperimentOptions, get_experiment, run_experiment
+    from core.cli.compare import cmd_compare, run_with_progress, wants_comparison
 
     if wants_comparison(a):
         return cmd_compare(a)
@@ -227,12 +227,12 @@ BENCH_MODE_GROUP = "hybridlab.bench_modes"
 def cmd_bench(a: argparse.Namespace) -> int:
     from importlib.metadata import entry_points
 
-    from ..bench import run
+    from core.bench import run
 
     out = check_bench_out(a.out)  # before minutes of measuring, not after
     result = None
     if getattr(a, "contention", False):
-        from ..bench.contention import run_contention
+        from core.bench.contention import run_contention
 
         result = run_contention(a, log=print)
     for entry in entry_points(group=BENCH_MODE_GROUP) if result is None else ():
@@ -242,7 +242,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
             break
     if result is None:
         result = run(None, quick=a.quick)
-    from ..outputs import write_text
+    from core.io.outputs import write_text
 
     text = json.dumps(result, indent=2)
     print(text)  # on the screen first: a file that cannot be written then loses nothing

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import HybridlabError
+from core.errors import HybridlabError
 
 #: the flags that only a comparison takes
 COMPARISON_FLAGS = ("baselines", "data", "columns", "roles", "targets")
@@ -16,11 +16,11 @@ COMPARISON_FLAGS = ("baselines", "data", "columns", "roles", "targets")
 
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     """The comparison's flags on the ``experiment`` parser."""
-    from ..baselines import BASELINES
+    from core.baselines import BASELINES
 
     p.add_argument("--baselines", default=None, metavar="NAMES",
                    help="compare the model NAME against these methods, comma-separated: "
-                        + "; ".join(f"{b.name}: {b.description}" for b in BASELINES.values()))
+                        + "; ".join(f"{b.name}: {b.description}" for b in BASELINES.values()).replace("%", "%%"))
     p.add_argument("--data", default=None, help="with --baselines: a CSV/Parquet file (or a built-in set's name)")
     p.add_argument("--columns", default=None, help="the data file's column map (JSON file or text)")
     p.add_argument("--roles", default=None, help="the hybrid's role preset or JSON (default: the model's)")
@@ -41,10 +41,10 @@ def wants_comparison(a: argparse.Namespace) -> bool:
 
 def comparison_plan(a: argparse.Namespace):
     """The hybrid's run plan from the flags: model, data, roles, targets, seed, precision."""
-    from ..datasets import builtin_names, read_mapping
-    from ..plan import RunPlan
-    from ..models import get_model
-    from .arguments import json_value
+    from core.datasets import builtin_names, read_mapping
+    from core.run.plan import RunPlan
+    from core.models import get_model
+    from core.cli.arguments import json_value
 
     if not get_model(a.name).has_parameters:
         raise HybridlabError(f"model {a.name} is the pure network; compare a mechanistic model (and give nn in "
@@ -68,8 +68,8 @@ def comparison_plan(a: argparse.Namespace):
 def run_with_progress(a: argparse.Namespace, run) -> dict:
     """``run(executor, log=, on_row=, on_plan=, stop_event=)`` on the executor the flags ask for,
     with the sweep's progress on stderr (none with --quiet) and Ctrl-C stopping it cleanly."""
-    from ..sweep import ExecutorOptions
-    from .progress import SweepProgress, stop_on_signals
+    from core.sweep import ExecutorOptions
+    from core.cli.progress import SweepProgress, stop_on_signals
 
     executor = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     progress = SweepProgress(a.quiet)
@@ -86,10 +86,10 @@ def run_with_progress(a: argparse.Namespace, run) -> dict:
 
 
 def cmd_compare(a: argparse.Namespace) -> int:
-    from ..baselines import parse_baselines
-    from ..baselines.experiment import run_comparison
-    from ..experiments import ExperimentOptions
-    from ..outputs import check_not_input
+    from core.baselines import parse_baselines
+    from core.baselines.experiment import run_comparison
+    from core.experiments import ExperimentOptions
+    from core.io.outputs import check_not_input
 
     plan = comparison_plan(a)
     baselines = parse_baselines(a.baselines or "")

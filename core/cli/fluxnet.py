@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import HybridlabError
+from core.errors import HybridlabError
 
 WRITER = "data fluxnet"
 
@@ -53,10 +53,10 @@ def add_fluxnet_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_fluxnet(a: argparse.Namespace) -> int:
     """Build the night-time respiration table from one flux file."""
-    from ..ingest.flux_filters import FluxOptions
-    from ..ingest.fluxnet import assemble_fluxnet
-    from ..ingest.reading import ReadOptions
-    from ..ingest.written import run_import
+    from core.ingest.flux_filters import FluxOptions
+    from core.ingest.fluxnet import assemble_fluxnet
+    from core.ingest.reading import ReadOptions
+    from core.ingest.written import run_import
 
     if not a.file:
         raise HybridlabError("data fluxnet needs the flux file: hybridlab data fluxnet FILE --out TABLE.parquet")
@@ -72,7 +72,7 @@ def cmd_fluxnet(a: argparse.Namespace) -> int:
 
 def add_importers(p: argparse.ArgumentParser) -> None:
     """Add ``fluxnet`` and ``retention`` to the ``hybridlab data`` parser ``p`` (after its defaults)."""
-    from .retention import add_retention_arguments, cmd_retention
+    from core.cli.retention import add_retention_arguments, cmd_retention
 
     action = next(x for x in p._actions if x.dest == "action")
     action.choices = [*action.choices, "fluxnet", "retention"]

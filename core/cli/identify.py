@@ -10,13 +10,13 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import HybridlabError
-from ..outputs import check_output, write_text
+from core.errors import HybridlabError
+from core.io.outputs import check_output, write_text
 
 
 def add_command(sub) -> None:
-    from .arguments import add_twin_arguments
-    from .sweep import add_executor_arguments
+    from core.cli.arguments import add_twin_arguments
+    from core.cli.sweep import add_executor_arguments
 
     p = sub.add_parser("identify", help="which learned parameters an ensemble (a sweep with >= 2 seeds) agrees on")
     p.add_argument("folders", nargs="+", metavar="SWEEP_DIR",
@@ -30,12 +30,12 @@ def add_command(sub) -> None:
 
 
 def cmd_identify(a: argparse.Namespace) -> int:
-    from ..json_files import json_safe
-    from ..identify import write_identifiability
-    from ..identify.report import markdown, validation
-    from ..sweep import ExecutorOptions
+    from core.io.json_files import json_safe
+    from core.identify import write_identifiability
+    from core.identify.report import markdown, validation
+    from core.sweep import ExecutorOptions
 
-    from .arguments import twin_design
+    from core.cli.arguments import twin_design
 
     design = twin_design(a)
     validation_out = check_validation_out(a.validation, a.overwrite, a.folders) if a.validation else None

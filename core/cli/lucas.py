@@ -1,6 +1,6 @@
 """``hybridlab data lucas``: its flags and the command. The table, its column map
 (``.columns.json``) and its report (``.report.md``) are written together through
-:func:`core.outputs.write_together`: all three into temporary siblings, flushed, then renamed,
+:func:`core.io.outputs.write_together`: all three into temporary siblings, flushed, then renamed,
 so that a full disk or a Ctrl-C leaves the earlier three as they were. ``--overwrite`` replaces
 only an earlier output of ``data lucas`` (the table's Parquet metadata says so), and no output
 may be one of the inputs (compared by device and inode, links followed).
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import HybridlabError
+from core.errors import HybridlabError
 
 #: the key of the table's Parquet metadata that marks it as data lucas's
 MARKER = (b"hybridlab", b"data lucas")
@@ -27,7 +27,7 @@ ROLES = (("--soil", "soil", "LUCAS topsoil CSV (2018 or 2015): the points, with 
 
 def add_lucas_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``data lucas`` (``--out`` and ``--overwrite`` are the data command's)."""
-    from ..ingest.reading import MAX_BYTES, MAX_COLUMNS
+    from core.ingest.reading import MAX_BYTES, MAX_COLUMNS
 
     for flag, _, what in ROLES:
         p.add_argument(flag, default=None, metavar="FILE", help=what)
@@ -71,7 +71,7 @@ def _sidecar_is_ours(table: Path, path: Path) -> bool:
 
 def _outputs(a: argparse.Namespace, inputs: list[str]) -> list[Path]:
     """The table and its two sidecars, each checked before any work."""
-    from ..outputs import check_output
+    from core.io.outputs import check_output
 
     out = Path(a.out)
     if out.suffix != ".parquet":
@@ -86,8 +86,8 @@ def _write(paths: list[Path], assembled) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..json_files import write_json
-    from ..outputs import write_together
+    from core.io.json_files import write_json
+    from core.io.outputs import write_together
 
     frame = pa.Table.from_pandas(assembled.table, preserve_index=False)
     frame = frame.replace_schema_metadata({**(frame.schema.metadata or {}), MARKER[0]: MARKER[1]})
@@ -99,8 +99,8 @@ def _write(paths: list[Path], assembled) -> None:
 
 def cmd_lucas(a: argparse.Namespace) -> int:
     """Join the LUCAS files and write the table, its column map and its report."""
-    from ..ingest import LucasOptions, ReadOptions, assemble_lucas
-    from ..outputs import Interrupted, claim_output, raise_on_signals
+    from core.ingest import LucasOptions, ReadOptions, assemble_lucas
+    from core.io.outputs import Interrupted, claim_output, raise_on_signals
 
     if not a.out or not a.soil:
         raise HybridlabError("data lucas needs --soil FILE and --out TABLE.parquet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..execute import RunObserver
+from core.run.execute import RunObserver
 
 
 def print_notes(notes: list[str], bar=None) -> None:
@@ -19,8 +19,8 @@ def print_notes(notes: list[str], bar=None) -> None:
 def print_file_notes(plan: dict) -> None:
     """The notes of a plan's data file, read once here before its runs start on the workers (a
     file that cannot be used is then refused before any run). Built-in data have none."""
-    from ..execute import load_plan_data
-    from ..plan import RunPlan
+    from core.run.execute import load_plan_data
+    from core.run.plan import RunPlan
 
     plan = RunPlan.from_dict(plan)
     if plan.data.path is not None:

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from ..execute import RunObserver
+from core.run.execute import RunObserver
 
 
 class ProgressBar(RunObserver):
@@ -40,7 +40,7 @@ class ProgressBar(RunObserver):
 
 def epoch_line(row: dict, epochs: int) -> str:
     """The log line of an epoch: a run's losses, or an ensemble's median losses over its members
-    and how many still train (a row of :func:`core.member_run.epoch_row`)."""
+    and how many still train (a row of :func:`core.run.finish.epoch_row`)."""
     if "members" in row:
         return f"epoch {row['epoch']}/{epochs} · {ensemble_postfix(row)}"
     return (f"epoch {row['epoch']}/{epochs} train {row['train_loss']:.3f} val {row['val_loss']:.3f} "

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import HybridlabError
+from core.errors import HybridlabError
 
 WRITER = "data retention"
 
 
 def add_retention_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``data retention``."""
-    from ..ingest.retention_samples import OM_FACTOR
+    from core.ingest.retention_samples import OM_FACTOR
 
     g = p.add_argument_group("data retention")
     g.add_argument("--points", default=None, metavar="FILE",
@@ -36,9 +36,9 @@ def add_retention_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_retention(a: argparse.Namespace) -> int:
     """Build the retention table from the points and samples files."""
-    from ..ingest.reading import ReadOptions
-    from ..ingest.retention import RetentionOptions, assemble_retention
-    from ..ingest.written import run_import
+    from core.ingest.reading import ReadOptions
+    from core.ingest.retention import RetentionOptions, assemble_retention
+    from core.ingest.written import run_import
 
     if not a.points:
         raise HybridlabError("data retention needs --points FILE and --out TABLE.parquet")

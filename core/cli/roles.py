@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .arguments import OneLineParser, add_plan_arguments, plan_from_args
-from .sweep import add_executor_arguments
+from core.cli.arguments import OneLineParser, add_plan_arguments, plan_from_args
+from core.cli.sweep import add_executor_arguments
 
 
 def add_command(sub) -> None:
@@ -26,12 +26,12 @@ def add_command(sub) -> None:
 
 
 def cmd_roles_search(a: argparse.Namespace) -> int:
-    from ..formatting import number
-    from ..roles import RoleSearch, run_role_search
-    from ..roles.report import MARKDOWN_FILE, stop_reason
-    from ..sweep import ExecutorOptions
-    from .notes import print_file_notes
-    from .progress import stop_on_signals
+    from core.formatting import number
+    from core.roles import RoleSearch, run_role_search
+    from core.roles.report import MARKDOWN_FILE, stop_reason
+    from core.sweep import ExecutorOptions
+    from core.cli.notes import print_file_notes
+    from core.cli.progress import stop_on_signals
 
     plan = plan_from_args(a).to_dict()
     print_file_notes(plan)

@@ -9,10 +9,10 @@ import argparse
 import json
 import sys
 
-from ..errors import HybridlabError
-from ..sweep.plan import MAX_RUNS
-from .arguments import add_plan_arguments, add_twin_arguments, dump_or_require_out, json_value, plan_from_args
-from ..formatting import short_repr
+from core.errors import HybridlabError
+from core.sweep.plan import MAX_RUNS
+from core.cli.arguments import add_plan_arguments, add_twin_arguments, dump_or_require_out, json_value, plan_from_args
+from core.formatting import short_repr
 
 EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
 #: run-plan flags that a --plan file replaces (its base holds them)
@@ -22,7 +22,7 @@ PLAN_FLAGS = ("config", "model", "data", "columns", "drop_incomplete", "n_sites"
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:
-    """--workers, --threads-per-worker, --scheduler: where the runs go (see core.executor)."""
+    """--workers, --threads-per-worker, --scheduler: where the runs go (see core.compute.executor)."""
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes of the embedded Dask cluster (default: the cores)")
     p.add_argument("--threads-per-worker", type=int, default=None,
@@ -72,7 +72,7 @@ def _role_label(roles) -> str:
 
 
 def _configurations(models: list[str], roles: list) -> dict[str, dict]:
-    from ..models import get_model
+    from core.models import get_model
 
     configurations = {}
     for model in models:
@@ -88,7 +88,7 @@ def _configurations(models: list[str], roles: list) -> dict[str, dict]:
 
 
 def _grid(items: list[str]) -> dict[str, list]:
-    from ..validation import parse_hidden
+    from core.validation import parse_hidden
 
     grid = {}
     for item in items:
@@ -111,7 +111,7 @@ def _grid(items: list[str]) -> dict[str, list]:
 
 def sweep_from_args(a: argparse.Namespace):
     """The sweep plan: from --plan (with --seeds / --folds on top), or from the run flags."""
-    from ..sweep import SweepPlan
+    from core.sweep import SweepPlan
 
     first_seed = a.seed or 0
     if a.plan:
@@ -149,12 +149,12 @@ def sweep_from_args(a: argparse.Namespace):
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..identify import after_sweep
-    from ..identify.report import after_sweep_with_twins
-    from ..sweep import SUMMARY_MD, ExecutorOptions, run_sweep
-    from .arguments import twin_design
-    from .notes import print_file_notes
-    from .progress import SweepProgress, stop_on_signals
+    from core.identify import after_sweep
+    from core.identify.report import after_sweep_with_twins
+    from core.sweep import SUMMARY_MD, ExecutorOptions, run_sweep
+    from core.cli.arguments import twin_design
+    from core.cli.notes import print_file_notes
+    from core.cli.progress import SweepProgress, stop_on_signals
 
     options = ExecutorOptions(a.workers, a.threads_per_worker, a.scheduler)
     sweep = sweep_from_args(a)

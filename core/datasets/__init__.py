@@ -8,12 +8,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from ..errors import DataError
-from . import lucas, respiration, swrc
-from .base import LATITUDE, LONGITUDE, TRUE_PREFIX, HybridData, coordinate_columns
-from .files import load_file, read_mapping, read_table
-from .shape import TableShape, table_shape
-from ..formatting import short_repr
+from core.errors import DataError
+from core.datasets import lucas, respiration, swrc
+from core.datasets.base import LATITUDE, LONGITUDE, TRUE_PREFIX, HybridData, coordinate_columns
+from core.datasets.files import load_file, read_mapping, read_table
+from core.datasets.shape import TableShape, table_shape
+from core.formatting import short_repr
 
 BUILTIN = {
     "respiration-synthetic": respiration.load,

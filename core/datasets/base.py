@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..errors import DataError
-from ..tensors import Tensors
-from ..formatting import short_repr
+from core.errors import DataError
+from core.training.tensors import Tensors
+from core.formatting import short_repr
 
 TRUE_PREFIX = "true_"
 #: the names a longitude and a latitude column go by (LUCAS spells them TH_LONG and TH_LAT)

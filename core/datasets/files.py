@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..documents import load_json
-from ..errors import DataError, HybridlabError
-from .base import TRUE_PREFIX, HybridData
-from .incomplete import drop_incomplete as drop_incomplete_rows, gappy_predictors
-from ..formatting import short_repr
+from core.io.documents import load_json
+from core.errors import DataError, HybridlabError
+from core.datasets.base import TRUE_PREFIX, HybridData
+from core.datasets.incomplete import drop_incomplete as drop_incomplete_rows, gappy_predictors
+from core.formatting import short_repr
 
 SUFFIXES = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 

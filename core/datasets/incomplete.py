@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import DataError
+from core.errors import DataError
 
 #: rows left out only while at least this many complete rows remain ("a handful")
 MIN_COMPLETE_ROWS = 5

@@ -84,7 +84,7 @@ def _z(x):
 
 def generate(n_sites: int = N_SITES, seed: int = 0) -> pd.DataFrame:
     """One row per site; deterministic for (n_sites, seed)."""
-    from ..models.soc import DEFAULTS, steady_state
+    from core.models.soc import DEFAULTS, steady_state
 
     rng = np.random.default_rng(seed)
     n = n_sites
@@ -180,7 +180,7 @@ def cache_dir() -> Path:
 
 def load(n: int | None = None, seed: int = 0):
     """The data set with its column roles, generated once per (n, seed) and cached as Parquet."""
-    from .base import HybridData
+    from core.datasets.base import HybridData
 
     n = n or N_SITES
     path = cache_dir() / f"lucas-synthetic-v{VERSION}-n{n}-seed{seed}.parquet"

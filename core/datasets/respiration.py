@@ -55,7 +55,7 @@ def generate(n_sites: int = N_SITES, days_per_site: int = 40, seed: int = 0) -> 
 
 def load(n: int | None = None, seed: int = 0):
     """The data set with its column roles; ``n`` is the number of sites (default :data:`N_SITES`)."""
-    from .base import HybridData
+    from core.datasets.base import HybridData
 
     frame = generate(n_sites=n or N_SITES, seed=seed)
     return HybridData(frame, id="site_id", predictors=["moisture", "soil_n", "clay", "elev"],

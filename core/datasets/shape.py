@@ -7,8 +7,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DataError
-from .files import table_kind
+from core.errors import DataError
+from core.datasets.files import table_kind
 
 #: bytes a decoded cell takes at least (a float64 column in pandas)
 CELL_BYTES = 8

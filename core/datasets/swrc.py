@@ -38,7 +38,7 @@ COLUMNS = {
 
 def generate(n_profiles: int = N_PROFILES, seed: int = 0) -> pd.DataFrame:
     """Long-format retention data; deterministic for (n_profiles, seed)."""
-    from ..models.swrc import lebeau_konrad
+    from core.models.swrc import lebeau_konrad
 
     rng = np.random.default_rng(seed)
     n_hor = rng.integers(1, 6, n_profiles)
@@ -77,7 +77,7 @@ def generate(n_profiles: int = N_PROFILES, seed: int = 0) -> pd.DataFrame:
 
 def load(n: int | None = None, seed: int = 0):
     """The data set with the report's first predictor set (clay, silt, sand, oc); ``n`` profiles."""
-    from .base import HybridData
+    from core.datasets.base import HybridData
 
     frame = generate(n_profiles=n or N_PROFILES, seed=seed)
     return HybridData(frame, id="profile_id", predictors=["clay", "silt", "sand", "oc"],

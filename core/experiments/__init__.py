@@ -1,19 +1,19 @@
 """Experiments: several runs with fixed settings, compared in one results folder.
 
 Each module here defines ``EXPERIMENT = Experiment(...)``: a name, a description, its
-configurations (name -> :class:`~core.plan.RunPlan`, from the shared
+configurations (name -> :class:`~core.run.plan.RunPlan`, from the shared
 :class:`~core.experiments.base.ExperimentOptions`) and a ``report`` that writes results, tables
 and figures from the finished runs. ``soc``: the report's four configurations on LUCAS-like data;
 ``swrc``: the retention hybrid with and without bulk density, AWC and Shapley values.
 """
 from __future__ import annotations
 
-from ..errors import HybridlabError
-from .base import Experiment, ExperimentOptions, run_experiment
-from .reference import VALIDATION_KGE
-from .soc import EXPERIMENT as SOC
-from .swrc import EXPERIMENT as SWRC
-from ..formatting import short_repr
+from core.errors import HybridlabError
+from core.experiments.base import Experiment, ExperimentOptions, run_experiment
+from core.experiments.reference import VALIDATION_KGE
+from core.experiments.soc import EXPERIMENT as SOC
+from core.experiments.swrc import EXPERIMENT as SWRC
+from core.formatting import short_repr
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (SOC, SWRC)}
 

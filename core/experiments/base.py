@@ -17,14 +17,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..errors import HybridlabError
-from ..splits import INTERVAL_CALIBRATION
-from ..execute import load_plan_data
-from ..identify import after_sweep
-from ..plan import RunPlan
-from ..loaded_run import load_run
-from ..store import MEMBERS_TABLE
-from ..sweep import FINISHED, MAX_RUNS, ExecutorOptions, SweepPlan, SweepTask, run_sweep
+from core.errors import HybridlabError
+from core.training.splits import INTERVAL_CALIBRATION
+from core.run.execute import load_plan_data
+from core.identify import after_sweep
+from core.run.plan import RunPlan
+from core.run.loaded import load_run
+from core.run.store import MEMBERS_TABLE
+from core.sweep import FINISHED, MAX_RUNS, ExecutorOptions, SweepPlan, SweepTask, run_sweep
 
 #: the sweep task's analysis hook (:mod:`core.sweep.task`): an experiment's analyse step on a worker
 ANALYSE_HOOK = "core.experiments:analyse_run"
@@ -141,8 +141,8 @@ def chosen(all_plans: dict[str, RunPlan], options: ExperimentOptions) -> dict[st
 
 def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> SweepPlan:
     """The experiment as a sweep plan: its configurations as complete plans over the first."""
-    from ..train_config import MAX_MEMBERS
-    from ..validation import check_integer
+    from core.training.config import MAX_MEMBERS
+    from core.validation import check_integer
 
     if options.seeds < 1:
         raise HybridlabError(f"--seeds must be at least 1, got {options.seeds}")

@@ -3,7 +3,7 @@
 A reference column beside the project's own results, never a target: the numbers come from a
 different (real) data set and a random 80/20 split by site.
 """
-from ..formatting import number
+from core.formatting import number
 
 #: configuration -> target -> validation KGE; None where the report gives "< 0"
 VALIDATION_KGE = {

@@ -10,18 +10,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .. import figures
-from ..json_files import json_safe
-from ..metrics import log_combination
-from ..formatting import number, plus_minus
-from ..reporting import interval_markdown
-from ..models import get_model
-from ..network import NetworkConfig
-from ..plan import DataSource, RunPlan
-from ..splits import SplitConfig
-from ..train_config import TrainConfig
-from . import reference
-from .base import Experiment, ExperimentOptions
+from core.report import figures
+from core.io.json_files import json_safe
+from core.metrics import log_combination
+from core.formatting import number, plus_minus
+from core.report.tables import interval_markdown
+from core.models import get_model
+from core.hybrid.network import NetworkConfig
+from core.run.plan import DataSource, RunPlan
+from core.training.splits import SplitConfig
+from core.training.config import TrainConfig
+from core.experiments import reference
+from core.experiments.base import Experiment, ExperimentOptions
 
 #: configuration name -> (model, role preset)
 CONFIGURATIONS = {

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import figures
-from ..datasets import HybridData
-from ..json_files import json_safe
-from ..explain import parameter_function, shapley_values
-from ..formatting import number, plus_minus
-from ..models.swrc import awc, derived
-from ..plan import DataSource, RunPlan
-from .base import Experiment, ExperimentOptions
+from core.report import figures
+from core.datasets import HybridData
+from core.io.json_files import json_safe
+from core.report.explain import parameter_function, shapley_values
+from core.formatting import number, plus_minus
+from core.models.swrc import awc, derived
+from core.run.plan import DataSource, RunPlan
+from core.experiments.base import Experiment, ExperimentOptions
 
 PREDICTOR_SETS = {"without_bd": ["clay", "silt", "sand", "oc"], "with_bd": ["clay", "silt", "sand", "oc", "bd"]}
 N_EXPLAIN, N_BACKGROUND = 250, 50

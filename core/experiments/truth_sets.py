@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..datasets import lucas
-from ..errors import DataError
+from core.datasets import lucas
+from core.errors import DataError
 
 SETS = ("other-covariates", "constant-forcing", "sparse-moc")
 #: the user's own column names of each set's targets and forcing (the covariates keep theirs)
@@ -67,7 +67,7 @@ def _truth(name: str, table, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def generate(name: str, n_sites: int = 4000, seed: int = 0):
     """One set as (table, column map); deterministic for (name, n_sites, seed)."""
-    from ..models.soc import DEFAULTS, steady_state
+    from core.models.soc import DEFAULTS, steady_state
 
     rng = np.random.default_rng([seed, SETS.index(name) if name in SETS else 99])
     table = lucas.generate(n_sites, seed).drop(columns=[f"true_{p}" for p in lucas.TRUE_PARAMS])

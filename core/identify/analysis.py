@@ -7,12 +7,12 @@ import math
 
 import numpy as np
 
-from ..metrics import unit_position
-from . import combinations
-from ..formatting import number
-from .ensemble import Ensemble
-from .fit import fit_failure
-from .scores import global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
+from core.metrics import unit_position
+from core.identify import combinations
+from core.formatting import number
+from core.identify.ensemble import Ensemble
+from core.identify.fit import fit_failure
+from core.identify.scores import global_agreement, member_spread, pairwise_correlation, site_agreement, verdict
 
 #: the verdict while the fit failed or no twin fitted
 NO_VERDICT = "no verdict"

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ..metrics import correlation, log_combination
-from .scores import IDENTIFIED, pairwise_correlation, verdict
+from core.metrics import correlation, log_combination
+from core.identify.scores import IDENTIFIED, pairwise_correlation, verdict
 
 #: how much a combination's agreement must exceed the best of its parts
 MIN_GAIN = 0.25

@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..documents import read_document
-from ..errors import HybridlabError
-from ..integrity import MARKER, verify
-from ..parameters import ParameterSet
-from ..plan import RunPlan
-from ..store import MEMBERS_TABLE, is_run_folder
-from ..execute import load_plan_data
-from ..sweep import FINISHED, RUNS, SWEEP_FILE, read_table
-from .scores import fitting_members
-from ..formatting import short_repr
+from core.io.documents import read_document
+from core.errors import HybridlabError
+from core.run.integrity import MARKER, verify
+from core.hybrid.parameters import ParameterSet
+from core.run.plan import RunPlan
+from core.run.store import MEMBERS_TABLE, is_run_folder
+from core.run.execute import load_plan_data
+from core.sweep import FINISHED, RUNS, SWEEP_FILE, read_table
+from core.identify.scores import fitting_members
+from core.formatting import short_repr
 
 
 @dataclass
@@ -46,9 +46,9 @@ class Ensemble:
 
     @classmethod
     def from_runs(cls, configuration: str, runs: list) -> "Ensemble":
-        """An ensemble of finished runs in memory, one per seed: :class:`core.run.Run` (or
+        """An ensemble of finished runs in memory, one per seed: :class:`core.run.result.Run` (or
         anything with its ``plan``, ``parameters`` and ``metrics``), e.g. from
-        :func:`core.execute.execute` in a notebook or the dashboard's ensemble."""
+        :func:`core.run.execute.execute` in a notebook or the dashboard's ensemble."""
         members = [member for run in runs for member in _expand(
             f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics,
             lambda run=run: run.members_table)]

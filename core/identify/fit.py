@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..formatting import number
+from core.formatting import number
 
 #: a target whose validation KGE (mean over the fitting members) is below this did not fit: it is
 #: worse than predicting the observations' mean everywhere, whose KGE is 1 - sqrt(2)

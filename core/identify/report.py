@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..json_files import write_json
-from ..formatting import number
+from core.io.json_files import write_json
+from core.formatting import number
 import re
 
-from .analysis import analyse, apply_twins
-from .ensemble import sweep_ensembles
-from .scores import IDENTIFIED, WEAK, spearman
+from core.identify.analysis import analyse, apply_twins
+from core.identify.ensemble import sweep_ensembles
+from core.identify.scores import IDENTIFIED, WEAK, spearman
 
 JSON_FILE, MARKDOWN_FILE = "identifiability.json", "identifiability.md"
 SCORES = {"neural": "mean Pearson r between the per-site values of every pair of members (on the unit scale "
@@ -54,8 +54,8 @@ def _add_twins(configurations: dict, ensembles: list, folder: Path, design, opti
     only when some ensemble needs twins) and take their verdicts from them."""
     from dataclasses import asdict
 
-    from ..sweep import ExecutorOptions
-    from .twins import run_twins
+    from core.sweep import ExecutorOptions
+    from core.identify.twins import run_twins
 
     fitting = []
     for ensemble in ensembles:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .fit import MIN_TARGET_KGE
+from core.identify.fit import MIN_TARGET_KGE
 
 #: a target's predictions whose sd is below this share of the observations' sd (KGE's alpha) have
 #: collapsed towards one value: the network predicts nearly the same at every site

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..datasets import TRUE_PREFIX, HybridData
-from ..metrics import unit_position
-from ..plan import RunPlan
+from core.datasets import TRUE_PREFIX, HybridData
+from core.metrics import unit_position
+from core.run.plan import RunPlan
 
 TWIN_KINDS = ("random", "fitted")
 #: the least and most sd of a twin field on the unit scale (a flat fitted field still gets a pattern)

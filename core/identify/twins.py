@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HybridlabError
-from ..integrity import sha256
-from ..json_files import write_json
-from ..metrics import correlation, log_combination, unit_position
-from ..outputs import write_file
-from ..sweep import ExecutorOptions, SweepPlan, run_sweep
-from .ensemble import Ensemble, sweep_ensembles
-from .fit import fit_failure
-from . import twin_data
+from core.errors import HybridlabError
+from core.run.integrity import sha256
+from core.io.json_files import write_json
+from core.metrics import correlation, log_combination, unit_position
+from core.io.outputs import write_file
+from core.sweep import ExecutorOptions, SweepPlan, run_sweep
+from core.identify.ensemble import Ensemble, sweep_ensembles
+from core.identify.fit import fit_failure
+from core.identify import twin_data
 
 #: the most twins and members per twin one check may ask for
 MAX_TWINS, MAX_MEMBERS = 20, 10
@@ -48,7 +48,7 @@ class TwinDesign:
     seed: int = 0
 
     def __post_init__(self):
-        from ..validation import check_integer
+        from core.validation import check_integer
 
         self.twins = check_integer(self.twins, "--twins", minimum=1, maximum=MAX_TWINS)
         self.members = check_integer(self.members, "--twin-members", minimum=2, maximum=MAX_MEMBERS)
@@ -62,7 +62,7 @@ def _parquet(table) -> tuple[bytes, str]:
 
 
 def _twin_file(folder: Path, index: int, table) -> tuple[Path, str]:
-    """The twin's file, written once (through :mod:`core.outputs`) and named by its content's
+    """The twin's file, written once (through :mod:`core.io.outputs`) and named by its content's
     digest; an existing one must still hold exactly that content (its truth decides verdicts)."""
     content, digest = _parquet(table)
     path = folder / "data" / f"twin-{index + 1}-{digest[:10]}.parquet"
@@ -82,7 +82,7 @@ def _fitted_values(ensemble: Ensemble) -> dict[str, np.ndarray]:
 
 def _data(ensemble: Ensemble):
     """The data the members were trained on (read once, then kept on the ensemble)."""
-    from ..execute import load_plan_data
+    from core.run.execute import load_plan_data
 
     if ensemble.data is None:
         ensemble.data = load_plan_data(ensemble.plan)
@@ -161,7 +161,7 @@ def twin_calls(ensemble: Ensemble, folder: str | Path, design: TwinDesign, combi
 def train_twin(item: dict, stop_event=None) -> dict:
     """Train one twin (an item of :func:`twin_calls`) in memory and score it: a
     :func:`twin_scores` result for that twin alone."""
-    from ..execute import execute
+    from core.run.execute import execute
 
     run = execute(item["plan"], stop_event=stop_event)
     twin = Ensemble.from_runs(item["twin"], [run])

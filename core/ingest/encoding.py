@@ -9,8 +9,8 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from ..errors import DataError
-from ..formatting import short_repr
+from core.errors import DataError
+from core.formatting import short_repr
 
 #: what a file is read as when no encoding is named
 DEFAULT = "utf-8"

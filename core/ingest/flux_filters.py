@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .flux_columns import FluxFile, numbers, quality_column
-from .flux_time import potential_radiation
-from .flux_ustar import MIN_RECORDS, TEMPERATURE_CLASSES, estimate_threshold
-from .tables import Problems
+from core.errors import DataError
+from core.ingest.flux_columns import FluxFile, numbers, quality_column
+from core.ingest.flux_time import potential_radiation
+from core.ingest.flux_ustar import MIN_RECORDS, TEMPERATURE_CLASSES, estimate_threshold
+from core.ingest.tables import Problems
 
 #: PPFD (umol m-2 s-1) per W m-2 of shortwave radiation, for a night threshold given in SW_IN
 PPFD_PER_SW = 2.1

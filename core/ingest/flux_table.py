@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..datasets.incomplete import describe_counts, gappy_predictors, missing_counts
-from .flux_columns import FluxFile
-from .flux_filters import FluxOptions
-from .flux_time import blocks, day_of_year_terms, night_dates
+from core.datasets.incomplete import describe_counts, gappy_predictors, missing_counts
+from core.ingest.flux_columns import FluxFile
+from core.ingest.flux_filters import FluxOptions
+from core.ingest.flux_time import blocks, day_of_year_terms, night_dates
 
 #: the table's columns and their units
 UNITS = {"time": "local standard time of the file, mid-interval", "block": "night's date (noon to noon) or ISO week",
@@ -71,7 +71,7 @@ def flux_table(flux: FluxFile, values: dict, time: pd.Series, nee: pd.Series, te
     """(the table of the night records kept, its column map, the report's lines)."""
     table = _columns(values, time, nee, temp, keep, options, site)
     if table.empty:
-        from ..errors import DataError
+        from core.errors import DataError
 
         raise DataError(f"{flux.path.name}: no night record is left after the filters (see the counts: try a "
                         f"lower --ustar-threshold, --max-qc or --min-qc-fraction)")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .tables import Problems
+from core.errors import DataError
+from core.ingest.tables import Problems
 
 #: the solar constant used for potential radiation (W m-2)
 SOLAR_CONSTANT = 1361.0

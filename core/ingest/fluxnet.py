@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .flux_columns import LAYOUTS, FluxFile, numbers, read_flux_file
-from .flux_filters import FluxOptions, night, quality, ustar_rejected
-from .flux_table import flux_table
-from .flux_time import night_dates, stamped_midpoints, year_day_hour_midpoints
-from .lucas import Assembled
-from .ranges import check_range
-from .reading import ReadOptions
-from .tables import Problems
+from core.errors import DataError
+from core.ingest.flux_columns import LAYOUTS, FluxFile, numbers, read_flux_file
+from core.ingest.flux_filters import FluxOptions, night, quality, ustar_rejected
+from core.ingest.flux_table import flux_table
+from core.ingest.flux_time import night_dates, stamped_midpoints, year_day_hour_midpoints
+from core.ingest.lucas import Assembled
+from core.ingest.ranges import check_range
+from core.ingest.reading import ReadOptions
+from core.ingest.tables import Problems
 
 #: physical range of each variable as read (lowest, highest, unit); outside: missing, counted
 RANGES = {"nee": (-100, 100, "umol m-2 s-1"), "fc": (-100, 100, "umol m-2 s-1"), "sc": (-100, 100, "umol m-2 s-1"),

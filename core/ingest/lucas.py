@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..formatting import short_repr
-from .lucas_columns import column_map, one_hot_land_cover, role_lines, snake
-from .names import check_collisions, check_not_targets
-from .numbers import decimal_mark
-from .ranges import RANGES, check_range, coarse_fragments
-from .reading import ReadOptions, read_survey_table
-from .tables import BELOW_DETECTION, Problems, find_column, numeric_column
+from core.errors import DataError
+from core.formatting import short_repr
+from core.ingest.lucas_columns import column_map, one_hot_land_cover, role_lines, snake
+from core.ingest.names import check_collisions, check_not_targets
+from core.ingest.numbers import decimal_mark
+from core.ingest.ranges import RANGES, check_range, coarse_fragments
+from core.ingest.reading import ReadOptions, read_survey_table
+from core.ingest.tables import BELOW_DETECTION, Problems, find_column, numeric_column
 
 ID_SPELLINGS = ("POINTID", "POINT_ID", "Point_ID")
 #: LUCAS's names for coarse fragments (the > 2 mm share)

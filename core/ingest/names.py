@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import DataError
-from ..formatting import short_repr
+from core.errors import DataError
+from core.formatting import short_repr
 
 #: a column without a name in the header (its position, from 1)
 UNNAMED = "(column {})"

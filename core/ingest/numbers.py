@@ -15,8 +15,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..formatting import short_repr
+from core.errors import DataError
+from core.formatting import short_repr
 
 #: the decimal marks a file may use
 MARKS = (".", ",")

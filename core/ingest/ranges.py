@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..formatting import short_repr
+from core.errors import DataError
+from core.formatting import short_repr
 
 #: name in the table -> (lowest, highest, unit) a value may take
 RANGES = {

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
-from ..formatting import short_repr
-from .encoding import codec_name, decode
-from .names import header_names
+from core.errors import DataError
+from core.formatting import short_repr
+from core.ingest.encoding import codec_name, decode
+from core.ingest.names import header_names
 
 #: default limits of one input file
 MAX_BYTES = 256 << 20

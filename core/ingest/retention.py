@@ -15,18 +15,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..datasets.incomplete import describe_counts, gappy_predictors, missing_counts
-from ..errors import DataError
-from ..formatting import short_repr
-from .lucas import Assembled
-from .numbers import decimal_mark
-from .ranges import check_range
-from .reading import ReadOptions, read_survey_table
-from .retention_points import (SAMPLE_SPELLINGS, first_column, head_column, head_unit, theta_column, to_cm,
+from core.datasets.incomplete import describe_counts, gappy_predictors, missing_counts
+from core.errors import DataError
+from core.formatting import short_repr
+from core.ingest.lucas import Assembled
+from core.ingest.numbers import decimal_mark
+from core.ingest.ranges import check_range
+from core.ingest.reading import ReadOptions, read_survey_table
+from core.ingest.retention_points import (SAMPLE_SPELLINGS, first_column, head_column, head_unit, theta_column, to_cm,
                                to_fraction, wide_columns)
-from .retention_properties import per_sample, row_properties, texture_sums
-from .retention_samples import OM_FACTOR, size_columns
-from .tables import Problems, numeric_column
+from core.ingest.retention_properties import per_sample, row_properties, texture_sums
+from core.ingest.retention_samples import OM_FACTOR, size_columns
+from core.ingest.tables import Problems, numeric_column
 
 PREDICTORS = ("clay", "silt", "sand", "oc", "bd")
 UNITS = {"sample_id": "-", "h_cm": "cm of water (suction)", "theta": "m3 m-3", "clay": "% (< 2 um)",

@@ -18,9 +18,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..formatting import short_repr
-from .names import normalised
+from core.errors import DataError
+from core.formatting import short_repr
+from core.ingest.names import normalised
 
 #: cm of water per unit of suction
 HEAD_UNITS = {"cm": 1.0, "m": 100.0, "mm": 0.1, "hpa": 1.019716, "mbar": 1.019716, "kpa": 10.19716,

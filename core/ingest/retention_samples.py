@@ -17,8 +17,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from .names import normalised
+from core.errors import DataError
+from core.ingest.names import normalised
 
 OM_FACTOR = 1.724
 MONOTONE_TOLERANCE = 0.02

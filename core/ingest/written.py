@@ -1,7 +1,7 @@
 """Where an importer's outputs go and how they are written: the table (Parquet), its column map
 (``.columns.json``) and its report (``.report.md``), checked before any work (none of them an
 input, none replaced unless ``--overwrite`` and the importer itself wrote it) and written
-together through :func:`core.outputs.write_together` (a failed or interrupted write leaves the
+together through :func:`core.io.outputs.write_together` (a failed or interrupted write leaves the
 earlier three as they were). Used by ``data fluxnet`` and ``data retention``; each importer marks
 its tables with its own name in the Parquet metadata.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import DataError
-from ..outputs import check_output
+from core.errors import DataError
+from core.io.outputs import check_output
 
 #: the Parquet metadata key that names the importer that wrote a table
 KEY = b"hybridlab"
@@ -82,8 +82,8 @@ def write_import(outputs: ImportOutputs, table: pd.DataFrame, columns: dict, rep
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..json_files import write_json
-    from ..outputs import write_together
+    from core.io.json_files import write_json
+    from core.io.outputs import write_together
 
     frame = pa.Table.from_pandas(table, preserve_index=False)
     frame = frame.replace_schema_metadata({**(frame.schema.metadata or {}), KEY: outputs.writer.encode()})
@@ -98,7 +98,7 @@ def run_import(out: str | None, overwrite: bool, writer: str, inputs: list[str],
     report; the exit status (128 + the signal where SIGINT or SIGTERM stopped it)."""
     import sys
 
-    from ..outputs import Interrupted, claim_output, raise_on_signals
+    from core.io.outputs import Interrupted, claim_output, raise_on_signals
 
     outputs = import_outputs(out, writer, inputs, overwrite)
     try:

@@ -5,8 +5,8 @@ window into Zarr and finishes it as GeoTIFF, NetCDF or Zarr; ``maps`` cuts the g
 and maps them on the executor that runs sweeps; ``preview`` maps a thinned grid in this process
 (the dashboard's map).
 """
-from .grid import grid_kind
-from .maps import MapOptions, map_run
-from .preview import preview_map
+from core.mapping.grid import grid_kind
+from core.mapping.maps import MapOptions, map_run
+from core.mapping.preview import preview_map
 
 __all__ = ["MapOptions", "grid_kind", "map_run", "preview_map"]

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ..datasets import LATITUDE, LONGITUDE
-from ..formatting import short_repr
+from core.errors import DataError
+from core.datasets import LATITUDE, LONGITUDE
+from core.formatting import short_repr
 
 #: suffix -> grid kind
 GRID_KINDS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "zarr", ".csv": "table",

@@ -1,7 +1,7 @@
 """A trained run applied to a covariate grid: :func:`map_run` (``hybridlab map``).
 
 The grid is cut into windows of ``chunk`` × ``chunk`` pixels. Each window is one call on the
-executor (:class:`core.executor.Executor`, the one that runs sweeps: an embedded LocalCluster or
+executor (:class:`core.compute.executor.Executor`, the one that runs sweeps: an embedded LocalCluster or
 an external scheduler), which reads only that window, predicts its pixels with the run's own
 ``predict`` (so a map equals ``predict`` on the same pixels as a table) and writes its part of the
 map. Memory is bounded by the window, not the map. A pixel with a missing covariate, or whose
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..loaded_run import load_run
-from ..outputs import check_output, claim_output, partial_path, raise_on_signals, replacing
-from .grid import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
-from .output import create_store, finish, map_format, owned_map, write_window
+from core.run.loaded import load_run
+from core.io.outputs import check_output, claim_output, partial_path, raise_on_signals, replacing
+from core.mapping.grid import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
+from core.mapping.output import create_store, finish, map_format, owned_map, write_window
 
 
 @dataclass
@@ -62,7 +62,7 @@ def _opened(run_path: str, grid_path: str, reproject: bool, max_pixels: int = MA
 def mappable(frame: pd.DataFrame, config: dict, read: list[str]) -> tuple[np.ndarray, dict]:
     """Pixels that can be mapped, and the count of each reason the others cannot (``read``: the
     columns read from the grid; a pixel where all of them are missing has no data)."""
-    from ..models import get_model
+    from core.models import get_model
 
     known = np.isfinite(frame[read].to_numpy())
     empty, complete = ~known.any(1), known.all(1)
@@ -103,7 +103,7 @@ def map_variables(run, interval: float | None) -> dict[str, dict]:
     """What the map holds and the CF attributes of each: every target's prediction (with its
     bounds and the members' sd where the run has them), every neural parameter (and its sd) and
     every derived quantity; global and fixed parameters, one value everywhere, are left out."""
-    from ..models import get_model
+    from core.models import get_model
 
     config = run.config
     parameters = {p["name"]: p for p in config["model"]["parameters"]}
@@ -142,14 +142,14 @@ def check_map_out(out: Path, overwrite: bool, inputs: list[Path] = ()) -> Path:
 
 def _run_inputs(run_path: Path) -> list[Path]:
     """The files of the run folder a map reads (a map may go into the run's folder, not over them)."""
-    from ..integrity import CHECKED, CHECKED_IF_PRESENT, MARKER
+    from core.run.integrity import CHECKED, CHECKED_IF_PRESENT, MARKER
 
     return [run_path / name for name in (*CHECKED, *CHECKED_IF_PRESENT, MARKER)]
 
 
 def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, options: "MapOptions", log) -> tuple:
     """Create the Zarr store and map every window into it on the executor: (totals, seconds)."""
-    from ..executor import Executor
+    from core.compute.executor import Executor
 
     create_store(store, dataset, variables, options.chunk)
     tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
@@ -171,14 +171,14 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
 def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, options: MapOptions | None = None,
             log=print) -> dict:
     """Map a run over a grid into ``out`` (GeoTIFF, NetCDF or Zarr by its suffix), written through
-    :mod:`core.outputs`: into a temporary sibling, renamed into place once complete.
+    :mod:`core.io.outputs`: into a temporary sibling, renamed into place once complete.
 
     Returns
     -------
     dict
         Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second.
     """
-    from ..executor import check_processes
+    from core.compute.executor import check_processes
 
     options = options or MapOptions()
     check_processes(options.workers, 1)  # before anything is written

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HybridlabError
+from core.errors import HybridlabError
 
 #: suffix of the map -> format
 MAP_FORMATS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "zarr"}

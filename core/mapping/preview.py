@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..prediction import predict_table
-from .grid import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
-from .maps import mappable
+from core.run.prediction import predict_table
+from core.mapping.grid import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
+from core.mapping.maps import mappable
 
 
 @functools.lru_cache(maxsize=2)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..errors import HybridlabError
-from ..network import NetworkConfig
-from ..parameters import ParameterSet
-from .spec import ModelSpec, NetworkSpec, ResponseCurve
-from ..formatting import short_repr
+from core.errors import HybridlabError
+from core.hybrid.network import NetworkConfig
+from core.hybrid.parameters import ParameterSet
+from core.models.spec import ModelSpec, NetworkSpec, ResponseCurve
+from core.formatting import short_repr
 
 NEURAL_NETWORK = "nn"
 

@@ -1,6 +1,6 @@
 """The pure neural network baseline, registered as ``nn``: the same backbone as the hybrids, its
 last layer giving the targets directly (no mechanistic parameters)."""
-from .spec import NetworkSpec
+from core.models.spec import NetworkSpec
 
 MODEL = NetworkSpec(
     name="nn",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from ..parameters import Parameter, ParameterSet
-from .spec import ModelSpec
+from core.hybrid.parameters import Parameter, ParameterSet
+from core.models.spec import ModelSpec
 
 
 def respiration(temp: torch.Tensor, rb: torch.Tensor, q10: torch.Tensor, t_ref: torch.Tensor) -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..parameters import Parameter, ParameterSet
-from .spec import ModelSpec
+from core.hybrid.parameters import Parameter, ParameterSet
+from core.models.spec import ModelSpec
 
 T_REF = 15.0
 

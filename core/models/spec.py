@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..errors import DataError, HybridlabError
-from ..hybrid import HybridModel, NeuralNetwork, TrainableModel
-from ..network import NetworkConfig
-from ..parameters import ParameterSet
-from ..formatting import short_repr
+from core.errors import DataError, HybridlabError
+from core.hybrid.model import HybridModel, NeuralNetwork, TrainableModel
+from core.hybrid.network import NetworkConfig
+from core.hybrid.parameters import ParameterSet
+from core.formatting import short_repr
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class ModelSpec:
 
     def check_options(self, given: dict) -> dict:
         """The function's options: declared defaults updated with ``given`` (numbers, names checked)."""
-        from ..validation import check_number
+        from core.validation import check_number
 
         unknown = [k for k in given if k not in self.options]
         if unknown:

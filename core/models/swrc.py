@@ -13,8 +13,8 @@ import math
 
 import torch
 
-from ..parameters import Parameter, ParameterSet
-from .spec import ModelSpec, ResponseCurve
+from core.hybrid.parameters import Parameter, ParameterSet
+from core.models.spec import ModelSpec, ResponseCurve
 
 H_FIELD_CAPACITY = 10 ** 1.8   # cm
 H_WILTING_POINT = 10 ** 4.2    # cm

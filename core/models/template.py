@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import torch
 
-from ..parameters import Parameter, ParameterSet
-from .spec import ModelSpec
+from core.hybrid.parameters import Parameter, ParameterSet
+from core.models.spec import ModelSpec
 
 
 def linear_reservoir(inflow: torch.Tensor, tau: torch.Tensor, loss_frac: torch.Tensor) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..figures import _save, subplots
-from ..formatting import number
-from ..json_files import write_json
+from core.report.figures import _save, subplots
+from core.formatting import number
+from core.io.json_files import write_json
 
 PATH_FILE, MARKDOWN_FILE, FIGURE_FILE = "role_search.json", "role_search.md", "role_search.png"
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import HybridlabError
-from ..identify import JSON_FILE as IDENTIFIABILITY_FILE
-from ..identify import after_sweep
-from ..metrics import spread
-from ..plan import RunPlan
-from ..sweep import FINISHED, ExecutorOptions, SweepPlan, run_sweep
-from .report import PATH_FILE, write_path, write_report
-from ..formatting import short_repr
+from core.errors import HybridlabError
+from core.identify import JSON_FILE as IDENTIFIABILITY_FILE
+from core.identify import after_sweep
+from core.metrics import spread
+from core.run.plan import RunPlan
+from core.sweep import FINISHED, ExecutorOptions, SweepPlan, run_sweep
+from core.roles.report import PATH_FILE, write_path, write_report
+from core.formatting import short_repr
 
 START = "all_global"
 #: the configuration label of a step's candidate: ``neural=`` and the parameters neural, joined by +
@@ -183,7 +183,7 @@ def run_role_search(search: RoleSearch, out: str | Path, options: ExecutorOption
                     on_row: Callable[[dict], None] | None = None, executor=None) -> list[RoleStep]:
     """Run the search into ``out`` (resumable: finished runs of each step are reused); returns the
     path. on_step(step) is called as each step is decided; on_row(row) as each run finishes.
-    executor: one that is open already (anything with :meth:`core.executor.Executor.map`, such as
+    executor: one that is open already (anything with :meth:`core.compute.executor.Executor.map`, such as
     the dashboard's training pool); it stays open. Default: a new one from ``options``."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / PATH_FILE).is_file():

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from ..documents import dump_yaml, read_document
-from ..errors import HybridlabError
-from ..plan import RunPlan
-from ..validation import check_integer, check_keys
-from ..formatting import short_repr
+from core.io.documents import dump_yaml, read_document
+from core.errors import HybridlabError
+from core.run.plan import RunPlan
+from core.validation import check_integer, check_keys
+from core.formatting import short_repr
 
 SWEEP_FILE = "sweep.yaml"
 #: the most runs a sweep may expand to unless told otherwise (``--max-runs``)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..json_files import json_safe
-from ..errors import HybridlabError
-from ..formatting import number, plus_minus
-from ..metrics import spread
-from .task import FAILED, FINISHED
+from core.io.json_files import json_safe
+from core.errors import HybridlabError
+from core.formatting import number, plus_minus
+from core.metrics import spread
+from core.sweep.task import FAILED, FINISHED
 
 TABLE, SUMMARY_JSON, SUMMARY_MD, SUMMARY_FIGURE = "sweep.parquet", "summary.json", "summary.md", "summary.png"
 AXES = ("configuration", "seed", "fold")
@@ -154,7 +154,7 @@ def summary_markdown(summary: dict, title: str = "Sweep") -> str:
 
 def summary_figure(summary: dict, path: Path) -> Path:
     """Validation KGE per target and configuration, bars at the mean with ± 1 sd error bars."""
-    from ..figures import kge_bars
+    from core.report.figures import kge_bars
 
     return kge_bars(summary["configurations"], path)
 

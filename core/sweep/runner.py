@@ -21,20 +21,20 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from ..documents import read_document
-from ..errors import HybridlabError
-from ..executor import Executor, check_processes
-from ..store import is_run_folder
-from .plan import SWEEP_FILE, SweepPack, SweepPlan, SweepTask, pack_tasks
-from .results import read_table, write_summary, write_table
-from .task import FINISHED, member_rows, metrics_row, run_tasks
+from core.io.documents import read_document
+from core.errors import HybridlabError
+from core.compute.executor import Executor, check_processes
+from core.run.store import is_run_folder
+from core.sweep.plan import SWEEP_FILE, SweepPack, SweepPlan, SweepTask, pack_tasks
+from core.sweep.results import read_table, write_summary, write_table
+from core.sweep.task import FINISHED, member_rows, metrics_row, run_tasks
 
 RUNS = "runs"
 
 
 @dataclass
 class ExecutorOptions:
-    """workers: LocalCluster size (None: the cores); torch_threads per run (None: core.threads' rule);
+    """workers: LocalCluster size (None: the cores); torch_threads per run (None: core.compute.threads' rule);
     scheduler: address of an existing Dask scheduler (None: ``HYBRIDLAB_SCHEDULER`` or an embedded cluster)."""
 
     workers: int | None = None

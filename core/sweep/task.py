@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import HybridlabError
-from ..execute import execute
+from core.errors import HybridlabError
+from core.run.execute import execute
 
 FINISHED, FAILED = "finished", "failed"
 METRIC_PARTS = ("kge", "r", "alpha", "beta", "nse", "rmse", "picp", "interval_width", "crps", "mc_dropout_picp",
@@ -136,7 +136,7 @@ def task_name(task: dict) -> str:
 
 def run_tasks(executor, tasks: list[dict], *, on_row: Callable[[dict], None] | None = None,
               stop_event: threading.Event | None = None) -> list[dict]:
-    """Every task through ``executor`` (a :class:`core.executor.Executor`, or anything with its
+    """Every task through ``executor`` (a :class:`core.compute.executor.Executor`, or anything with its
     ``map``, such as the dashboard's training pool); ``on_row(row)`` as each ends, a lost task
     included (:func:`failure_row`); a packed task gives a row per member. Returns the rows in the
     order they finished."""

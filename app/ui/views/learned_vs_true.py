@@ -1,7 +1,7 @@
 """Learned against true parameters, where the data carry ``true_<name>`` columns."""
 from __future__ import annotations
 
-from core.plots import learned_vs_true
+from core.report import learned_vs_true
 
 from app.ui.views.base import View, empty, register
 

@@ -1,7 +1,7 @@
 """Histograms of every neural parameter across samples, with their bounds."""
 from __future__ import annotations
 
-from core.plots import parameter_histogram
+from core.report import parameter_histogram
 
 from app.ui.views.base import View, empty, register
 

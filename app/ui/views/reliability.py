@@ -2,7 +2,7 @@
 each calibrated target on the validation sites (docs/uncertainty.md)."""
 from __future__ import annotations
 
-from core.plots import interval_reliability
+from core.report import interval_reliability
 
 from app.ui.views.base import View, empty, register
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.formatting import label
-from core.plots import saturation_histograms
+from core.report import saturation_histograms
 
 from app.ui.views.base import View, empty, register
 
