@@ -15,7 +15,7 @@ from core.baselines.rosetta3 import RosettaFit, in_percent, rosetta_parameters, 
 from core.baselines.scoring import quantile_scores, score_baseline
 from core.datasets import HybridData, load_data
 from core.errors import DataError, HybridlabError
-from core.uncertainty.methods import Predictive, interval_scores
+from core.uncertainty.predictive import Predictive, interval_scores
 from core.models import get_model
 
 
@@ -151,10 +151,10 @@ def test_network_reco_finds_the_column_data_fluxnet_writes():
     assert BASELINES["network_reco"].applies(get_model("respiration"), data, ["reco"]) is None
 
 def test_registry_names_and_refusals():
-    assert list(BASELINES) == ["nn", "rf", "qrf", "rosetta3", "one_q10", "network_reco"]
+    assert list(BASELINES) == ["nn", "network_reco", "one_q10", "qrf", "rf", "rosetta3"]
     assert [b.name for b in parse_baselines("nn, rf,qrf")] == ["nn", "rf", "qrf"]
     assert [b.trained for b in parse_baselines("nn,one_q10,rf")] == [True, True, False]
-    with pytest.raises(HybridlabError, match="unknown baseline 'svm'; use nn, rf"):
+    with pytest.raises(HybridlabError, match="unknown baseline 'svm'; registered: nn, network_reco"):
         parse_baselines("rf,svm")
     with pytest.raises(HybridlabError, match="names rf more than once"):
         parse_baselines("rf,qrf,rf")

@@ -1,5 +1,5 @@
 """Prediction intervals: the conformal math on data with a known predictive distribution
-(core.uncertainty.methods), and calibrated runs end to end (core.uncertainty.calibration, predict --interval)."""
+(core.uncertainty.predictive and .registry), and calibrated runs end to end (core.uncertainty.calibration, predict --interval)."""
 import json
 import math
 
@@ -9,8 +9,8 @@ import pytest
 from core.uncertainty.calibration import check_level, dropout_samples
 from core.errors import HybridlabError
 from core.run.execute import execute
-from core.uncertainty.methods import (Predictive, bounds, conformal_quantile, interval_scores, noise_sd, nonconformity, pit,
-                            reliability)
+from core.uncertainty.predictive import Predictive, conformal_quantile, interval_scores, noise_sd, pit
+from core.uncertainty.registry import bounds, nonconformity, reliability
 from core.run.loaded import load_run
 from core.training.splits import SplitConfig, hold_out_calibration
 

@@ -14,12 +14,13 @@ folds and writes ``results.md`` and ``results.json`` (``hybridlab experiment MOD
 from __future__ import annotations
 
 from core.errors import HybridlabError
-from core.formatting import short_repr
-from core.baselines import network_reco, neural_network, one_q10, qrf, rf, rosetta3
 from core.baselines.spec import BaselineRows, BaselineSpec, Fitted
+from core.registry import Registry
 
-BASELINES: dict[str, BaselineSpec] = {m.BASELINE.name: m.BASELINE
-                                      for m in (neural_network, rf, qrf, rosetta3, one_q10, network_reco)}
+#: every baseline, the pure network first, then by name; a new one is one file defining ``BASELINE``
+BASELINES: Registry[BaselineSpec] = Registry("baseline", BaselineSpec, package=__name__, attribute="BASELINE",
+                                             skip=("spec", "experiment", "comparison", "report", "scoring", "forest"),
+                                             order=lambda s: (s.name != "nn", s.name))
 
 
 def get_baseline(name: str) -> BaselineSpec:
@@ -34,10 +35,7 @@ def get_baseline(name: str) -> BaselineSpec:
     -------
     BaselineSpec
     """
-    try:
-        return BASELINES[name]
-    except (KeyError, TypeError):
-        raise HybridlabError(f"unknown baseline {short_repr(name)}; use {', '.join(BASELINES)}") from None
+    return BASELINES.get(name)
 
 
 def parse_baselines(text: str) -> list[BaselineSpec]:

@@ -1,6 +1,6 @@
 """A fitted baseline scored on the hybrid's validation rows with the hybrid's metrics: KGE and its
 parts, NSE and RMSE (:func:`core.metrics.all_metrics`) and, for a baseline with quantiles, the
-interval scores of :func:`core.uncertainty.methods.interval_scores` at the level the hybrid reports
+interval scores of :func:`core.uncertainty.predictive.interval_scores` at the level the hybrid reports
 (:data:`core.uncertainty.calibration.REPORTED_LEVEL`, 90 %): coverage (``picp``), mean width over the
 observations' sd (``interval_width``), CRPS of the normal with the quantiles' sd (``crps``, as the
 hybrid's CRPS is that of its predictive normal) and of the quantiles as an ensemble
@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from core.uncertainty.calibration import REPORTED_LEVEL
-from core.uncertainty.methods import Predictive, interval_scores
+from core.uncertainty.predictive import Predictive, interval_scores
 from core.metrics import all_metrics
 from core.baselines.forest import QUANTILE_GRID
 from core.baselines.spec import BaselineRows, BaselineSpec

@@ -7,31 +7,16 @@ neural network is registered as ``nn``. Runs name their model; nothing else reso
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
-from core.errors import HybridlabError
 from core.hybrid.network import NetworkConfig
 from core.hybrid.parameters import ParameterSet
 from core.models.spec import ModelSpec, NetworkSpec, ResponseCurve
-from core.formatting import short_repr
+from core.registry import Registry
 
 NEURAL_NETWORK = "nn"
 
-_REGISTRY: dict[str, ModelSpec] = {}
-_DISCOVERED: list[bool] = []
-
-
-def _discover() -> None:
-    if _DISCOVERED:
-        return
-    _DISCOVERED.append(True)
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name in ("template", "spec"):
-            continue
-        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "MODEL", None)
-        if isinstance(spec, ModelSpec):
-            register_model(spec)
+#: every model, mechanistic ones first (by name), then the pure network(s)
+MODELS: Registry[ModelSpec] = Registry("model", ModelSpec, package=__name__, attribute="MODEL",
+                                      skip=("template", "spec"), order=lambda s: (not s.has_parameters, s.name))
 
 
 def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
@@ -49,13 +34,7 @@ def register_model(spec: ModelSpec, replace: bool = False) -> ModelSpec:
     ModelSpec
         ``spec``.
     """
-    _discover()
-    if not isinstance(spec, ModelSpec):
-        raise HybridlabError(f"register_model needs a ModelSpec, got {type(spec).__name__}")
-    if spec.name in _REGISTRY and not replace:
-        raise HybridlabError(f"model name {short_repr(spec.name)} is registered twice")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return MODELS.register(spec, replace)
 
 
 def model_names() -> list[str]:
@@ -65,8 +44,7 @@ def model_names() -> list[str]:
     -------
     list of str
     """
-    _discover()
-    return sorted(_REGISTRY, key=lambda n: (not _REGISTRY[n].has_parameters, n))
+    return MODELS.names()
 
 
 def get_model(name: str) -> ModelSpec:
@@ -82,12 +60,7 @@ def get_model(name: str) -> ModelSpec:
     ModelSpec
         Raises HybridlabError naming the registered models when there is none of that name.
     """
-    _discover()
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise HybridlabError(f"unknown model {short_repr(name)}; registered: {', '.join(model_names())}") from None
-
+    return MODELS.get(name)
 
 
 def build_model(model_config: dict):
@@ -112,5 +85,5 @@ def build_model(model_config: dict):
                       options=model_config.get("options") or {})
 
 
-__all__ = ["ModelSpec", "build_model", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",
+__all__ = ["MODELS", "ModelSpec", "build_model", "NetworkSpec", "ResponseCurve", "NEURAL_NETWORK", "get_model", "model_names",
            "register_model"]

@@ -1,12 +1,11 @@
 """Calibrated prediction intervals of a run: what ``calibration.json`` holds and how ``predict
---interval`` uses it. The math is :mod:`core.uncertainty.methods`; the calibration sites are the split's
+--interval`` uses it. The math is :mod:`core.uncertainty.predictive`, the methods and sample sources
+:mod:`core.uncertainty.registry`; the calibration sites are the split's
 held-out share (``split.calibration``, :func:`core.training.splits.hold_out_calibration`).
 
-Where the samples come from (``source``):
-- ``members``: an ensemble run's members (their mean is the centre, their sd the spread);
-- ``mc_dropout``: one run's network sampled with dropout on, ``passes`` times (the run's own
-  prediction is the centre);
-- ``none``: one run without dropout (no spread: the interval has one width everywhere).
+Where the samples come from (``source``, one file each in ``sources/``): ``members`` (an ensemble
+run's members), ``mc_dropout`` (one network sampled with dropout on, ``passes`` times) or ``none``
+(one network without dropout: one width everywhere); a run takes the first that applies to it.
 
 Per target, calibration.json keeps the noise sd (target units) and the sorted calibration scores
 of :data:`METHOD`, so an interval at any level is one quantile away; a target with fewer than
@@ -23,11 +22,13 @@ import numpy as np
 import torch
 
 from core.errors import HybridlabError
-from core.uncertainty.methods import (CONFORMAL_METHODS, INTERVAL_METHODS, Predictive, bounds, conformal_quantile, interval_scores,
-                        noise_fit, noise_sd, nonconformity, pit, reliability)
-from core.hybrid.network import Dropout
-from core.training.tensors import Tensors
+from core.hybrid.members import MemberModel
 from core.training.loop import predict
+from core.training.tensors import Tensors
+from core.uncertainty.predictive import Predictive, conformal_quantile, interval_scores, noise_fit, noise_sd, pit
+from core.uncertainty.registry import (IntervalMethod, bounds, interval_method, names, nonconformity, reliability,
+                                       sample_source, source_for)
+from core.uncertainty.sources.mc_dropout import dropout_samples, has_dropout
 
 #: the method a run's intervals use (chosen by measurement: docs/uncertainty.md)
 METHOD = "normalised"
@@ -44,50 +45,18 @@ RELATIVE_NOISE = True
 FLOOR_SHARE = 0.01
 
 
-def _has_dropout(model) -> bool:
-    return any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
-
-
-@torch.inference_mode()
-def dropout_samples(model, tensors: Tensors, passes: int = MC_PASSES, seed: int = 0, chunk: int = 65536) -> np.ndarray:
-    """(passes, n, T) predictions of one (non-ensemble) model with its dropout layers on, each
-    layer's masks seeded from (seed, layer)."""
-    layers = [m for m in model.modules() if isinstance(m, Dropout)]
-    model.eval()
-    for position, layer in enumerate(layers):
-        layer.reseed((seed, position))
-        layer.train()
-    try:
-        passes_out = []
-        for _ in range(passes):
-            parts = [model(tensors.x[i:i + chunk], tensors.forcing[i:i + chunk]).predictions
-                     for i in range(0, len(tensors), chunk)]
-            passes_out.append(torch.cat(parts).double().cpu().numpy())
-    finally:
-        model.eval()
-    return np.stack(passes_out)
-
-
 def prediction_samples(model, tensors: Tensors, source: str, passes: int = MC_PASSES, seed: int = 0
                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(centre (n, T), samples (S, n, T)) of a model on rows, from ``source`` (members,
-    mc_dropout or none; members needs an ensemble)."""
+    """(centre (n, T), samples (S, n, T)) of a model on rows, from the registered sample ``source``
+    (members, mc_dropout or none; members needs an ensemble)."""
     predictions = predict(model, tensors).predictions.double().numpy()
-    if predictions.ndim == 3:
-        if source == "members":
-            return predictions.mean(0), predictions
-        model = model.member(0)  # MC-dropout of one member: the cheap alternative, on the same sites
-        predictions = predict(model, tensors).predictions.double().numpy()
-    if source == "mc_dropout":
-        return predictions, dropout_samples(model, tensors, passes, seed)
-    return predictions, predictions[None]
+    return sample_source(source).draw(model, tensors, predictions, passes, seed)
 
 
 def default_source(model) -> str:
-    """members for an ensemble, mc_dropout for one network with dropout, else none."""
-    if hasattr(model, "count"):
-        return "members"
-    return "mc_dropout" if _has_dropout(model) else "none"
+    """The first registered sample source that applies: members for an ensemble, mc_dropout for one
+    network with dropout, else none."""
+    return source_for(model).name
 
 
 def _clip(lower: np.ndarray, target: str, nonnegative) -> np.ndarray:
@@ -128,7 +97,7 @@ def interval_columns(model, tensors: Tensors, targets: list[str], calibration: d
     and one line per target that gets none (too few calibration sites)."""
     level = check_level(level)
     if calibration is None:
-        what = "an ensemble" if hasattr(model, "count") else "a one-member run"
+        what = "an ensemble" if isinstance(model, MemberModel) else "a one-member run"
         raise HybridlabError(f"--interval: this run ({what}) has no calibration sites; train it again with "
                              f"--calibration 0.15 (and --members 5 for intervals from an ensemble)")
     centre, samples = prediction_samples(model, tensors, calibration["source"], calibration.get("passes") or MC_PASSES,
@@ -147,8 +116,9 @@ def interval_columns(model, tensors: Tensors, targets: list[str], calibration: d
 
 def _fit(method: str, observed: np.ndarray, predictive: Predictive, level: float) -> tuple[float, float]:
     """(noise sd, conformal quantile or NaN) of a method on calibration rows."""
-    noise = noise_sd(observed, predictive) if method != "spread" else 0.0
-    if method not in CONFORMAL_METHODS:
+    spec = interval_method(method)
+    noise = noise_sd(observed, predictive) if spec.noise else 0.0
+    if not spec.conformal:
         return noise, math.nan
     return noise, conformal_quantile(nonconformity(method, observed, predictive, noise, level), level)
 
@@ -157,10 +127,11 @@ def _variants(predictive: Predictive, target: str, nonnegative) -> list[tuple[st
     """(name, method, predictive) of every method with an absolute noise and, for a non-negative
     target, the noise-model methods with a relative one as well (``<method>_relative``)."""
     absolute = Predictive(predictive.centre, predictive.samples)
-    variants = [(method, method, absolute) for method in INTERVAL_METHODS]
+    methods = [interval_method(name) for name in names(IntervalMethod)]
+    variants = [(spec.name, spec.name, absolute) for spec in methods]
     if target in nonnegative:
         relative = Predictive(predictive.centre, predictive.samples, True, _floor(predictive.centre))
-        variants += [(f"{method}_relative", method, relative) for method in ("gaussian", "normalised")]
+        variants += [(f"{spec.name}_relative", spec.name, relative) for spec in methods if spec.relative]
     return variants
 
 
@@ -248,7 +219,7 @@ def calibrate_run(model, everything: Tensors, targets: list[str], rows: dict, *,
     centre, samples = prediction_samples(model, everything, source, passes, seed)
     result = {"method": METHOD, "source": source, "samples": int(len(samples)), "level": REPORTED_LEVEL,
               "minimum_sites": MINIMUM_SITES, "n_calibration_rows": int(len(rows["calibration"])),
-              "passes": passes if source == "mc_dropout" else None, "seed": seed, "targets": {}}
+              "passes": passes if sample_source(source).passes else None, "seed": seed, "targets": {}}
     for j, target in enumerate(targets):
         result["targets"][target] = _calibrate_target(target, observed[:, j], Predictive(centre[:, j], samples[:, :, j]),
                                                       rows, nonnegative)
@@ -261,7 +232,8 @@ def calibrate_run(model, everything: Tensors, targets: list[str], rows: dict, *,
 def _comparison(model, everything, targets, rows, observed, source, sampled, *, nonnegative, seed, passes) -> dict:
     """Every method for the run's own samples and, where the network has dropout, for MC-dropout."""
     sources = {source: (sampled, None)}
-    if source != "mc_dropout" and _has_dropout(model.member(0) if source == "members" else model):
+    one = model.member(0) if isinstance(model, MemberModel) else model
+    if source != "mc_dropout" and has_dropout(one):
         start = time.perf_counter()
         sources["mc_dropout"] = (prediction_samples(model, everything, "mc_dropout", passes, seed), None)
         sources["mc_dropout"] = (sources["mc_dropout"][0], time.perf_counter() - start)

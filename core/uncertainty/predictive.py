@@ -1,10 +1,12 @@
-"""Prediction intervals from samples of a prediction (an ensemble's members, or MC-dropout passes
-of one run), calibrated by split-conformal prediction on held-out sites, and the scores that
-judge them. Pure NumPy/SciPy on one target at a time; :mod:`core.uncertainty.calibration` applies it to runs.
+"""A prediction as samples (:class:`Predictive`: an ensemble's members, or MC-dropout passes of one
+run), the noise and conformal quantile that calibrate it on held-out sites, and the scores that
+judge an interval. Pure NumPy/SciPy on one target at a time; the interval methods are registered in
+:mod:`core.uncertainty.registry` (one file each in ``methods/``), :mod:`core.uncertainty.calibration`
+applies them to runs.
 
 Per target over n rows: the centre mu_i (the members' mean, or the run's own prediction), the
 samples' sd s_i (the epistemic part), one noise sd sigma per target in the target's own units
-(the scale the loss compares), and the observation y_i. The methods (:data:`INTERVAL_METHODS`):
+(the scale the loss compares), and the observation y_i. The methods (``methods/``, one file each):
 
 - ``spread``: mu ± z s, the samples' spread alone: no noise, not calibrated;
 - ``gaussian``: mu ± z sqrt(s² + sigma²), sigma fitted by maximum likelihood on the calibration sites;
@@ -29,10 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-INTERVAL_METHODS = ("spread", "gaussian", "conformal", "normalised", "quantile")
-CONFORMAL_METHODS = ("conformal", "normalised", "quantile")
-#: nominal levels of a reliability diagram
-RELIABILITY_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 @dataclass
@@ -112,36 +110,6 @@ def conformal_quantile(scores: np.ndarray, level: float) -> float:
     return float(scores[k - 1]) if 1 <= k <= len(scores) else math.inf
 
 
-def nonconformity(method: str, observed: np.ndarray, predictive: Predictive, noise: float, level: float) -> np.ndarray:
-    """(n,) the calibration scores of a conformal method."""
-    residual = observed - predictive.centre
-    if method == "conformal":
-        return np.abs(residual)
-    if method == "normalised":
-        return np.abs(residual) / predictive.scale(noise)
-    low, high = predictive.quantiles(level)
-    return np.maximum(low - observed, observed - high)
-
-
-def bounds(method: str, predictive: Predictive, level: float, noise: float, quantile: float = math.nan
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper), each (n,), of the ``level`` interval; ``quantile`` is the conformal quantile
-    of a conformal method at this level."""
-    from scipy.stats import norm
-
-    centre = predictive.centre
-    if method in ("spread", "gaussian"):
-        half = norm.ppf((1 + level) / 2) * (predictive.spread if method == "spread" else predictive.scale(noise))
-    elif method == "conformal":
-        half = np.full_like(centre, quantile)
-    elif method == "normalised":
-        half = quantile * predictive.scale(noise)
-    else:
-        low, high = predictive.quantiles(level)
-        return low - quantile, high + quantile
-    return centre - half, centre + half
-
-
 def interval_scores(observed: np.ndarray, lower: np.ndarray, upper: np.ndarray, predictive: Predictive,
                     noise: float) -> dict:
     """Coverage (PICP), mean width relative to the observations' sd, and CRPS on the observed rows.
@@ -175,22 +143,4 @@ def pit(observed: np.ndarray, predictive: Predictive, noise: float) -> np.ndarra
     return norm.cdf((observed[known] - part.centre) / np.maximum(part.scale(noise), 1e-12))
 
 
-def reliability(method: str, calibration: tuple[np.ndarray, Predictive], reported: tuple[np.ndarray, Predictive],
-                noise: float, levels=RELIABILITY_LEVELS) -> list[dict]:
-    """Observed coverage on the reported rows at each nominal level, each interval calibrated on
-    the calibration rows: [{"level", "coverage"}]. calibration, reported: (observed, Predictive)."""
-    rows = []
-    for level in levels:
-        quantile = math.nan
-        if method in CONFORMAL_METHODS:
-            quantile = conformal_quantile(nonconformity(method, *calibration, noise, level), level)
-        lower, upper = bounds(method, reported[1], level, noise, quantile)
-        known = np.isfinite(reported[0])
-        y = reported[0][known]
-        coverage = float(np.mean((y >= lower[known]) & (y <= upper[known]))) if len(y) else math.nan
-        rows.append({"level": level, "coverage": coverage})
-    return rows
-
-
-__all__ = ["CONFORMAL_METHODS", "INTERVAL_METHODS", "Predictive", "RELIABILITY_LEVELS", "bounds", "conformal_quantile",
-           "interval_scores", "noise_fit", "noise_sd", "nonconformity", "pit", "reliability"]
+__all__ = ["Predictive", "conformal_quantile", "interval_scores", "noise_fit", "noise_sd", "pit"]

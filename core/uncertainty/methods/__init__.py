@@ -1,0 +1,1 @@
+"""Interval methods, one file each defining ``SPEC = IntervalMethod(...)`` (:mod:`core.uncertainty.registry`)."""

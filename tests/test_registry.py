@@ -1,0 +1,43 @@
+"""The one registry shape: models, baselines and uncertainty (interval methods, sample sources)."""
+import numpy as np
+import pytest
+
+from core.baselines import BASELINES
+from core.errors import HybridlabError
+from core.models import MODELS
+from core.registry import Registry
+from core.uncertainty.predictive import Predictive
+from core.uncertainty.registry import (UNCERTAINTY, IntervalMethod, SampleSource, bounds, interval_method, names,
+                                       sample_source)
+
+
+def test_every_extension_point_is_a_registry_found_from_its_files():
+    assert {"soc", "swrc", "respiration", "nn"} <= set(MODELS)
+    assert MODELS.names()[-1] == "nn"  # mechanistic models first, the pure network last
+    assert {"nn", "rf", "qrf", "rosetta3", "one_q10", "network_reco"} == set(BASELINES)
+    assert names(IntervalMethod) == ["spread", "gaussian", "conformal", "normalised", "quantile"]
+    assert names(SampleSource) == ["members", "mc_dropout", "none"]
+    assert all(isinstance(r, Registry) for r in (MODELS, BASELINES, UNCERTAINTY))
+
+
+def test_unknown_and_repeated_names_are_one_line():
+    with pytest.raises(HybridlabError, match="unknown interval method 'wide'; registered: spread, gaussian"):
+        interval_method("wide")
+    with pytest.raises(HybridlabError, match="unknown sample source 'normalised'; registered: members"):
+        sample_source("normalised")  # an interval method is not a source
+    with pytest.raises(HybridlabError, match="registered twice"):
+        UNCERTAINTY.register(interval_method("spread"))
+    with pytest.raises(HybridlabError, match="must be a UncertaintySpec"):
+        UNCERTAINTY.register("spread")
+
+
+def test_a_registered_method_is_used_by_name():
+    registry = Registry("interval method", IntervalMethod)
+    half_width = IntervalMethod(name="fixed", description="±1", rank=9,
+                                bounds=lambda p, level, noise, q: (p.centre - 1, p.centre + 1))
+    registry.register(half_width)
+    predictive = Predictive(np.array([0.0, 2.0]), np.array([[0.0, 2.0]]))
+    lower, upper = registry.get("fixed").bounds(predictive, 0.9, 0.0, np.nan)
+    assert lower.tolist() == [-1.0, 1.0] and upper.tolist() == [1.0, 3.0]
+    conformal_lower, _ = bounds("conformal", predictive, 0.9, 0.0, 0.5)
+    assert conformal_lower.tolist() == [-0.5, 1.5]
