@@ -8,7 +8,7 @@ import os
 import param
 
 import core
-from core.datasets import DEFAULT_SITES, TableShape
+from core.datasets import TableShape, default_sites
 
 ENV_PREFIX = "HYBRIDLAB_MAX_"
 #: the covariate grid a served dashboard maps each finished run over (``hybridlab serve --grid``)
@@ -83,7 +83,7 @@ class ServerLimits(param.Parameterized):
             problems.append(f"hidden layers {','.join(map(str, plan.network.hidden))} have {units} units, over this "
                             f"server's limit of {self.hidden_units}")
         if plan.data.name is not None:
-            sites = plan.data.n or DEFAULT_SITES.get(plan.data.name, 0)
+            sites = plan.data.n or default_sites(plan.data.name)
             if sites > self.sites:
                 problems.append(f"{sites} sites is over this server's limit of {self.sites}")
         return problems

@@ -144,9 +144,11 @@ def test_unknown_format_and_missing_file(tmp_path):
 def test_committed_samples_match_the_generators():
     from pathlib import Path
 
-    from core.datasets import BUILTIN, SAMPLE_SITES
+    from core.datasets import sources
     root = Path(__file__).resolve().parents[1] / "data"
-    for name, n in SAMPLE_SITES.items():
-        committed = pd.read_csv(root / f"{name}-sample.csv")
-        fresh = BUILTIN[name](n=n, seed=0).frame
+    samples = [s for s in sources("builtin") if s.sample_sites]
+    assert [s.name for s in samples] == ["respiration-synthetic", "lucas-synthetic", "swrc-synthetic"]
+    for spec in samples:
+        committed = pd.read_csv(root / f"{spec.name}-sample.csv")
+        fresh = spec.load(n=spec.sample_sites, seed=0).frame
         pd.testing.assert_frame_equal(committed, fresh, check_dtype=False, rtol=1e-12)

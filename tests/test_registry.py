@@ -41,3 +41,19 @@ def test_a_registered_method_is_used_by_name():
     assert lower.tolist() == [-1.0, 1.0] and upper.tolist() == [1.0, 3.0]
     conformal_lower, _ = bounds("conformal", predictive, 0.9, 0.0, 0.5)
     assert conformal_lower.tolist() == [-0.5, 1.5]
+
+
+def test_data_sources_are_one_registry_of_builtin_sets_and_file_kinds(tmp_path):
+    from core.datasets import DATA_SOURCES, builtin_names, default_sites, load_data, sources
+
+    assert builtin_names() == ["lucas-synthetic", "respiration-synthetic", "swrc-synthetic"]
+    assert [s.name for s in sources("file")] == ["table"]
+    assert default_sites("lucas-synthetic") == 16_743 and default_sites("my.csv") == 0
+    assert DATA_SOURCES.get("swrc-synthetic").columns["theta"][0] == "m³ m⁻³"
+    with pytest.raises(HybridlabError, match="unknown data 'lucas'; built-in: lucas-synthetic"):
+        load_data("lucas")
+    path = tmp_path / "sites.csv"
+    load_data("respiration-synthetic", n=3).frame.to_csv(path, index=False)
+    data = load_data(str(path), columns={"id": "site_id", "predictors": ["clay"], "forcing": {"temp": "temp"},
+                                         "targets": {"reco": "reco"}})
+    assert len(data.frame) == len(load_data("respiration-synthetic", n=3).frame)

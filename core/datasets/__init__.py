@@ -1,7 +1,8 @@
-"""Data sets: built-in synthetic sets with a known truth, and users' CSV/Parquet files.
+"""Data sets: built-in synthetic sets with a known truth, and users' CSV/Parquet files, all in one
+registry (:data:`DATA_SOURCES`, :mod:`core.datasets.registry`).
 
-Add a built-in set by writing a module with a ``load(n=None, seed=0) -> HybridData`` function
-and naming it in :data:`BUILTIN`.
+Add a source by writing one module here that defines ``DATA = DataSourceSpec(...)``: a built-in set
+with a ``load(n=None, seed=0) -> HybridData`` function, or a kind of file with ``load(path, columns)``.
 """
 from __future__ import annotations
 
@@ -9,22 +10,21 @@ import functools
 from pathlib import Path
 
 from core.errors import DataError
-from core.datasets import lucas, respiration, swrc
 from core.datasets.base import LATITUDE, LONGITUDE, TRUE_PREFIX, HybridData, coordinate_columns
 from core.datasets.files import load_file, read_mapping, read_table
+from core.datasets.registry import DATA_SOURCES, DataSourceSpec, sources
 from core.datasets.shape import TableShape, table_shape
 from core.formatting import short_repr
 
-BUILTIN = {
-    "respiration-synthetic": respiration.load,
-    "lucas-synthetic": lucas.load,
-    "swrc-synthetic": swrc.load,
-}
+def _builtin_spec(name) -> DataSourceSpec | None:
+    spec = DATA_SOURCES.get(name) if isinstance(name, str) and name in DATA_SOURCES else None
+    return spec if spec is not None and spec.kind == "builtin" else None
 
 
-#: sites (or profiles) of each built-in set when no ``n`` is given
-DEFAULT_SITES = {"respiration-synthetic": respiration.N_SITES, "lucas-synthetic": lucas.N_SITES,
-                 "swrc-synthetic": swrc.N_PROFILES}
+def default_sites(name: str) -> int:
+    """Sites (or profiles) of a built-in set when no ``n`` is given (0 for anything else)."""
+    spec = _builtin_spec(name)
+    return spec.sites or 0 if spec else 0
 
 
 def builtin_names() -> list[str]:
@@ -35,7 +35,7 @@ def builtin_names() -> list[str]:
     list of str
         e.g. ``lucas-synthetic``, ``respiration-synthetic``, ``swrc-synthetic``.
     """
-    return sorted(BUILTIN)
+    return sorted(s.name for s in sources("builtin"))
 
 
 def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int = 0,
@@ -63,22 +63,18 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
     HybridData
         The table with its id, predictor, forcing and target columns.
     """
-    if name_or_path in BUILTIN:
+    builtin = _builtin_spec(name_or_path)
+    if builtin is not None:
         if columns is not None:
             raise DataError(f"built-in data {short_repr(name_or_path)} takes no column mapping")
-        return BUILTIN[name_or_path](n=n, seed=seed)
-    if Path(name_or_path).suffix.lower() in (".csv", ".txt", ".parquet", ".pq") or Path(name_or_path).exists():
+        return builtin.load(n=n, seed=seed)
+    kind = next((s for s in sources("file") if s.matches(str(name_or_path))), None)
+    if kind is not None:
         if columns is None:
             raise DataError(f"{name_or_path}: a data file needs a column mapping (--columns MAP.json)")
-        return load_file(name_or_path, columns, nonnegative=nonnegative, drop_incomplete=drop_incomplete)
+        return kind.load(name_or_path, columns, nonnegative=nonnegative, drop_incomplete=drop_incomplete)
     raise DataError(f"unknown data {short_repr(name_or_path)}; built-in: {', '.join(builtin_names())}, "
                     "or give a .csv/.parquet file with --columns")
-
-
-SAMPLE_SITES = {"respiration-synthetic": 10, "lucas-synthetic": 300, "swrc-synthetic": 30}
-
-
-_MODULES = {"respiration-synthetic": respiration, "lucas-synthetic": lucas, "swrc-synthetic": swrc}
 
 
 def write_samples(folder: str | Path, overwrite: bool = False) -> list[Path]:
@@ -87,7 +83,8 @@ def write_samples(folder: str | Path, overwrite: bool = False) -> list[Path]:
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise DataError(f"{folder}: exists and is not a folder")
-    existing = [p.name for p in [folder / f"{n}-sample.csv" for n in SAMPLE_SITES] + [folder / "README.md"]
+    samples = [s for s in sources("builtin") if s.sample_sites]
+    existing = [p.name for p in [folder / f"{s.name}-sample.csv" for s in samples] + [folder / "README.md"]
                 if p.exists()]
     if existing and not overwrite:
         raise DataError(f"{folder}: would replace {', '.join(existing)}; choose another folder or give --overwrite")
@@ -100,16 +97,15 @@ def write_samples(folder: str | Path, overwrite: bool = False) -> list[Path]:
         "cached outside git (`HYBRIDLAB_CACHE`, default `~/.cache/hybridlab`). This file and the samples",
         "are written by `hybridlab data --write-samples data`; a test checks the samples match the generators.\n",
     ]
-    for name, n in SAMPLE_SITES.items():
-        path = folder / f"{name}-sample.csv"
-        frame = BUILTIN[name](n=n, seed=0).frame
+    for spec in samples:
+        path = folder / f"{spec.name}-sample.csv"
+        frame = spec.load(n=spec.sample_sites, seed=0).frame
         frame.to_csv(path, index=False)
         paths.append(path)
-        module = _MODULES[name]
-        doc = " ".join(module.__doc__.strip().split())
-        text += [f"## {name}\n", f"`{path.name}`: {len(frame)} rows from {n} sites (seed 0). {doc}\n",
+        doc = " ".join(spec.description.strip().split())
+        text += [f"## {spec.name}\n", f"`{path.name}`: {len(frame)} rows from {spec.sample_sites} sites (seed 0). {doc}\n",
                  "| column | unit | meaning |", "|---|---|---|"]
-        text += [f"| `{c}` | {u} | {m} |" for c, (u, m) in module.COLUMNS.items()]
+        text += [f"| `{c}` | {u} | {m} |" for c, (u, m) in spec.columns.items()]
         text.append("")
     readme = folder / "README.md"
     readme.write_text("\n".join(text) + _kept_section(folder))
@@ -135,7 +131,7 @@ def _kept_section(folder: Path) -> str:
 
 @functools.lru_cache(maxsize=4)
 def _builtin(name: str, n: int | None, seed: int) -> HybridData:
-    return BUILTIN[name](n=n, seed=seed)
+    return _builtin_spec(name).load(n=n, seed=seed)
 
 
 def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: set[str] = frozenset()) -> HybridData:
@@ -144,13 +140,14 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
     or a file ``{"path", "columns", "predictors", "drop_incomplete"}`` read anew (rows lacking a
     forcing or predictor value left out, with a note, unless ``drop_incomplete`` is false)."""
     if "name" in source:
-        if source["name"] not in BUILTIN:
+        if _builtin_spec(source["name"]) is None:
             raise DataError(f"unknown built-in data {short_repr(source['name'])}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
-    return load_file(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
+    kind = next((s for s in sources("file") if s.matches(str(source["path"]))), DATA_SOURCES.get("table"))
+    return kind.load(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
                      predictors=source.get("predictors"), drop_incomplete=source.get("drop_incomplete", True))
 
 
-__all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "BUILTIN", "builtin_names", "load_data", "load_source",
-           "load_file", "read_mapping", "read_table", "write_samples", "KEPT_MARKER", "SAMPLE_SITES", "DEFAULT_SITES",
+__all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "DATA_SOURCES", "DataSourceSpec", "builtin_names", "default_sites", "load_data", "load_source",
+           "load_file", "read_mapping", "read_table", "write_samples", "KEPT_MARKER", "sources",
            "TableShape", "table_shape"]

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.datasets.registry import DataSourceSpec
+
 VERSION = 1
 N_SITES = 16_743
 N_MBC = 414
@@ -204,3 +206,7 @@ def load(n: int | None = None, seed: int = 0):
                       forcing={"npp": "npp", "temp": "temp", "soil_mass": "soil_mass"},
                       targets={t: t for t in NOISE},
                       source={"name": "lucas-synthetic", "n": n, "seed": seed})
+
+
+DATA = DataSourceSpec(name="lucas-synthetic", kind="builtin", description=__doc__, load=load, rank=2, columns=COLUMNS,
+                      sites=N_SITES, sample_sites=300)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core.datasets.registry import DataSourceSpec
+
 TRUE_Q10 = 1.5
 T_REF = 15.0
 #: sites when no number is given
@@ -61,3 +63,7 @@ def load(n: int | None = None, seed: int = 0):
     return HybridData(frame, id="site_id", predictors=["moisture", "soil_n", "clay", "elev"],
                       forcing={"temp": "temp"}, targets={"reco": "reco"},
                       source={"name": "respiration-synthetic", "n": n, "seed": seed})
+
+
+DATA = DataSourceSpec(name="respiration-synthetic", kind="builtin", description=__doc__, load=load, rank=1, columns=COLUMNS,
+                      sites=N_SITES, sample_sites=10)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.datasets.registry import DataSourceSpec
+
 TRUE_PARAMS = ("theta_s", "h_m", "sigma", "theta_o")
 PF_GRID = np.array([0.0, 0.5, 1.0, 1.5, 1.8, 2.0, 2.5, 3.0, 3.5, 4.2, 5.0, 6.0])
 NOISE = 0.01
@@ -83,3 +85,7 @@ def load(n: int | None = None, seed: int = 0):
     return HybridData(frame, id="profile_id", predictors=["clay", "silt", "sand", "oc"],
                       forcing={"h": "h_cm"}, targets={"theta": "theta"},
                       source={"name": "swrc-synthetic", "n": n, "seed": seed})
+
+
+DATA = DataSourceSpec(name="swrc-synthetic", kind="builtin", description=__doc__, load=load, rank=3, columns=COLUMNS,
+                      sites=N_PROFILES, sample_sites=30)
