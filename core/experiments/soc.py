@@ -18,7 +18,6 @@ from ..reporting import interval_markdown
 from ..models import get_model
 from ..network import NetworkConfig
 from ..plan import DataSource, RunPlan
-from ..splits import SplitConfig
 from ..train_config import TrainConfig
 from . import reference
 from .base import Experiment, ExperimentOptions
@@ -36,7 +35,7 @@ TARGETS = ("soc", "moc", "poc", "mbc")
 def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
     """One plan per configuration, with the report's settings."""
     data = DataSource(name="lucas-synthetic", n=options.n_sites, seed=options.seed)
-    return {name: RunPlan(model=model, roles=roles, data=data, split=SplitConfig(kind=options.split),
+    return {name: RunPlan(model=model, roles=roles, data=data, split=options.split_settings(),
                           network=NetworkConfig(),
                           train=TrainConfig(epochs=options.epochs, patience=options.patience, seed=options.seed))
             for name, (model, roles) in CONFIGURATIONS.items()}
