@@ -164,3 +164,16 @@ def test_train_with_a_spatial_split_writes_its_geometry(tmp_path):
     assert geometry["median_nearest_train_km"] > 0 and geometry["val_sites"] == metrics["n_val"]
     predictions = pd.read_parquet(out / "predictions.parquet")
     assert (predictions["split"] == "val").sum() == metrics["n_val"]
+
+
+def test_dashboard_offers_the_spatial_split_with_a_block_size():
+    from app.state.setup import Setup
+
+    setup = Setup(split="spatial", block_size=450.0)
+    assert "spatial" in setup.param.split.objects
+    plan = setup.plan()
+    assert plan.split.kind == "spatial" and plan.split.block_size == 450 and plan.split.folds is None
+    again = Setup()
+    again.load_plan(plan)
+    assert (again.split, again.block_size) == ("spatial", 450)
+    assert "block_size" not in Setup(split="site").plan().split.to_dict()
