@@ -135,7 +135,7 @@ def block_folds(blocks: SiteBlocks, folds: int, seed: int) -> list[np.ndarray]:
     import verde
 
     if blocks.n_blocks < folds:
-        raise HybridlabError(f"a {folds}-fold spatial split needs at least {folds} blocks with sites; these blocks "
+        raise HybridlabError(f"--folds {folds} of a spatial split needs at least {folds} blocks with sites; these blocks "
                              f"({blocks.spacing[0]:.0f} × {blocks.spacing[1]:.0f} km) give {blocks.n_blocks}: choose a "
                              f"smaller --block-size or fewer --folds")
     # given the same points and block size, verde's blocks are ``blocks.labels``

@@ -107,7 +107,7 @@ def test_blocks_as_large_as_the_data_or_too_few_for_the_folds_are_refused():
     with pytest.raises(HybridlabError, match=r"--block-size 9000 km is not smaller than the data's extent \(\d+ km "
                                              r"east-west × \d+ km north-south\)"):
         split_rows(groups, SplitConfig("spatial", block_size=9000), coordinates=lonlat)
-    with pytest.raises(HybridlabError, match="5-fold spatial split needs at least 5 blocks"):
+    with pytest.raises(HybridlabError, match="--folds 5 of a spatial split needs at least 5 blocks"):
         split_rows(groups, SplitConfig("spatial", block_size=2000, folds=5), coordinates=lonlat)
 
 
