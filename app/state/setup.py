@@ -42,6 +42,8 @@ class Setup(param.Parameterized):
     loss = param.Selector(default=_TRAIN.loss, objects=core.CHOICES["loss"])
     weighting = param.Selector(default=_TRAIN.weighting, objects=core.CHOICES["weighting"])
     split = param.Selector(default=core.SplitConfig().kind, objects=core.CHOICES["split"])
+    block_size = param.Number(default=300.0, bounds=(0, None), inclusive_bounds=(False, True),
+                              doc="side of the square blocks of the spatial split, km (the data's lat/lon columns)")
     seed = param.Integer(default=_TRAIN.seed, bounds=(0, None))
     ensemble = param.Integer(default=1, bounds=(1, 10),
                              doc="members: seeds SEED..SEED+N-1 trained together as one run on one split (the "
@@ -145,7 +147,7 @@ class Setup(param.Parameterized):
 
     # -- validation and the plan -------------------------------------------------------------------
     @param.depends("optimizer", "lr", "batch_size", "epochs", "patience", "hidden", "activation", "dropout",
-                   "loss", "weighting", "split", "data_name", "n_sites", "ensemble", watch=True)
+                   "loss", "weighting", "split", "block_size", "data_name", "n_sites", "ensemble", watch=True)
     def validate(self) -> list[str]:
         errors = [f"{r.pname}: {r.error}" for r in self.rows if r.error]
         if self.ensemble > self.limits.ensemble_members:
@@ -183,7 +185,8 @@ class Setup(param.Parameterized):
             {"name": self.data_name, "n": self.n_sites, "seed": self.seed}
         return core.RunPlan.from_dict({
             "model": self.model_name, "data": data, "roles": self.roles or None, "bounds": bounds, "fixed": fixed,
-            "split": {"kind": self.split, "calibration": core.INTERVAL_CALIBRATION if self.intervals else 0.0},
+            "split": {"kind": self.split, "calibration": core.INTERVAL_CALIBRATION if self.intervals else 0.0,
+                      **({"block_size": self.block_size} if self.split == "spatial" else {})},
             "network": {"hidden": self.hidden, **{k: getattr(self, k) for k in NETWORK_FIELDS}},
             "train": {"seed": self.seed, "members": self.ensemble, **{k: getattr(self, k) for k in TRAIN_FIELDS}}})
 
@@ -233,6 +236,7 @@ class Setup(param.Parameterized):
             row.param.update(lower=p.lower, upper=p.upper, role=p.role, value=p.fixed_value)
         self.param.update(hidden=",".join(map(str, plan.network.hidden)), split=plan.split.kind,
                           intervals=plan.split.calibration > 0,
+                          **({"block_size": plan.split.block_size} if plan.split.kind == "spatial" else {}),
                           seed=plan.train.seed, ensemble=plan.train.members,
                           **{k: getattr(plan.network, k) for k in NETWORK_FIELDS},
                           **{k: getattr(plan.train, k) for k in TRAIN_FIELDS})

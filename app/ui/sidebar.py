@@ -193,7 +193,9 @@ def settings_card(setup: Setup):
                widget.Select.from_param(s.split, width=130), widget.IntInput.from_param(s.seed, width=130)),
         pn.Row(widget.IntInput.from_param(s.ensemble, name="ensemble (seeds, 1-10)", width=130,
                                           css_classes=["ensemble"]),
-               widget.IntInput.from_param(s.twins, name="twins (verdicts, 0-8)", width=130, css_classes=["twins"])),
+               widget.IntInput.from_param(s.twins, name="twins (verdicts, 0-8)", width=130, css_classes=["twins"]),
+               widget.FloatInput.from_param(s.block_size, name="block size (km, spatial)", width=130,
+                                            css_classes=["block-size"])),
         pn.Row(widget.Checkbox.from_param(s.intervals, name=f"90 % intervals (hold out {core.INTERVAL_CALIBRATION:.0%} to calibrate)",
                                           css_classes=["intervals"], width=260)),
         title="Training settings", collapsed=False, width=SIDEBAR_WIDTH - 20, css_classes=["training-settings"])

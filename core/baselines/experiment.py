@@ -66,7 +66,7 @@ def prepare(plan: RunPlan, baselines: list[BaselineSpec]) -> Comparison:
 def configurations(comparison: Comparison, options: ExperimentOptions) -> dict[str, RunPlan]:
     """The hybrid and each trained baseline as a plan: the options' split kind, and their epochs
     and patience where given (None: the plan's)."""
-    plan = comparison.plan.replace(split={**comparison.plan.split.to_dict(), "kind": options.split})
+    plan = comparison.plan.replace(split={**comparison.plan.split.to_dict(), **options.split_settings()})
     given = {k: v for k, v in (("epochs", options.epochs), ("patience", options.patience)) if v is not None}
     if given:
         plan = plan.replace(train={**plan.train.to_dict(), **given})

@@ -56,7 +56,10 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("name", help="; ".join(f"{e.name}: {e.description}" for e in EXPERIMENTS.values())
                    + "; or, with --baselines, the model to compare")
     p.add_argument("--out", required=True, help="results folder")
-    p.add_argument("--split", default="site", choices=["site", "temperature"], help="site (80/20) or temperature")
+    p.add_argument("--split", default="site", choices=["site", "temperature", "spatial"],
+                   help="site (80/20), temperature, or spatial (blocks of --block-size km)")
+    p.add_argument("--block-size", type=float, default=None, metavar="KM",
+                   help="side of the square blocks of --split spatial in km, e.g. 300")
     p.add_argument("--epochs", type=int, default=None,
                    help="maximum epochs per configuration (default 1000; with --baselines the model's)")
     p.add_argument("--patience", type=int, default=None,
@@ -66,7 +69,7 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--configurations", default=None, help="comma-separated subset of the experiment's configurations")
     p.add_argument("--seeds", type=int, default=1, help="training seeds SEED..SEED+N-1 per configuration (default 1)")
-    p.add_argument("--folds", type=int, default=None, help="run every fold of a K-fold split by site")
+    p.add_argument("--folds", type=int, default=None, help="run every fold of a K-fold split by site (by block with --split spatial)")
     p.add_argument("--pack-seeds", action="store_true",
                    help="train a configuration's seeds together as one ensemble run (sharing the first seed's split)")
     p.add_argument("--precision", default="float32", choices=["float32", "bf16-mixed"],

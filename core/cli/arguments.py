@@ -43,11 +43,18 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
                    help="change a parameter's bounds, e.g. q_max=5,150 (repeatable)")
     p.add_argument("--fix", action="append", default=[], metavar="PARAM=VALUE",
                    help="fix a parameter at a value, e.g. beta=1 (repeatable)")
-    p.add_argument("--split", default=None, help="site | temperature | kfold (default: site)")
+    p.add_argument("--split", default=None, help="site | temperature | kfold | spatial (default: site)")
     p.add_argument("--val-fraction", type=float, default=None, help="share of sites for validation (default 0.2)")
     p.add_argument("--split-column", default=None, help="column for the temperature split (default: temp)")
-    p.add_argument("--folds", type=int, default=None, help="number of folds for --split kfold (default 5)")
-    p.add_argument("--fold", type=int, default=None, help="validation fold (0-based) for --split kfold")
+    p.add_argument("--folds", type=int, default=None,
+                   help="number of folds for --split kfold (default 5), or for a block k-fold with --split spatial "
+                        "(default: no folds, a hold-out of --val-fraction of the blocks)")
+    p.add_argument("--fold", type=int, default=None, help="validation fold (0-based) for --split kfold or spatial")
+    p.add_argument("--block-size", type=float, default=None, metavar="KM",
+                   help="side of the square blocks of --split spatial in km (required there), e.g. 300")
+    p.add_argument("--coordinates", type=_column_pair, default=None, metavar="LON,LAT",
+                   help="longitude and latitude columns (degrees) of --split spatial (default: found by name, "
+                        "lon/lat, longitude/latitude or th_long/th_lat)")
     p.add_argument("--calibration", type=float, default=None,
                    help="share of the training sites held out to calibrate prediction intervals, e.g. 0.15 "
                         "(default 0: none; `predict --interval` needs it for a one-member run)")
@@ -80,11 +87,19 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
 
 #: flag -> key in the plan's split / network / train block
 SPLIT_FLAGS = {"split": "kind", "val_fraction": "val_fraction", "split_column": "column", "folds": "folds",
-               "fold": "fold", "calibration": "calibration"}
+               "fold": "fold", "calibration": "calibration", "block_size": "block_size", "coordinates": "coordinates"}
 NETWORK_FLAGS = {"hidden": "hidden", "activation": "activation", "dropout": "dropout"}
 TRAIN_FLAGS = {"optimizer": "optimizer", "lr": "lr", "batch_size": "batch_size", "epochs": "epochs",
                "patience": "patience", "seed": "seed", "device": "device", "loss": "loss", "weighting": "weighting",
                "global_start": "global_start", "neural_start": "neural_start", "members": "members", "precision": "precision"}
+
+
+def _column_pair(text: str) -> list[str]:
+    """``LON,LAT`` as two column names (argparse type of --coordinates)."""
+    names = [n.strip() for n in text.split(",")]
+    if len(names) != 2 or not all(names):
+        raise argparse.ArgumentTypeError(f"expects two column names LON,LAT, got {text!r}")
+    return names
 
 
 def _key_values(item: str, flag: str, count: int):
@@ -125,6 +140,10 @@ def _data_source(a: argparse.Namespace, values: dict) -> dict:
 def plan_from_args(a: argparse.Namespace) -> RunPlan:
     """A validated plan from ``--config`` (if given) and the flags given on top of it."""
     values = RunPlan.read(a.config).to_dict() if a.config else {}
+    before = values.get("split") or {}
+    if a.split == "spatial" and a.folds is None and before.get("kind") != "spatial":
+        # another kind's 5 folds were not asked for: a hold-out of blocks
+        values["split"] = {k: v for k, v in before.items() if k not in ("folds", "fold")}
     if a.model is not None or "model" not in values:
         if a.config and a.model not in (None, values.get("model")):
             values = {k: v for k, v in values.items() if k in ("data", "split", "train")}

@@ -212,7 +212,7 @@ def cmd_experiment(a: argparse.Namespace) -> int:
                                 patience=100 if a.patience is None else a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
                                 seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision,
-                                members=a.members, calibration=a.calibration)
+                                members=a.members, calibration=a.calibration, block_size=a.block_size)
     results = run_with_progress(a, lambda executor, **hooks: run_experiment(experiment, a.out, options, executor,
                                                                              **hooks))
     print(f"results in {a.out}/results.md")

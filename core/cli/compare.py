@@ -98,7 +98,7 @@ def cmd_compare(a: argparse.Namespace) -> int:
     check_not_input(Path(a.out), [p for p in (a.data, a.columns) if p and Path(p).exists()])
     options = ExperimentOptions(split=a.split, epochs=a.epochs, patience=a.patience, seed=a.seed, seeds=a.seeds,
                                 folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision, members=a.members,
-                                calibration=a.calibration)
+                                calibration=a.calibration, block_size=a.block_size)
     results = run_with_progress(a, lambda executor, **hooks: run_comparison(plan, baselines, a.out, options, executor,
                                                                              **hooks))
     print((Path(a.out) / "results.md").read_text())

@@ -18,7 +18,7 @@ EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
 #: run-plan flags that a --plan file replaces (its base holds them)
 PLAN_FLAGS = ("config", "model", "data", "columns", "drop_incomplete", "n_sites", "roles", "targets", "split",
               "val_fraction", "split_column", "fold", "epochs", "patience", "batch_size", "lr", "optimizer", "loss", "weighting",
-              "global_start", "neural_start", "hidden", "activation", "dropout", "seed", "device")
+              "global_start", "neural_start", "hidden", "activation", "dropout", "seed", "device", "block_size", "coordinates")
 
 
 def add_executor_arguments(p: argparse.ArgumentParser) -> None:

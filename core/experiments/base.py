@@ -39,7 +39,8 @@ class ExperimentOptions:
     train as the members of one ensemble run (:class:`~core.sweep.SweepPlan`); precision:
     float32 or bf16-mixed; members: every run an ensemble of this many members (each seed then
     gives one ensemble); calibration: share of the training sites held out to calibrate
-    prediction intervals (None: 0.15 for ensembles, else none)."""
+    prediction intervals (None: 0.15 for ensembles, else none); block_size: the blocks of a
+    spatial split, km."""
 
     split: str = "site"
     epochs: int = 1000
@@ -53,6 +54,13 @@ class ExperimentOptions:
     precision: str = "float32"
     members: int = 1
     calibration: float | None = None
+    block_size: float | None = None
+
+    def split_settings(self) -> dict:
+        """The plans' split block: the kind, and for a spatial split its block size."""
+        if self.split == "spatial":
+            return {"kind": self.split, "block_size": self.block_size, "folds": None}  # folds: the sweep's
+        return {"kind": self.split}
 
     @property
     def calibration_share(self) -> float:
@@ -149,8 +157,9 @@ def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> Swee
     check_integer(options.members, "--members", minimum=1, maximum=MAX_MEMBERS)  # before seeds are counted in steps of it
     if options.seeds > MAX_RUNS:
         raise HybridlabError(f"--seeds {options.seeds:,} is more runs than a sweep may hold ({MAX_RUNS:,})")
-    if options.folds is not None and options.split != "site":
-        raise HybridlabError("--folds runs a k-fold split by site; leave out --split temperature")
+    if options.folds is not None and options.split not in ("site", "spatial"):
+        raise HybridlabError("--folds runs a k-fold split by site (or by block with --split spatial); leave out "
+                             "--split temperature")
     if options.members > 1 and options.pack_seeds:
         raise HybridlabError("--members trains every seed as its own ensemble; --pack-seeds packs seeds into one: "
                              "give one of them")

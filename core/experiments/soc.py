@@ -18,7 +18,6 @@ from core.report.tables import interval_markdown
 from core.models import get_model
 from core.hybrid.network import NetworkConfig
 from core.run.plan import DataSource, RunPlan
-from core.training.splits import SplitConfig
 from core.training.config import TrainConfig
 from core.experiments import reference
 from core.experiments.base import Experiment, ExperimentOptions
@@ -36,7 +35,7 @@ TARGETS = ("soc", "moc", "poc", "mbc")
 def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
     """One plan per configuration, with the report's settings."""
     data = DataSource(name="lucas-synthetic", n=options.n_sites, seed=options.seed)
-    return {name: RunPlan(model=model, roles=roles, data=data, split=SplitConfig(kind=options.split),
+    return {name: RunPlan(model=model, roles=roles, data=data, split=options.split_settings(),
                           network=NetworkConfig(),
                           train=TrainConfig(epochs=options.epochs, patience=options.patience, seed=options.seed))
             for name, (model, roles) in CONFIGURATIONS.items()}

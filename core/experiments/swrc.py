@@ -37,7 +37,7 @@ def plans(options: ExperimentOptions) -> dict[str, RunPlan]:
     """Both predictor sets with the model's recommended (the report's) settings."""
     return {name: RunPlan(model="swrc", data=DataSource(name="swrc-synthetic", n=options.n_sites, seed=options.seed,
                                                         predictors=predictors),
-                          split={"kind": options.split},
+                          split=options.split_settings(),
                           train={"epochs": options.epochs, "patience": options.patience, "seed": options.seed})
             for name, predictors in PREDICTOR_SETS.items()}
 

@@ -29,6 +29,7 @@ from core.run.result import Run
 from core.training.splits import hold_out_calibration, split_rows
 from core.training.loop import Tensors, predict, train_members
 from core.formatting import short_repr
+from core.spatial.geometry import split_coordinates, split_geometry
 
 
 @dataclass
@@ -123,7 +124,8 @@ def _split(plan: RunPlan, data: HybridData, targets: list[str]) -> tuple[np.ndar
             raise DataError(f"temperature split: column {short_repr(plan.split.column)} not found in data {short_repr(data.name)}")
         values = data.frame[column].to_numpy()
     groups = data.frame[data.id].to_numpy()
-    train_rows, val_rows = split_rows(groups, plan.split, plan.train.seed, values)
+    coordinates = split_coordinates(data, plan.split)[0] if plan.split.kind == "spatial" else None
+    train_rows, val_rows = split_rows(groups, plan.split, plan.train.seed, values, coordinates)
     train_rows, calibration_rows = hold_out_calibration(groups, train_rows, plan.split.calibration, plan.train.seed)
     for rows, name in ((train_rows, "training"), (val_rows, "validation")):
         for target in targets:
@@ -223,6 +225,9 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     observer.on_start(context)
     finished = _train(context, model_config, train_tensors, val_tensors, observer, stop_event)
     final = finished.snapshot
+    geometry = split_geometry(data, plan.split, train_rows, val_rows, plan.train.seed)
+    if geometry is not None:
+        finished.metrics["split_geometry"] = geometry
     calibration = _calibrate(context, finished.metrics, final.predictions)
     run = Run(plan=plan, model_config=model_config, model=finished.model, data=data, train_rows=train_rows,
               val_rows=val_rows, result=finished.result, metrics=finished.metrics, predictions=final.predictions,

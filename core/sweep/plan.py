@@ -123,8 +123,9 @@ class SweepPlan:
             self.folds = check_integer(self.folds, "folds", minimum=2)
         if self.splits is not None and (isinstance(self.splits, str) or not self.splits):
             raise HybridlabError(f"sweep splits must be a non-empty list, got {short_repr(self.splits)}")
-        if self.folds is not None and self.splits and any(s != "kfold" for s in self.splits):
-            raise HybridlabError("sweep: folds run a k-fold split by site; leave out splits, or use splits: [kfold]")
+        if self.folds is not None and self.splits and (len(self.splits) > 1 or self.splits[0] not in ("kfold", "spatial")):
+            raise HybridlabError("sweep: folds run a k-fold split by site (or by block); leave out splits, or use "
+                                 "splits: [kfold] or [spatial]")
         if not isinstance(self.grid, dict):
             raise HybridlabError(f"sweep grid must map a setting to a list of values, got {short_repr(self.grid)}")
         for key, values in self.grid.items():
@@ -168,7 +169,10 @@ class SweepPlan:
 
     def _variants(self) -> list[tuple[dict, dict]]:
         """(axes, changes) for each split and grid combination."""
-        splits = ["kfold"] if self.folds else (self.splits or [None])
+        base_kind = (self.base.get("split") or {}).get("kind")
+        # folds run a k-fold by site, or by block where the base or the splits ask for a spatial split
+        fold_kind = "spatial" if "spatial" in (self.splits or [base_kind]) else "kfold"
+        splits = [fold_kind] if self.folds else (self.splits or [None])
         folds = range(self.folds) if self.folds else [None]
         keys = list(self.grid)
         variants = []
@@ -177,9 +181,11 @@ class SweepPlan:
             if split is not None:
                 axes["split"] = split
                 changes["split"] = {"kind": split}
+                if split == "spatial" and base_kind != "spatial":  # not another kind's 5 folds: a block hold-out
+                    changes["split"].update(folds=None, fold=0)
             if fold is not None:
                 axes["fold"] = fold
-                changes["split"] = {"kind": "kfold", "folds": self.folds, "fold": fold}
+                changes["split"] = {"kind": fold_kind, "folds": self.folds, "fold": fold}
             for key, value in zip(keys, values):
                 block, setting = _grid_key(key)
                 axes[key] = value

@@ -3,7 +3,10 @@
 - ``site``: random by group, default 80/20 (scikit-learn ``GroupShuffleSplit``);
 - ``temperature``: train on the colder sites, validate on the warmest fraction of sites by their
   mean of a column (default the forcing ``temp``): a test of extrapolation to warmer climates;
-- ``kfold``: k-fold by group (scikit-learn ``GroupKFold`` with shuffling), one fold as validation.
+- ``kfold``: k-fold by group (scikit-learn ``GroupKFold`` with shuffling), one fold as validation;
+- ``spatial``: whole square blocks of ``block_size`` km on the sites' coordinates go to validation,
+  about ``val_fraction`` of them, or with ``folds`` one fold of a block k-fold
+  (:mod:`core.training.blocks`, through verde).
 
 Any of them can hold out a share of the training groups as *calibration* sites
 (:func:`hold_out_calibration`): neither trained on nor reported, they calibrate prediction intervals
@@ -22,8 +25,11 @@ import pandas as pd
 from core.errors import DataError, HybridlabError
 from core.validation import check_choice, check_integer, check_number, settings_from_dict
 from core.formatting import short_repr
+from core.training.blocks import spatial_split
 
-SPLIT_KINDS = ("site", "temperature", "kfold")
+SPLIT_KINDS = ("site", "temperature", "kfold", "spatial")
+#: settings only the spatial split uses (left out of the other kinds' dicts where unset)
+SPATIAL_KEYS = ("block_size", "coordinates")
 #: the calibration share used where a user asks for intervals without giving one (experiments with
 #: --members, the dashboard's interval switch)
 INTERVAL_CALIBRATION = 0.15
@@ -36,45 +42,64 @@ class SplitConfig:
     Parameters
     ----------
     kind : str
-        One of :data:`SPLIT_KINDS` (site, temperature, kfold).
+        One of :data:`SPLIT_KINDS` (site, temperature, kfold, spatial).
     val_fraction : float
-        Share of groups for validation (site, temperature).
+        Share of groups for validation (site, temperature; spatial: of blocks).
     column : str
         What the temperature split stratifies by (a forcing name or a data column).
     folds, fold : int
-        Number of folds and the validation fold (0-based) for ``kfold``.
+        Number of folds and the validation fold (0-based) for ``kfold`` (default 5 folds) and
+        ``spatial`` (default None: a hold-out of ``val_fraction`` of the blocks, no folds).
     calibration : float
         Share of the training groups held out to calibrate prediction intervals (0: none).
+    block_size : float, optional
+        Side of the square blocks in km (``spatial`` only, where it is required).
+    coordinates : list of str, optional
+        The [longitude, latitude] columns in degrees (``spatial``; None: found by their names,
+        lon/lat, longitude/latitude, th_long/th_lat).
     """
 
     kind: str = "site"
     val_fraction: float = 0.2
     column: str = "temp"
-    folds: int = 5
+    folds: int | None = None
     fold: int = 0
     calibration: float = 0.0
+    block_size: float | None = None
+    coordinates: list[str] | None = None
 
     def __post_init__(self):
         check_choice(self.kind, SPLIT_KINDS, "split")
         check_number(self.val_fraction, "validation fraction", 0, 1, include_low=False, include_high=False)
         if not isinstance(self.column, str) or not self.column:
             raise HybridlabError(f"split column must be a column name, got {short_repr(self.column)}")
-        self.folds = check_integer(self.folds, "number of folds", minimum=2)
+        if self.folds is None and self.kind != "spatial":
+            self.folds = 5
         self.fold = check_integer(self.fold, "fold", minimum=0)
-        if self.fold >= self.folds:
-            raise HybridlabError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
+        if self.folds is not None:
+            self.folds = check_integer(self.folds, "number of folds", minimum=2)
+            if self.fold >= self.folds:
+                raise HybridlabError(f"fold must be in 0..{self.folds - 1}, got {self.fold}")
         check_number(self.calibration, "calibration fraction", 0, 1, include_high=False)
+        if self.kind == "spatial":
+            check_spatial_settings(self)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        if self.kind != "spatial":  # unset, they leave the other kinds' dicts as they were before spatial splits
+            for key in SPATIAL_KEYS:
+                if values[key] is None:
+                    values.pop(key)
+        return values
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "SplitConfig":
         return settings_from_dict(cls, values, "split")
 
 
-def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions (train, val). groups: (n,) group ids; values: (n,) numbers for ``temperature``."""
+def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None, coordinates=None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (train, val). groups: (n,) group ids; values: (n,) numbers for ``temperature``;
+    coordinates: (n, 2) longitude, latitude in degrees for ``spatial``."""
     groups = np.asarray(groups)
     n_groups = len(pd.unique(groups))
     if n_groups < 2:
@@ -92,6 +117,10 @@ def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np
 
         splitter = GroupKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
         train, val = list(splitter.split(rows, groups=groups))[cfg.fold]
+    elif cfg.kind == "spatial":
+        if coordinates is None:
+            raise HybridlabError("the spatial split needs the coordinates of every row")
+        train, val = spatial_split(groups, coordinates, cfg.block_size, cfg.val_fraction, cfg.folds, cfg.fold, seed)
     else:
         if values is None:
             raise HybridlabError("the temperature split needs the values of its column")
@@ -103,6 +132,23 @@ def split_rows(groups, cfg: SplitConfig, seed: int = 0, values=None) -> tuple[np
         is_val = np.array([g in warm for g in groups])
         train, val = rows[~is_val], rows[is_val]
     return np.sort(train), np.sort(val)
+
+
+def check_spatial_settings(cfg: SplitConfig) -> None:
+    """Refuse a spatial split without a positive block size or with malformed coordinate names."""
+    if cfg.block_size is None:
+        raise HybridlabError("--split spatial needs --block-size KM (the side of the square blocks in km, e.g. 300)")
+    size = check_number(cfg.block_size, "--block-size (km)")
+    if size <= 0:
+        raise HybridlabError(f"--block-size must be more than 0 km, got {size:g}")
+    cfg.block_size = size
+    if cfg.coordinates is not None:
+        names = cfg.coordinates
+        if (isinstance(names, str) or not isinstance(names, (list, tuple)) or len(names) != 2
+                or not all(isinstance(n, str) and n for n in names)):
+            raise HybridlabError(f"split coordinates must be two column names [longitude, latitude], got "
+                                 f"{short_repr(names)}")
+        cfg.coordinates = list(names)
 
 
 def hold_out_calibration(groups, train_rows: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
