@@ -101,7 +101,7 @@ def test_a_child_process_peak_memory_is_its_own_not_its_parents():
 
 
 def test_an_earlier_benchmark_result_may_be_replaced_and_a_large_file_is_not_read(tmp_path):
-    from core.cli.commands import BENCH_RESULT_MAX_BYTES, check_bench_out
+    from core.cli.commands.bench import BENCH_RESULT_MAX_BYTES, check_bench_out
     from core.errors import HybridlabError
 
     earlier = tmp_path / "bench.json"

@@ -204,3 +204,16 @@ def twin_design(a: argparse.Namespace):
     if a.twins < 0:
         raise HybridlabError(f"--twins must be 0 (none) or more, got {a.twins}")
     return TwinDesign(twins=a.twins, members=a.twin_members) if a.twins else None
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """--workers, --threads-per-worker, --scheduler: where the runs go (see core.compute.executor)."""
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the embedded Dask cluster (default: the cores)")
+    p.add_argument("--threads-per-worker", type=int, default=None,
+                   help="torch threads per run; each worker trains one run at a time (default: the cores each "
+                        "worker may use, shared among the workers on its machine, fewer where it is busy; or "
+                        "$HYBRIDLAB_THREADS)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: $HYBRIDLAB_SCHEDULER, "
+                        "else an embedded cluster)")

@@ -16,7 +16,7 @@ from core.io.outputs import check_output, write_text
 
 def add_command(sub) -> None:
     from core.cli.arguments import add_twin_arguments
-    from core.cli.sweep import add_executor_arguments
+    from core.cli.arguments import add_executor_arguments
 
     p = sub.add_parser("identify", help="which learned parameters an ensemble (a sweep with >= 2 seeds) agrees on")
     p.add_argument("folders", nargs="+", metavar="SWEEP_DIR",

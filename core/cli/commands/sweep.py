@@ -11,7 +11,7 @@ import sys
 
 from core.errors import HybridlabError
 from core.sweep.plan import MAX_RUNS
-from core.cli.arguments import add_plan_arguments, add_twin_arguments, dump_or_require_out, json_value, plan_from_args
+from core.cli.arguments import add_executor_arguments, add_plan_arguments, add_twin_arguments, dump_or_require_out, json_value, plan_from_args
 from core.formatting import short_repr
 
 EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
@@ -19,19 +19,6 @@ EXIT_FAILED_RUNS, EXIT_INTERRUPTED = 1, 130
 PLAN_FLAGS = ("config", "model", "data", "columns", "drop_incomplete", "n_sites", "roles", "targets", "split",
               "val_fraction", "split_column", "fold", "epochs", "patience", "batch_size", "lr", "optimizer", "loss", "weighting",
               "global_start", "neural_start", "hidden", "activation", "dropout", "seed", "device", "block_size", "coordinates")
-
-
-def add_executor_arguments(p: argparse.ArgumentParser) -> None:
-    """--workers, --threads-per-worker, --scheduler: where the runs go (see core.compute.executor)."""
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the embedded Dask cluster (default: the cores)")
-    p.add_argument("--threads-per-worker", type=int, default=None,
-                   help="torch threads per run; each worker trains one run at a time (default: the cores each "
-                        "worker may use, shared among the workers on its machine, fewer where it is busy; or "
-                        "$HYBRIDLAB_THREADS)")
-    p.add_argument("--scheduler", default=None,
-                   help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: $HYBRIDLAB_SCHEDULER, "
-                        "else an embedded cluster)")
 
 
 def add_command(sub) -> None:

@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from core.cli.arguments import OneLineParser, add_plan_arguments, plan_from_args
-from core.cli.sweep import add_executor_arguments
+from core.cli.arguments import add_executor_arguments
 
 
 def add_command(sub) -> None:

@@ -1,0 +1,1 @@
+"""The built-in commands, one module each with ``add_command(sub)`` (see :mod:`core.cli`)."""
