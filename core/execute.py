@@ -26,6 +26,7 @@ from .members import MemberModel, member_output
 from .network import check_weights
 from .plan import RunPlan
 from .run import Run
+from core.run_applicability import applicability_metrics, fit_run_applicability
 from .splits import hold_out_calibration, split_rows
 from .training import Tensors, predict, train_members
 from .formatting import short_repr
@@ -224,10 +225,14 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     finished = _train(context, model_config, train_tensors, val_tensors, observer, stop_event)
     final = finished.snapshot
     calibration = _calibrate(context, finished.metrics, final.predictions)
+    applicability = fit_run_applicability(finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets,
+                                          plan.train.seed)
+    if applicability is not None:
+        finished.metrics["applicability"] = applicability_metrics(applicability, data, val_rows)
     run = Run(plan=plan, model_config=model_config, model=finished.model, data=data, train_rows=train_rows,
               val_rows=val_rows, result=finished.result, metrics=finished.metrics, predictions=final.predictions,
               parameters=final.parameters, outputs=final.outputs, members_table=finished.members_table,
-              calibration_rows=calibration_rows, calibration=calibration)
+              calibration_rows=calibration_rows, calibration=calibration, applicability=applicability)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

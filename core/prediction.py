@@ -10,6 +10,7 @@ import torch
 
 from .calibration import interval_columns
 from .datasets.files import FIRST_DATA_ROW
+from core.applicability import add_applicability
 from .errors import DataError
 from .formatting import short_repr
 from .members import ensemble_mean
@@ -78,9 +79,11 @@ class FittedRun:
         -------
         pandas.DataFrame
             One row per input row (see :func:`predict_table`); the same for a run in memory and
-            for its folder read back.
+            for its folder read back. A run with an area of applicability adds ``di`` (its
+            dissimilarity index, dimensionless) and ``aoa`` (True inside it).
         """
-        return predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
+        table = predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
+        return add_applicability(table, frame, getattr(self, "applicability", None))
 
 
 def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,

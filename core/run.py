@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from core.applicability import Applicability
 from .datasets import HybridData
 from .evaluation import Snapshot
 from .plan import RunPlan
@@ -51,6 +52,8 @@ class Run(FittedRun):
         Rows held out to calibrate prediction intervals (empty: none).
     calibration : dict, optional
         What calibration.json holds (:mod:`core.calibration`); None without calibration rows.
+    applicability : Applicability, optional
+        The DI's reference and AOA threshold (:mod:`core.applicability`); None without predictors.
     """
 
     plan: RunPlan
@@ -68,6 +71,7 @@ class Run(FittedRun):
     members_table: pd.DataFrame | None = None
     calibration_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     calibration: dict | None = None
+    applicability: Applicability | None = None
 
     @property
     def history(self) -> pd.DataFrame:
