@@ -22,17 +22,37 @@ from core.tensors import Tensors
 
 #: how the weights are described in the run folder and metrics.json
 IMPORTANCE_SOURCE = "permutation importance: drop of the mean validation KGE, one permutation per predictor"
+#: validation rows the importances are measured on, at most (a fixed-seed sample of them)
+IMPORTANCE_ROWS = 5000
+#: predictor values evaluated in one forward pass of shuffled copies (about 4 bytes each)
+BATCH_VALUES = 20_000_000
+
+
+def _scores(model, tensors: Tensors, targets: list[str], blocks: int) -> list[float]:
+    """The mean KGE over targets (NaN pairs skipped) of each of ``blocks`` equal row blocks of
+    ``tensors`` (one forward pass for all of them)."""
+    out = predict(model, tensors)
+    if out.predictions.dim() == 3:  # an ensemble: the members' mean
+        out, _ = ensemble_mean(out, targets)
+    n = len(tensors) // blocks
+    observed, predicted = tensors.y[:n].double().numpy(), out.predictions.double().numpy()
+    scores = []
+    for b in range(blocks):
+        part = predicted[b * n:(b + 1) * n]
+        kges = [kge(observed[:, j], part[:, j])["kge"] for j in range(len(targets))]
+        finite = [k for k in kges if np.isfinite(k)]
+        scores.append(float(np.mean(finite)) if finite else float("nan"))
+    return scores
 
 
 def validation_score(model, tensors: Tensors, targets: list[str]) -> float:
     """The mean KGE over targets of the model's predictions against ``tensors.y`` (NaN skipped)."""
-    out = predict(model, tensors)
-    if out.predictions.dim() == 3:  # an ensemble: the members' mean
-        out, _ = ensemble_mean(out, targets)
-    observed, predicted = tensors.y.double().numpy(), out.predictions.double().numpy()
-    scores = [kge(observed[:, j], predicted[:, j])["kge"] for j in range(len(targets))]
-    finite = [s for s in scores if np.isfinite(s)]
-    return float(np.mean(finite)) if finite else float("nan")
+    return _scores(model, tensors, targets, 1)[0]
+
+
+def _repeated(tensors: Tensors, xs: list[torch.Tensor]) -> Tensors:
+    k = len(xs)
+    return Tensors(torch.cat(xs), tensors.forcing.repeat(k, 1), tensors.y.repeat(k, 1))
 
 
 def permutation_importance(model, tensors: Tensors, targets: list[str], seed: int = 0) -> np.ndarray:
@@ -43,23 +63,31 @@ def permutation_importance(model, tensors: Tensors, targets: list[str], seed: in
     model : torch.nn.Module
         The trained model (a single run's, or an ensemble's stack).
     tensors : Tensors
-        The validation rows: x (n, p), forcing (n, f), y (n, T).
+        The validation rows: x (n, p), forcing (n, f), y (n, T); at most
+        :data:`IMPORTANCE_ROWS` of them are used (a fixed-seed sample).
     targets : list of str
     seed : int
-        Seed of the permutations (one per predictor).
+        Seed of the sample and of the permutations (one per predictor).
 
     Returns
     -------
     numpy.ndarray, shape (p,)
         KGE lost per predictor (dimensionless; negative: shuffling it did not hurt).
     """
-    base = validation_score(model, tensors, targets)
     rng = np.random.default_rng(seed)
-    drops = np.zeros(tensors.x.shape[1])
-    for j in range(tensors.x.shape[1]):
-        x = tensors.x.clone()
-        x[:, j] = x[torch.as_tensor(rng.permutation(len(x))), j]
-        drops[j] = base - validation_score(model, Tensors(x, tensors.forcing, tensors.y), targets)
+    if len(tensors) > IMPORTANCE_ROWS:
+        tensors = tensors.take(torch.as_tensor(np.sort(rng.choice(len(tensors), IMPORTANCE_ROWS, replace=False))))
+    n, p = tensors.x.shape
+    base = validation_score(model, tensors, targets)
+    per_pass = max(1, BATCH_VALUES // max(n * p, 1))  # shuffled copies of the rows in one forward pass
+    drops = np.zeros(p)
+    for first in range(0, p, per_pass):
+        xs = []
+        for j in range(first, min(first + per_pass, p)):
+            x = tensors.x.clone()
+            x[:, j] = x[torch.as_tensor(rng.permutation(n)), j]
+            xs.append(x)
+        drops[first:first + len(xs)] = base - np.array(_scores(model, _repeated(tensors, xs), targets, len(xs)))
     return drops
 
 

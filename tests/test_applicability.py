@@ -4,10 +4,14 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from core.applicability import (Applicability, cross_validated_distance, fit_applicability, mean_distance,
                                 normalised_weights, upper_whisker)
 from core.errors import HybridlabError
+from core.hybrid import ModelOutput
+from core.run_applicability import permutation_importance, validation_score
+from core.tensors import Tensors
 
 SQUARE = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 
@@ -96,3 +100,22 @@ def test_it_is_saved_and_read_back_and_a_damaged_file_is_one_line(tmp_path):
 def test_too_few_complete_training_rows_are_refused_in_one_line():
     with pytest.raises(HybridlabError, match="1 training row"):
         fit_applicability(np.array([[1.0, np.nan], [2.0, 3.0]]), np.arange(2), np.ones(2), ["a", "b"])
+
+
+class _FirstPredictorOnly(torch.nn.Module):
+    """Predicts its one target from predictor 0 alone."""
+
+    def forward(self, x, forcing):
+        return ModelOutput(2.0 * x[:, :1] + 1.0)
+
+
+@pytest.mark.parametrize("batch", [3, 20_000_000])
+def test_permutation_importance_finds_the_one_predictor_the_model_uses(monkeypatch, batch):
+    import core.run_applicability as run_applicability
+
+    monkeypatch.setattr(run_applicability, "BATCH_VALUES", batch)  # one copy per pass, or all in one
+    x = torch.as_tensor(np.random.default_rng(5).normal(size=(200, 4)), dtype=torch.float32)
+    tensors = Tensors(x, torch.zeros(200, 0), 2.0 * x[:, :1] + 1.0)
+    drops = permutation_importance(_FirstPredictorOnly(), tensors, ["y"], seed=1)
+    assert drops[0] > 0.5 and np.abs(drops[1:]).max() == 0.0
+    assert validation_score(_FirstPredictorOnly(), tensors, ["y"]) == pytest.approx(1.0)
