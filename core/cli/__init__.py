@@ -104,6 +104,9 @@ def _add_builtin_commands(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing map that hybridlab wrote")
     p.add_argument("--max-pixels", type=int, default=1_000_000_000,
                    help="refuse a grid that declares more pixels than this (default 1,000,000,000)")
+    p.add_argument("--mask-outside-aoa", action="store_true",
+                   help="nodata in predictions, intervals and parameters where a pixel lies outside the run's area "
+                        "of applicability (the di and aoa bands are kept)")
     add_executor_arguments(p)
     p.set_defaults(func=cmd_map)
     p = sub.add_parser("data", help="list built-in data sets; 'data lucas' joins LUCAS files into one table")

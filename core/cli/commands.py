@@ -141,7 +141,8 @@ def cmd_map(a: argparse.Namespace) -> int:
 
         check_level(a.interval)
     options = MapOptions(interval=a.interval, chunk=a.chunk, workers=a.workers, scheduler=a.scheduler,
-                         reproject=a.reproject, overwrite=a.overwrite, max_pixels=a.max_pixels)
+                         reproject=a.reproject, overwrite=a.overwrite, max_pixels=a.max_pixels,
+                         mask_outside_aoa=a.mask_outside_aoa)
     try:
         report = map_run(a.run, a.grid, a.out, options, log=lambda m: print(m, file=sys.stderr))
     except Interrupted as stop:
