@@ -76,13 +76,24 @@ class Applicability:
 
     def space(self, x: np.ndarray) -> np.ndarray:
         """Rows x (n, p) in predictor units -> (n, p) in the weighted standardised space."""
-        return (np.asarray(x, dtype=np.float64) - self.mean) / self.sd * self.weights
+        x = np.asarray(x, dtype=np.float64)
+        return self._space(x, np.ones(len(x), dtype=bool), np.ones(len(self.weights), dtype=bool))
+
+    def _space(self, x: np.ndarray, rows: np.ndarray, used: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` and columns ``used`` of :meth:`space`: one new array, scaled in place."""
+        z = x[np.ix_(rows, used)]
+        z -= self.mean[used]
+        z /= self.sd[used]
+        z *= self.weights[used]
+        return z
 
     def _neighbours(self):
+        """The nearest-neighbour index of the training rows, on the predictors of weight > 0 only
+        (the others add nothing to a distance)."""
         if self._index is None:
             from sklearn.neighbors import NearestNeighbors
 
-            self._index = NearestNeighbors(n_neighbors=1).fit(self.train)
+            self._index = NearestNeighbors(n_neighbors=1).fit(self.train[:, self.weights > 0])
         return self._index
 
     def dissimilarity(self, x: np.ndarray, block: int = BLOCK_ROWS) -> np.ndarray:
@@ -104,12 +115,12 @@ class Applicability:
         if x.shape[1] != len(self.predictors):
             raise DataError(f"the DI needs {len(self.predictors)} predictor columns "
                             f"({', '.join(self.predictors[:5])}...), got {x.shape[1]}")
-        di = np.full(len(x), np.nan)
+        di, used = np.full(len(x), np.nan), self.weights > 0
         for start in range(0, len(x), block):
             part = x[start:start + block]
             known = np.isfinite(part).all(1)
             if known.any():
-                distance, _ = self._neighbours().kneighbors(self.space(part[known]))
+                distance, _ = self._neighbours().kneighbors(self._space(part, known, used))
                 di[start:start + block][known] = distance[:, 0] / self.mean_distance
         return di
 
