@@ -22,6 +22,7 @@ from core.run.loaded import load_run
 from core.io.outputs import check_output, claim_output, partial_path, raise_on_signals, replacing
 from core.mapping.grid import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
 from core.mapping.output import create_store, finish, map_format, owned_map, write_window
+from core.mapping.applicability import AOA_BANDS, check_mask, mask_outside
 
 
 @dataclass
@@ -29,7 +30,8 @@ class MapOptions:
     """interval: the level of the bounds written for a calibrated run (None: none); chunk: window
     side in pixels; workers / scheduler: the executor; reproject: compute longitude/latitude from
     a grid in another CRS; overwrite: replace an existing map that hybridlab wrote; max_pixels: the
-    most pixels a grid may declare."""
+    most pixels a grid may declare; mask_outside_aoa: nodata in every band but ``di`` and ``aoa``
+    where a pixel lies outside the run's area of applicability."""
 
     interval: float | None = None
     chunk: int = 256
@@ -38,6 +40,7 @@ class MapOptions:
     reproject: bool = False
     overwrite: bool = False
     max_pixels: int = MAX_PIXELS
+    mask_outside_aoa: bool = False
 
 
 def _inputs(config: dict) -> list[str]:
@@ -90,6 +93,8 @@ def map_window(task: dict) -> dict:
     values = {name: np.full(len(frame), np.nan) for name in task["variables"]}
     if valid.any():
         predicted = run.predict(frame[valid].reset_index(drop=True), interval=task["interval"])
+        if task.get("mask_outside_aoa"):
+            predicted = mask_outside(predicted)
         for name in task["variables"]:
             values[name][valid] = predicted[name].to_numpy()
     try:
@@ -115,7 +120,8 @@ def map_variables(run, interval: float | None) -> dict[str, dict]:
         if base in parameters and parameters[base]["role"] != "neural":
             continue
         unit = parameters[base]["unit"] if base in parameters else target_units.get(base, "")
-        keep[name] = {"long_name": f"{base} ({name.removeprefix(base).lstrip('_') or 'value'})", "units": unit}
+        keep[name] = AOA_BANDS.get(name) or {"long_name": f"{base} ({name.removeprefix(base).lstrip('_') or 'value'})",
+                                             "units": unit}
     return keep
 
 
@@ -154,7 +160,7 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
     create_store(store, dataset, variables, options.chunk)
     tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
               "interval": options.interval, "reproject": options.reproject, "variables": list(variables),
-              "max_pixels": options.max_pixels} for rows, columns in _windows(dataset, options.chunk)]
+              "max_pixels": options.max_pixels, "mask_outside_aoa": options.mask_outside_aoa} for rows, columns in _windows(dataset, options.chunk)]
     totals: dict = {}
     with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
         log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
@@ -189,6 +195,7 @@ def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, option
         run, dataset, _ = _opened(str(run_path.resolve()), str(grid_path.resolve()), options.reproject,
                                   options.max_pixels)
         variables = map_variables(run, options.interval)
+        check_mask(run, options.mask_outside_aoa)
         if kind == "zarr":
             with replacing(out, folder=True) as store:
                 totals, seconds = _map_windows(store, run, dataset, variables, grid_path.resolve(), options, log)

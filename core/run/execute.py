@@ -30,6 +30,7 @@ from core.training.splits import hold_out_calibration, split_rows
 from core.training.loop import Tensors, predict, train_members
 from core.formatting import short_repr
 from core.spatial.geometry import split_coordinates, split_geometry
+from core.run.applicability import applicability_metrics, fit_run_applicability
 
 
 @dataclass
@@ -229,10 +230,14 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     if geometry is not None:
         finished.metrics["split_geometry"] = geometry
     calibration = _calibrate(context, finished.metrics, final.predictions)
+    applicability = fit_run_applicability(finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets,
+                                          plan.train.seed)
+    if applicability is not None:
+        finished.metrics["applicability"] = applicability_metrics(applicability, data, val_rows)
     run = Run(plan=plan, model_config=model_config, model=finished.model, data=data, train_rows=train_rows,
               val_rows=val_rows, result=finished.result, metrics=finished.metrics, predictions=final.predictions,
               parameters=final.parameters, outputs=final.outputs, members_table=finished.members_table,
-              calibration_rows=calibration_rows, calibration=calibration)
+              calibration_rows=calibration_rows, calibration=calibration, applicability=applicability)
     observer.on_finish(run, context)
     if out is not None:
         run.save(out)

@@ -25,8 +25,8 @@ MARKER = ".complete"
 MARKER_FORMAT = 3
 #: the files whose checksums the marker carries: everything that changes a prediction
 CHECKED = ("plan.yaml", "config.json", "model.pt")
-#: checked as well where the run has them (a calibrated run's intervals)
-CHECKED_IF_PRESENT = ("calibration.json",)
+#: checked as well where the run has them (a calibrated run's intervals, its area of applicability)
+CHECKED_IF_PRESENT = ("calibration.json", "applicability.npz")
 #: what verdicts and reports are read from: listed by markers since #37 and checked when listed
 #: and present (a marker written before lists none of them; metrics.json may be left out of a copy)
 CHECKED_WHEN_LISTED = ("metrics.json", "parameters.parquet", "members.parquet", "predictions.parquet")

@@ -24,6 +24,7 @@ from core.models import build_model
 from core.run.plan import PLAN_FILE, RunPlan
 from core.run.prediction import FittedRun
 from core.run.store import CALIBRATION_FILE
+from core.spatial.applicability import APPLICABILITY_FILE, Applicability
 
 
 @dataclass
@@ -44,6 +45,9 @@ class LoadedRun(FittedRun):
         The trained model, in eval mode on the CPU.
     calibration : dict, optional
         calibration.json (a run with calibration sites), else None.
+    applicability : Applicability, optional
+        applicability.npz (:mod:`core.spatial.applicability`), else None (a run without predictors, or
+        one written before it).
 
     ``predict(rows)`` (:class:`core.run.prediction.FittedRun`) gives what the run in memory gave.
     """
@@ -54,6 +58,7 @@ class LoadedRun(FittedRun):
     metrics: dict
     model: torch.nn.Module
     calibration: dict | None = None
+    applicability: Applicability | None = None
 
     @property
     def history(self) -> pd.DataFrame:
@@ -128,4 +133,5 @@ def load_run(path: str | Path) -> LoadedRun:
     calibration = None
     if (path / CALIBRATION_FILE).is_file():
         calibration = check_calibration(path / CALIBRATION_FILE, read_document(path / CALIBRATION_FILE))
-    return LoadedRun(path, plan, config, metrics, model, calibration)
+    applicability = Applicability.load(path / APPLICABILITY_FILE) if (path / APPLICABILITY_FILE).is_file() else None
+    return LoadedRun(path, plan, config, metrics, model, calibration, applicability)

@@ -16,6 +16,7 @@ from core.hybrid.members import ensemble_mean
 from core.models import get_model
 from core.training.tensors import Tensors
 from core.training.loop import predict
+from core.spatial.applicability import add_applicability
 
 
 def _column(frame: pd.DataFrame, column: str) -> torch.Tensor:
@@ -78,9 +79,11 @@ class FittedRun:
         -------
         pandas.DataFrame
             One row per input row (see :func:`predict_table`); the same for a run in memory and
-            for its folder read back.
+            for its folder read back. A run with an area of applicability adds ``di`` (its
+            dissimilarity index, dimensionless) and ``aoa`` (True inside it).
         """
-        return predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
+        table = predict_table(self.model, self.config, frame, at, interval=interval, calibration=self.calibration)
+        return add_applicability(table, frame, getattr(self, "applicability", None))
 
 
 def predict_table(model, config: dict, frame: pd.DataFrame, at: dict[str, list[float]] | None = None,

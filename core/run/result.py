@@ -16,6 +16,7 @@ from core.run.plan import RunPlan
 from core.run.prediction import FittedRun
 from core.run.store import INTERVALS_FIGURE, run_config, write_run
 from core.training.loop import TrainResult
+from core.spatial.applicability import Applicability
 
 
 @dataclass(kw_only=True)
@@ -51,6 +52,8 @@ class Run(FittedRun):
         Rows held out to calibrate prediction intervals (empty: none).
     calibration : dict, optional
         What calibration.json holds (:mod:`core.uncertainty.calibration`); None without calibration rows.
+    applicability : Applicability, optional
+        The DI's reference and AOA threshold (:mod:`core.spatial.applicability`); None without predictors.
     """
 
     plan: RunPlan
@@ -68,6 +71,7 @@ class Run(FittedRun):
     members_table: pd.DataFrame | None = None
     calibration_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     calibration: dict | None = None
+    applicability: Applicability | None = None
 
     @property
     def history(self) -> pd.DataFrame:

@@ -6,7 +6,9 @@ and the data's columns, enough to rebuild the model without the data), ``history
 ``metrics.json``, ``predictions.parquet``, ``parameters.parquet``, ``model.pt`` (a state dict)
 and the marker ``.complete``; an ensemble run (``train.members`` > 1) also ``members.parquet``
 (each member's parameters and predictions); a run with calibration sites ``calibration.json`` (its
-prediction intervals, :mod:`core.uncertainty.calibration`) and ``intervals.png`` (their reliability). A folder is written beside its target under a
+prediction intervals, :mod:`core.uncertainty.calibration`) and ``intervals.png`` (their reliability); a run with
+predictors ``applicability.npz`` (its area of applicability, :mod:`core.spatial.applicability`). A folder
+is written beside its target under a
 temporary name and renamed into place when every file is there, so a reader never sees half a run.
 
 An output folder is checked before any training (:func:`check_out`): it is resolved, never a
@@ -30,6 +32,7 @@ from core.run.integrity import MARKER, is_intact, marker_text
 from core.io.json_files import write_json
 from core.io.outputs import claim_output
 from core.run.plan import PLAN_FILE
+from core.spatial.applicability import APPLICABILITY_FILE
 
 FORMAT_VERSION = 3
 #: columns that hold a point's longitude or latitude
@@ -39,7 +42,7 @@ MEMBERS_TABLE = "members.parquet"
 CALIBRATION_FILE = "calibration.json"
 INTERVALS_FIGURE = "intervals.png"
 RUN_FILES = (PLAN_FILE, "config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet",
-             "model.pt", COMPLETE, MEMBERS_TABLE, CALIBRATION_FILE, INTERVALS_FIGURE)
+             "model.pt", COMPLETE, MEMBERS_TABLE, CALIBRATION_FILE, INTERVALS_FIGURE, APPLICABILITY_FILE)
 
 
 def is_run_folder(path: str | Path) -> bool:
@@ -196,6 +199,8 @@ def _write(run, out: Path, figures: dict | None = None) -> Path:
             run.members_table.to_parquet(partial / MEMBERS_TABLE, index=False)
         if getattr(run, "calibration", None) is not None:
             write_json(partial / CALIBRATION_FILE, run.calibration)
+        if getattr(run, "applicability", None) is not None:  # the DI's reference and the AOA threshold
+            run.applicability.save(partial / APPLICABILITY_FILE)
         for name, draw in (figures or {}).items():
             draw(partial / name)
         torch.save(run.model.state_dict(), partial / "model.pt")

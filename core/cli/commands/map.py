@@ -23,6 +23,9 @@ def add_command(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing map that hybridlab wrote")
     p.add_argument("--max-pixels", type=int, default=1_000_000_000,
                    help="refuse a grid that declares more pixels than this (default 1,000,000,000)")
+    p.add_argument("--mask-outside-aoa", action="store_true",
+                   help="nodata in predictions, intervals and parameters where a pixel lies outside the run's area "
+                        "of applicability (the di and aoa bands are kept)")
     add_executor_arguments(p)
     p.set_defaults(func=cmd_map)
 
@@ -40,7 +43,8 @@ def cmd_map(a: argparse.Namespace) -> int:
 
         check_level(a.interval)
     options = MapOptions(interval=a.interval, chunk=a.chunk, workers=a.workers, scheduler=a.scheduler,
-                         reproject=a.reproject, overwrite=a.overwrite, max_pixels=a.max_pixels)
+                         reproject=a.reproject, overwrite=a.overwrite, max_pixels=a.max_pixels,
+                         mask_outside_aoa=a.mask_outside_aoa)
     try:
         report = map_run(a.run, a.grid, a.out, options, log=lambda m: print(m, file=sys.stderr))
     except Interrupted as stop:
