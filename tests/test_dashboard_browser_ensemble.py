@@ -55,6 +55,8 @@ def test_an_ensemble_of_three_is_one_pool_job_with_intervals_from_its_members(se
     assert other.locator(".queue-place").inner_text() == "1" and "position 1 of 1" in other.locator(".status").evaluate(
         "node => node.parentElement.innerText")
     ensemble.locator(".status", has_text="finished").wait_for(timeout=300_000)
+    # the members' agreement is added to the message in the next sync after the run is in
+    ensemble.locator(".message", has_text="ensemble of 3 members").wait_for(timeout=60_000)
     message = ensemble.locator(".message").inner_text()
     assert "of the 3 members' mean" in message and "ensemble of 3 members" in message, message
     assert ensemble.locator(".interval-source").inner_text() == "the spread of its 3 members"
