@@ -31,7 +31,7 @@ def test_an_upward_import_inside_a_function_breaks_the_contracts(tmp_path):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     with open(tmp_path / "core" / "metrics.py", "a") as handle:  # metrics -> store -> ... -> metrics
-        handle.write("\n\ndef _planted():\n    from .store import write_run\n\n    return write_run\n")
+        handle.write("\n\ndef _planted():\n    from .run.store import write_run\n\n    return write_run\n")
     with open(tmp_path / "app" / "training" / "pool.py", "a") as handle:  # training -> ui: upward
         handle.write("\n\ndef _planted():\n    from app.ui import page\n\n    return page\n")
     result = _lint(tmp_path)
