@@ -29,8 +29,8 @@ class Registry(Generic[Spec]):
     kind : type
         The spec class; anything else is refused.
     package : str or tuple of str, optional
-        Package(s) whose modules are imported on first use; each one's ``attribute`` (when it is a
-        ``kind``) is registered.
+        Package(s) whose modules are imported on first use; each one's ``attribute`` (a ``kind``, or
+        a tuple of them) is registered.
     attribute : str
         The module-level name a spec is found under.
     skip : tuple of str
@@ -54,9 +54,10 @@ class Registry(Generic[Spec]):
             for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
                 if info.name.startswith("_") or info.name in self.skip:
                     continue
-                spec = getattr(importlib.import_module(f"{package}.{info.name}"), self.attribute, None)
-                if isinstance(spec, self.kind):
-                    self.register(spec)
+                found = getattr(importlib.import_module(f"{package}.{info.name}"), self.attribute, None)
+                for spec in found if isinstance(found, tuple) else (found,):
+                    if isinstance(spec, self.kind):
+                        self.register(spec)
 
     def register(self, spec: Spec, replace: bool = False) -> Spec:
         """Add ``spec`` under ``spec.name``; a second spec of one name is refused unless ``replace``."""

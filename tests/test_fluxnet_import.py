@@ -11,10 +11,10 @@ import pytest
 
 from core.cli import main
 from core.datasets import load_file
-from core.ingest.flux_filters import FluxOptions
-from core.ingest.flux_time import potential_radiation
-from core.ingest.flux_ustar import estimate_threshold
-from core.ingest.fluxnet import assemble_fluxnet
+from core.datasets.surveys.flux_filters import FluxOptions
+from core.datasets.surveys.flux_time import potential_radiation
+from core.datasets.surveys.flux_ustar import estimate_threshold
+from core.datasets.surveys.fluxnet import assemble_fluxnet
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "data" / "real" / "FR-Pue_2014_FLUXNET2015_subset.csv"

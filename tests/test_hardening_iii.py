@@ -182,7 +182,7 @@ def test_map_refuses_rotated_mislabelled_and_irregular_grids(run_folder, tmp_pat
         assert message in err and str(grid) in err and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "m.tif").exists() and _siblings(tmp_path / "m.tif") == []
     # a regular table with whole missing columns (sea) is still a grid: the gaps become pixels
-    from core.mapping.grid import regular_axis
+    from core.datasets.grids import regular_axis
 
     axis = regular_axis(np.array([5.05, 5.15, 5.25, 5.55, 5.65, 5.05]), tmp_path / "t.csv", "x")
     assert np.allclose(axis, 5.05 + 0.1 * np.arange(7))

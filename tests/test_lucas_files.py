@@ -9,7 +9,7 @@ import pytest
 
 from core.cli import main
 from core.errors import DataError
-from core.ingest import assemble_lucas
+from core.datasets.surveys import assemble_lucas
 
 
 def _write(path, text: str, encoding="utf-8"):

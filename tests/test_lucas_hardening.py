@@ -14,8 +14,8 @@ from hypothesis import given, settings, strategies as st
 
 from core.cli import main
 from core.errors import DataError
-from core.ingest import LucasOptions, ReadOptions, assemble_lucas
-from core.ingest.numbers import FLOAT32_MAX, MISSING, NOT_A_NUMBER, NOT_FINITE, NUMBER, OTHER_MARK, parse_number
+from core.datasets.surveys import LucasOptions, ReadOptions, assemble_lucas
+from core.datasets.surveys.numbers import FLOAT32_MAX, MISSING, NOT_A_NUMBER, NOT_FINITE, NUMBER, OTHER_MARK, parse_number
 
 OUTPUTS = ("t.parquet", "t.columns.json", "t.report.md")
 

@@ -57,3 +57,33 @@ def test_data_sources_are_one_registry_of_builtin_sets_and_file_kinds(tmp_path):
     data = load_data(str(path), columns={"id": "site_id", "predictors": ["clay"], "forcing": {"temp": "temp"},
                                          "targets": {"reco": "reco"}})
     assert len(data.frame) == len(load_data("respiration-synthetic", n=3).frame)
+
+
+def test_surveys_grids_and_truth_sets_are_sources_of_the_same_registry(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from core.datasets import DATA_SOURCES, DataSourceSpec, sources
+    from core.datasets.grids import grid_kind, open_grid
+    from core.datasets.surveys import assemble_lucas
+
+    assert [s.name for s in sources("survey")] == ["fluxnet", "lucas", "retention"]
+    assert DATA_SOURCES.get("lucas").load is assemble_lucas
+    assert [s.name for s in sources("grid")] == ["geotiff-grid", "netcdf-grid", "zarr-grid", "table-grid"]
+    assert [s.name for s in sources("truth")] == ["other-covariates", "constant-forcing", "sparse-moc"]
+    table, columns = DATA_SOURCES.get("sparse-moc").load(n=300, seed=1)
+    assert len(table) == 300 and columns["id"] == "point_id" and table["MAOC_gkg"].notna().mean() < 0.25
+    grid = tmp_path / "g.csv"
+    pd.DataFrame({"x": np.tile([0.0, 1.0], 2), "y": np.repeat([5.0, 6.0], 2), "clay": [1.0, 2, 3, 4]}).to_csv(grid, index=False)
+    assert grid_kind(grid) == "table" and open_grid(grid)["clay"].shape == (2, 2)
+    with pytest.raises(HybridlabError, match=r"unknown grid type '\.asc'; use \.tif, \.tiff, \.nc"):
+        grid_kind(tmp_path / "g.asc")
+    # a new grid format is one spec: the map reads it by its suffix
+    ascii_grid = DataSourceSpec(name="ascii-grid", kind="grid", description="test", suffixes=(".asc",),
+                                load=lambda path, max_pixels: open_grid(grid), matches=lambda p: p.endswith(".asc"))
+    DATA_SOURCES.register(ascii_grid)
+    try:
+        (tmp_path / "g.asc").write_text("x")
+        assert grid_kind(tmp_path / "g.asc") == "ascii" and "clay" in open_grid(tmp_path / "g.asc")
+    finally:
+        DATA_SOURCES._specs.pop("ascii-grid")

@@ -12,8 +12,8 @@ import pytest
 
 from core.cli import main
 from core.datasets import load_file
-from core.ingest.retention import RetentionOptions, assemble_retention
-from core.ingest.retention_samples import curve_texture
+from core.datasets.surveys.retention import RetentionOptions, assemble_retention
+from core.datasets.surveys.retention_samples import curve_texture
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "data" / "real"

@@ -125,7 +125,7 @@ def _agreement(run_folder: Path, grid_path: Path, map_path: Path, sample: int = 
     import xarray as xr
 
     from core.run.loaded import load_run
-    from core.mapping.grid import open_grid, plan_grid, window_frame
+    from core.datasets.grids import open_grid, plan_grid, window_frame
 
     run = load_run(run_folder)
     grid = open_grid(grid_path)

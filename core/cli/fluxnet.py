@@ -1,7 +1,7 @@
 """``hybridlab data fluxnet FILE --out TABLE.parquet``: an eddy-covariance file made into the
-night-time respiration table, its column map and its report (:mod:`core.ingest.fluxnet`), and
+night-time respiration table, its column map and its report (:mod:`core.datasets.surveys.fluxnet`), and
 the hook that adds ``fluxnet`` and ``retention`` to ``hybridlab data``. The three outputs are
-written together (:mod:`core.ingest.written`); none may be an input, and ``--overwrite``
+written together (:mod:`core.datasets.surveys.written`); none may be an input, and ``--overwrite``
 replaces only what the same importer wrote.
 """
 from __future__ import annotations
@@ -53,10 +53,10 @@ def add_fluxnet_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_fluxnet(a: argparse.Namespace) -> int:
     """Build the night-time respiration table from one flux file."""
-    from core.ingest.flux_filters import FluxOptions
-    from core.ingest.fluxnet import assemble_fluxnet
-    from core.ingest.reading import ReadOptions
-    from core.ingest.written import run_import
+    from core.datasets.surveys.flux_filters import FluxOptions
+    from core.datasets.surveys.fluxnet import assemble_fluxnet
+    from core.datasets.surveys.reading import ReadOptions
+    from core.datasets.surveys.written import run_import
 
     if not a.file:
         raise HybridlabError("data fluxnet needs the flux file: hybridlab data fluxnet FILE --out TABLE.parquet")

@@ -27,7 +27,7 @@ ROLES = (("--soil", "soil", "LUCAS topsoil CSV (2018 or 2015): the points, with 
 
 def add_lucas_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``data lucas`` (``--out`` and ``--overwrite`` are the data command's)."""
-    from core.ingest.reading import MAX_BYTES, MAX_COLUMNS
+    from core.datasets.surveys.reading import MAX_BYTES, MAX_COLUMNS
 
     for flag, _, what in ROLES:
         p.add_argument(flag, default=None, metavar="FILE", help=what)
@@ -99,7 +99,7 @@ def _write(paths: list[Path], assembled) -> None:
 
 def cmd_lucas(a: argparse.Namespace) -> int:
     """Join the LUCAS files and write the table, its column map and its report."""
-    from core.ingest import LucasOptions, ReadOptions, assemble_lucas
+    from core.datasets.surveys import LucasOptions, ReadOptions, assemble_lucas
     from core.io.outputs import Interrupted, claim_output, raise_on_signals
 
     if not a.out or not a.soil:

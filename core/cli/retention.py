@@ -1,6 +1,6 @@
 """``hybridlab data retention --points FILE [--samples FILE] --out TABLE.parquet``: measured
 retention points (long or wide) and sample properties made into the retention model's table,
-its column map and its report (:mod:`core.ingest.retention`), written as ``data fluxnet`` writes.
+its column map and its report (:mod:`core.datasets.surveys.retention`), written as ``data fluxnet`` writes.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ WRITER = "data retention"
 
 def add_retention_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of ``data retention``."""
-    from core.ingest.retention_samples import OM_FACTOR
+    from core.datasets.surveys.retention_samples import OM_FACTOR
 
     g = p.add_argument_group("data retention")
     g.add_argument("--points", default=None, metavar="FILE",
@@ -36,9 +36,9 @@ def add_retention_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_retention(a: argparse.Namespace) -> int:
     """Build the retention table from the points and samples files."""
-    from core.ingest.reading import ReadOptions
-    from core.ingest.retention import RetentionOptions, assemble_retention
-    from core.ingest.written import run_import
+    from core.datasets.surveys.reading import ReadOptions
+    from core.datasets.surveys.retention import RetentionOptions, assemble_retention
+    from core.datasets.surveys.written import run_import
 
     if not a.points:
         raise HybridlabError("data retention needs --points FILE and --out TABLE.parquet")

@@ -12,7 +12,7 @@ from pathlib import Path
 from core.errors import DataError
 from core.datasets.base import LATITUDE, LONGITUDE, TRUE_PREFIX, HybridData, coordinate_columns
 from core.datasets.files import load_file, read_mapping, read_table
-from core.datasets.registry import DATA_SOURCES, DataSourceSpec, sources
+from core.datasets.registry import DATA_SOURCES, DataSourceSpec, matching_source, sources
 from core.datasets.shape import TableShape, table_shape
 from core.formatting import short_repr
 
@@ -68,7 +68,7 @@ def load_data(name_or_path: str, columns=None, n: int | None = None, seed: int =
         if columns is not None:
             raise DataError(f"built-in data {short_repr(name_or_path)} takes no column mapping")
         return builtin.load(n=n, seed=seed)
-    kind = next((s for s in sources("file") if s.matches(str(name_or_path))), None)
+    kind = matching_source("file", name_or_path)
     if kind is not None:
         if columns is None:
             raise DataError(f"{name_or_path}: a data file needs a column mapping (--columns MAP.json)")
@@ -143,11 +143,11 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
         if _builtin_spec(source["name"]) is None:
             raise DataError(f"unknown built-in data {short_repr(source['name'])}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
-    kind = next((s for s in sources("file") if s.matches(str(source["path"]))), DATA_SOURCES.get("table"))
+    kind = matching_source("file", source["path"]) or DATA_SOURCES.get("table")
     return kind.load(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
                      predictors=source.get("predictors"), drop_incomplete=source.get("drop_incomplete", True))
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "DATA_SOURCES", "DataSourceSpec", "builtin_names", "default_sites", "load_data", "load_source",
-           "load_file", "read_mapping", "read_table", "write_samples", "KEPT_MARKER", "sources",
+           "load_file", "read_mapping", "read_table", "write_samples", "KEPT_MARKER", "matching_source", "sources",
            "TableShape", "table_shape"]

@@ -11,4 +11,5 @@ def _matches(path: str) -> bool:
     return Path(path).suffix.lower() in SUFFIXES or Path(path).exists()
 
 
-DATA = DataSourceSpec(name="table", kind="file", description=__doc__, load=load_file, matches=_matches)
+DATA = DataSourceSpec(name="table", kind="file", description=__doc__, load=load_file, matches=_matches,
+                      suffixes=SUFFIXES)

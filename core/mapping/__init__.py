@@ -5,7 +5,7 @@ window into Zarr and finishes it as GeoTIFF, NetCDF or Zarr; ``maps`` cuts the g
 and maps them on the executor that runs sweeps; ``preview`` maps a thinned grid in this process
 (the dashboard's map).
 """
-from core.mapping.grid import grid_kind
+from core.datasets.grids import grid_kind
 from core.mapping.maps import MapOptions, map_run
 from core.mapping.preview import preview_map
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from core.run.prediction import predict_table
-from core.mapping.grid import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
+from core.datasets.grids import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
 from core.mapping.maps import mappable
 
 
@@ -28,7 +28,7 @@ def preview_map(model, config: dict, grid_path: str | Path, max_pixels: int = 60
     config : dict
         The run's config.json (``core.run_config(run)``): columns and model.
     grid_path : str or Path
-        A grid :func:`~core.mapping.grid.open_grid` reads.
+        A grid :func:`~core.datasets.grids.open_grid` reads.
     max_pixels : int
         At most this many pixels are predicted.
 

@@ -32,7 +32,7 @@ def cmd_lucas(a: argparse.Namespace) -> int:
 
 
 def cmd_truth_sets(a: argparse.Namespace) -> int:
-    from core.experiments.truth_sets import SETS, write_truth_sets
+    from core.datasets.truth_sets import SETS, write_truth_sets
     from core.validation import check_integer
 
     if not a.out:
@@ -51,7 +51,7 @@ def cmd_truth_sets(a: argparse.Namespace) -> int:
 
 
 def cmd_data(a: argparse.Namespace) -> int:
-    from core.datasets import builtin_names, load_data, write_samples
+    from core.datasets import builtin_names, load_data, sources, write_samples
 
     if a.action == "lucas":
         return cmd_lucas(a)
@@ -66,4 +66,9 @@ def cmd_data(a: argparse.Namespace) -> int:
         d = load_data(name, n=None)
         print(f"{name}: {len(d.frame)} rows, {d.frame[d.id].nunique()} groups ({d.id}); "
               f"predictors {len(d.predictors)}; forcing {', '.join(d.forcing)}; targets {', '.join(d.targets)}")
+    formats = lambda kind: ", ".join(f"{s.name.removesuffix('-grid')} ({' '.join(s.suffixes)})" for s in sources(kind))
+    print(f"files (train --data FILE --columns MAP): {formats('file')}")
+    print(f"surveys (hybridlab data NAME --help): {', '.join(s.name for s in sources('survey'))}")
+    print(f"grids (hybridlab map --grid FILE): {formats('grid')}")
+    print(f"truth sets (hybridlab data truth-sets --out DIR): {', '.join(s.name for s in sources('truth'))}")
     return 0

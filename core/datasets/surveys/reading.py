@@ -17,8 +17,8 @@ import pandas as pd
 
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.encoding import codec_name, decode
-from core.ingest.names import header_names
+from core.datasets.surveys.encoding import codec_name, decode
+from core.datasets.surveys.names import header_names
 
 #: default limits of one input file
 MAX_BYTES = 256 << 20

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-from core.ingest.names import normalised
+from core.datasets.surveys.names import normalised
 
 OM_FACTOR = 1.724
 MONOTONE_TOLERANCE = 0.02

@@ -19,9 +19,9 @@ import pandas as pd
 
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.numbers import decimal_mark, parse_cells, MISSING, NUMBER
-from core.ingest.reading import ReadOptions, read_survey_table
-from core.ingest.tables import Problems, numeric_column
+from core.datasets.surveys.numbers import decimal_mark, parse_cells, MISSING, NUMBER
+from core.datasets.surveys.reading import ReadOptions, read_survey_table
+from core.datasets.surveys.tables import Problems, numeric_column
 
 #: cells that mean "no value" in flux files (FLUXNET's -9999, R's NA)
 MISSING_CODES = ("-9999", "-9999.0", "-9999.00", "-9999.000", "NA", "NaN", "nan", "N/A")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from core.datasets import lucas
+from core.datasets.registry import DataSourceSpec
 from core.errors import DataError
 
 SETS = ("other-covariates", "constant-forcing", "sparse-moc")
@@ -105,3 +106,16 @@ def write_truth_sets(folder: str | Path, n_sites: int = 4000, seed: int = 0, nam
         (folder / f"{name}.columns.json").write_text(json.dumps(columns, indent=2))
         paths.append(path)
     return paths
+
+
+def _truth_source(name: str, description: str) -> DataSourceSpec:
+    return DataSourceSpec(name=name, kind="truth", description=description,
+                          load=lambda n=4000, seed=0: generate(name, n, seed), rank=SETS.index(name))
+
+
+#: the truth sets in the data source registry (kind ``truth``): ``load(n, seed) -> (table, column map)``
+DATA = (
+    _truth_source("other-covariates", "Every field depends on covariates the built-in truth does not use."),
+    _truth_source("constant-forcing", "f_poc constant (trained as neural); cue follows NPP, v_max0 temperature."),
+    _truth_source("sparse-moc", "Fields with land-use and soil interactions; MOC and POC at one site in ten."),
+)

@@ -16,17 +16,18 @@ from pathlib import Path
 import pandas as pd
 
 from core.datasets.incomplete import describe_counts, gappy_predictors, missing_counts
+from core.datasets.registry import DataSourceSpec
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.lucas import Assembled
-from core.ingest.numbers import decimal_mark
-from core.ingest.ranges import check_range
-from core.ingest.reading import ReadOptions, read_survey_table
-from core.ingest.retention_points import (SAMPLE_SPELLINGS, first_column, head_column, head_unit, theta_column, to_cm,
+from core.datasets.surveys.lucas import Assembled
+from core.datasets.surveys.numbers import decimal_mark
+from core.datasets.surveys.ranges import check_range
+from core.datasets.surveys.reading import ReadOptions, read_survey_table
+from core.datasets.surveys.retention_points import (SAMPLE_SPELLINGS, first_column, head_column, head_unit, theta_column, to_cm,
                                to_fraction, wide_columns)
-from core.ingest.retention_properties import per_sample, row_properties, texture_sums
-from core.ingest.retention_samples import OM_FACTOR, size_columns
-from core.ingest.tables import Problems, numeric_column
+from core.datasets.surveys.retention_properties import per_sample, row_properties, texture_sums
+from core.datasets.surveys.retention_samples import OM_FACTOR, size_columns
+from core.datasets.surveys.tables import Problems, numeric_column
 
 PREDICTORS = ("clay", "silt", "sand", "oc", "bd")
 UNITS = {"sample_id": "-", "h_cm": "cm of water (suction)", "theta": "m3 m-3", "clay": "% (< 2 um)",
@@ -233,6 +234,10 @@ def _report(path: Path, table: pd.DataFrame, props: pd.DataFrame, columns: dict,
         lines.append(f"{incomplete} of {len(per)} samples lack a predictor value ({describe_counts(counts_missing)} "
                      f"points); train leaves their points out")
     return [*lines, *problems.summary(), *problems.lines]
+
+
+#: ``hybridlab data retention``: the survey in the data source registry
+DATA = DataSourceSpec(name="retention", kind="survey", description=__doc__, load=assemble_retention)
 
 
 __all__ = ["RetentionOptions", "assemble_retention"]

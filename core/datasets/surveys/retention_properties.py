@@ -10,10 +10,10 @@ import pandas as pd
 
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.ranges import check_range
-from core.ingest.retention_samples import (curve_texture, list_columns, organic_carbon, property_columns, size_columns,
+from core.datasets.surveys.ranges import check_range
+from core.datasets.surveys.retention_samples import (curve_texture, list_columns, organic_carbon, property_columns, size_columns,
                                 texture_from_fractions)
-from core.ingest.tables import Problems, numeric_column
+from core.datasets.surveys.tables import Problems, numeric_column
 
 #: name in the table -> (lowest, highest, unit)
 RANGES = {"clay": (0, 100, "%"), "silt": (0, 100, "%"), "sand": (0, 100, "%"), "oc": (0, 60, "weight %"),

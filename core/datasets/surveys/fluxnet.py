@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.datasets.registry import DataSourceSpec
 from core.errors import DataError
-from core.ingest.flux_columns import LAYOUTS, FluxFile, numbers, read_flux_file
-from core.ingest.flux_filters import FluxOptions, night, quality, ustar_rejected
-from core.ingest.flux_table import flux_table
-from core.ingest.flux_time import night_dates, stamped_midpoints, year_day_hour_midpoints
-from core.ingest.lucas import Assembled
-from core.ingest.ranges import check_range
-from core.ingest.reading import ReadOptions
-from core.ingest.tables import Problems
+from core.datasets.surveys.flux_columns import LAYOUTS, FluxFile, numbers, read_flux_file
+from core.datasets.surveys.flux_filters import FluxOptions, night, quality, ustar_rejected
+from core.datasets.surveys.flux_table import flux_table
+from core.datasets.surveys.flux_time import night_dates, stamped_midpoints, year_day_hour_midpoints
+from core.datasets.surveys.lucas import Assembled
+from core.datasets.surveys.ranges import check_range
+from core.datasets.surveys.reading import ReadOptions
+from core.datasets.surveys.tables import Problems
 
 #: physical range of each variable as read (lowest, highest, unit); outside: missing, counted
 RANGES = {"nee": (-100, 100, "umol m-2 s-1"), "fc": (-100, 100, "umol m-2 s-1"), "sc": (-100, 100, "umol m-2 s-1"),
@@ -185,6 +186,10 @@ def _site_name(path: Path) -> str:
     if parts[0].upper() == "FLX" and len(parts) > 1:
         return parts[1]
     return parts[0] or path.stem
+
+
+#: ``hybridlab data fluxnet``: the survey in the data source registry
+DATA = DataSourceSpec(name="fluxnet", kind="survey", description=__doc__, load=assemble_fluxnet)
 
 
 __all__ = ["FluxOptions", "antecedent", "assemble_fluxnet"]

@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.datasets.registry import DataSourceSpec
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.lucas_columns import column_map, one_hot_land_cover, role_lines, snake
-from core.ingest.names import check_collisions, check_not_targets
-from core.ingest.numbers import decimal_mark
-from core.ingest.ranges import RANGES, check_range, coarse_fragments
-from core.ingest.reading import ReadOptions, read_survey_table
-from core.ingest.tables import BELOW_DETECTION, Problems, find_column, numeric_column
+from core.datasets.surveys.lucas_columns import column_map, one_hot_land_cover, role_lines, snake
+from core.datasets.surveys.names import check_collisions, check_not_targets
+from core.datasets.surveys.numbers import decimal_mark
+from core.datasets.surveys.ranges import RANGES, check_range, coarse_fragments
+from core.datasets.surveys.reading import ReadOptions, read_survey_table
+from core.datasets.surveys.tables import BELOW_DETECTION, Problems, find_column, numeric_column
 
 ID_SPELLINGS = ("POINTID", "POINT_ID", "Point_ID")
 #: LUCAS's names for coarse fragments (the > 2 mm share)
@@ -246,6 +247,10 @@ def assemble_lucas(files: dict[str, str | Path], below_detection: str = "nan",
         report.append("no forcing columns found (temp, npp) among the covariates: give them in the column map "
                       "before training the SOC model")
     return Assembled(table, columns, report)
+
+
+#: ``hybridlab data lucas``: the survey in the data source registry
+DATA = DataSourceSpec(name="lucas", kind="survey", description=__doc__, load=assemble_lucas)
 
 
 __all__ = ["Assembled", "LucasOptions", "assemble_lucas", "column_map", "snake"]

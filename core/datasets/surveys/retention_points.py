@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.names import normalised
+from core.datasets.surveys.names import normalised
 
 #: cm of water per unit of suction
 HEAD_UNITS = {"cm": 1.0, "m": 100.0, "mm": 0.1, "hpa": 1.019716, "mbar": 1.019716, "kpa": 10.19716,

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from core.datasets.incomplete import describe_counts, gappy_predictors, missing_counts
-from core.ingest.flux_columns import FluxFile
-from core.ingest.flux_filters import FluxOptions
-from core.ingest.flux_time import blocks, day_of_year_terms, night_dates
+from core.datasets.surveys.flux_columns import FluxFile
+from core.datasets.surveys.flux_filters import FluxOptions
+from core.datasets.surveys.flux_time import blocks, day_of_year_terms, night_dates
 
 #: the table's columns and their units
 UNITS = {"time": "local standard time of the file, mid-interval", "block": "night's date (noon to noon) or ISO week",

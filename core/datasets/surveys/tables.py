@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.errors import DataError
 from core.formatting import short_repr
-from core.ingest.numbers import MISSING, NOT_A_NUMBER, NOT_FINITE, NUMBER, OTHER_MARK, check_floats, parse_cells
+from core.datasets.surveys.numbers import MISSING, NOT_A_NUMBER, NOT_FINITE, NUMBER, OTHER_MARK, check_floats, parse_cells
 
 #: how a value below its detection limit is taken: missing, half the limit, or the limit itself
 BELOW_DETECTION = ("nan", "half", "limit")

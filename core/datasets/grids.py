@@ -12,12 +12,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-from core.datasets import LATITUDE, LONGITUDE
+from core.datasets.base import LATITUDE, LONGITUDE
+from core.datasets.registry import DataSourceSpec
 from core.formatting import short_repr
 
-#: suffix -> grid kind
-GRID_KINDS = {".tif": "geotiff", ".tiff": "geotiff", ".nc": "netcdf", ".zarr": "zarr", ".csv": "table",
-              ".parquet": "table"}
 #: predictor names that are coordinates (core.datasets.LONGITUDE, LATITUDE): taken from the grid's
 #: pixel centres in longitude/latitude (EPSG:4326) when the grid has no variable of that name
 POINTS_CRS = "EPSG:4326"
@@ -27,13 +25,24 @@ MAX_PIXELS = 1_000_000_000
 SPACING_TOLERANCE = 1e-6
 
 
-def grid_kind(path: Path) -> str:
-    kind = GRID_KINDS.get(path.suffix.lower())
-    if kind is None:
-        raise DataError(f"{path}: unknown grid type {short_repr(path.suffix)}; use .tif, .nc, .zarr, .csv or .parquet")
+def grid_source(path: str | Path):
+    """The registered grid format (a ``DataSourceSpec`` of kind ``grid``) of ``path``; one line for an
+    unknown suffix or a grid that does not exist."""
+    from core.datasets.registry import matching_source, sources
+
+    path = Path(path)
+    spec = matching_source("grid", path)
+    if spec is None:
+        suffixes = ", ".join(suffix for s in sources("grid") for suffix in s.suffixes)
+        raise DataError(f"{path}: unknown grid type {short_repr(path.suffix)}; use {suffixes}")
     if not path.exists():
         raise DataError(f"{path}: no such grid")
-    return kind
+    return spec
+
+
+def grid_kind(path: Path) -> str:
+    """The grid format's name of ``path`` (``geotiff``, ``netcdf``, ``zarr``, ``table``)."""
+    return grid_source(path).name.removesuffix("-grid")
 
 
 def check_pixels(path: Path, ny: int, nx: int, max_pixels: int) -> None:
@@ -123,42 +132,45 @@ def _check_coordinates(dataset, path: Path) -> None:
                 raise DataError(f"{path}: the grid's {name} coordinate is not evenly spaced; a map needs a regular grid")
 
 
-def open_grid(path: str | Path, max_pixels: int = MAX_PIXELS):
-    """The grid as a lazy ``xarray.Dataset`` on (y, x), its CRS (or None) and nodata per variable;
-    refused in one line when it declares more than ``max_pixels`` pixels or is not a regular,
-    north-up grid."""
+def _open_geotiff(path: Path, max_pixels: int):
+    import rioxarray
+
+    _check_transform(path, max_pixels)
+    dataset = rioxarray.open_rasterio(path, band_as_variable=True, mask_and_scale=True, cache=False)
+    names = {v: dataset[v].attrs.get("long_name") or v for v in dataset.data_vars}
+    if len(set(names.values())) < len(names):
+        raise DataError(f"{path}: band descriptions repeat or are missing; name each band by its covariate")
+    return dataset.rename(names)
+
+
+def _open_cf(path: Path, max_pixels: int):
+    """A NetCDF or Zarr grid (CF conventions: x/y coordinates, the CRS from ``grid_mapping``)."""
+    import rioxarray  # noqa: F401 - registers .rio, which reads the CRS from CF grid_mapping
     import xarray as xr
 
+    kind = "zarr" if path.suffix.lower() == ".zarr" else "netcdf"
+    _check_declared(path, kind, max_pixels)
+    dataset = xr.open_dataset(path, engine="zarr" if kind == "zarr" else "h5netcdf", chunks=None,
+                              mask_and_scale=True, decode_coords="all")
+    if {"y", "x"} <= set(dataset.dims):
+        check_pixels(path, dataset.sizes["y"], dataset.sizes["x"], max_pixels)
+        _check_coordinates(dataset, path)
+    return dataset
+
+
+def open_grid(path: str | Path, max_pixels: int = MAX_PIXELS):
+    """The grid as a lazy ``xarray.Dataset`` on (y, x), read by its registered format; refused in one
+    line when it declares more than ``max_pixels`` pixels or is not a regular, north-up grid."""
     path = Path(path)
-    kind = grid_kind(path)
+    spec = grid_source(path)
     try:
-        if kind == "geotiff":
-            import rioxarray
-
-            _check_transform(path, max_pixels)
-            dataset = rioxarray.open_rasterio(path, band_as_variable=True, mask_and_scale=True, cache=False)
-            names = {v: dataset[v].attrs.get("long_name") or v for v in dataset.data_vars}
-            if len(set(names.values())) < len(names):
-                raise DataError(f"{path}: band descriptions repeat or are missing; name each band by its covariate")
-            dataset = dataset.rename(names)
-        elif kind == "table":
-            dataset = _open_table(path, max_pixels)
-        else:
-            import rioxarray  # noqa: F401 - registers .rio, which reads the CRS from CF grid_mapping
-
-            _check_declared(path, kind, max_pixels)
-
-            dataset = xr.open_dataset(path, engine="zarr" if kind == "zarr" else "h5netcdf", chunks=None,
-                                      mask_and_scale=True, decode_coords="all")
+        dataset = spec.load(path, max_pixels)
     except DataError:
         raise
     except Exception as e:  # noqa: BLE001 - a damaged or foreign file: one line
-        raise DataError(f"{path}: cannot be read as a {kind} grid ({type(e).__name__}: {str(e)[:120]})") from None
+        raise DataError(f"{path}: cannot be read as a {grid_kind(path)} grid ({type(e).__name__}: {str(e)[:120]})") from None
     if not {"y", "x"} <= set(dataset.dims):
         raise DataError(f"{path}: the grid's dimensions are {', '.join(map(str, dataset.dims))}; it needs y and x")
-    if kind in ("netcdf", "zarr"):
-        check_pixels(path, dataset.sizes["y"], dataset.sizes["x"], max_pixels)
-        _check_coordinates(dataset, path)
     return dataset
 
 
@@ -234,5 +246,21 @@ def window_frame(dataset, grid: GridPlan, rows: slice, columns: slice) -> pd.Dat
     return pd.DataFrame(frame)
 
 
-__all__ = ["GRID_KINDS", "MAX_PIXELS", "GridPlan", "check_crs_range", "check_pixels", "grid_kind", "open_grid",
+__all__ = ["grid_source", "MAX_PIXELS", "GridPlan", "check_crs_range", "check_pixels", "grid_kind", "open_grid",
            "plan_grid", "regular_axis", "window_frame"]
+
+
+def _grid_format(name: str, suffixes: tuple[str, ...], load, description: str) -> DataSourceSpec:
+    return DataSourceSpec(name=f"{name}-grid", kind="grid", description=description, load=load,
+                          suffixes=suffixes, matches=lambda path: Path(path).suffix.lower() in suffixes)
+
+
+#: the grid formats ``hybridlab map`` reads, one spec each (kind ``grid``)
+DATA = (
+    _grid_format("geotiff", (".tif", ".tiff"), _open_geotiff,
+                 "A GeoTIFF stack, one band per covariate named by its band description."),
+    _grid_format("netcdf", (".nc",), _open_cf, "A NetCDF file, one variable per covariate on y/x (CF conventions)."),
+    _grid_format("zarr", (".zarr",), _open_cf, "A Zarr store, one variable per covariate on y/x (CF conventions)."),
+    _grid_format("table", (".csv", ".parquet"), _open_table,
+                 "A table of pixel centres (columns x and y) and one column per covariate."),
+)

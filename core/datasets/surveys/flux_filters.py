@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-from core.ingest.flux_columns import FluxFile, numbers, quality_column
-from core.ingest.flux_time import potential_radiation
-from core.ingest.flux_ustar import MIN_RECORDS, TEMPERATURE_CLASSES, estimate_threshold
-from core.ingest.tables import Problems
+from core.datasets.surveys.flux_columns import FluxFile, numbers, quality_column
+from core.datasets.surveys.flux_time import potential_radiation
+from core.datasets.surveys.flux_ustar import MIN_RECORDS, TEMPERATURE_CLASSES, estimate_threshold
+from core.datasets.surveys.tables import Problems
 
 #: PPFD (umol m-2 s-1) per W m-2 of shortwave radiation, for a night threshold given in SW_IN
 PPFD_PER_SW = 2.1

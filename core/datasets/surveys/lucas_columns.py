@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.datasets.incomplete import describe_counts, gappy_predictors, missing_counts
-from core.ingest.names import normalised
+from core.datasets.surveys.names import normalised
 
 #: the forcing of the SOC model, found among the covariates by these names
 FORCING = {"temp": ("temp", "MAT", "temperature", "bio1"), "npp": ("npp", "NPP_mean"),

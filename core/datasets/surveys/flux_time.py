@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-from core.ingest.tables import Problems
+from core.datasets.surveys.tables import Problems
 
 #: the solar constant used for potential radiation (W m-2)
 SOLAR_CONSTANT = 1361.0
