@@ -1,8 +1,11 @@
-"""Data sets: built-in synthetic sets with a known truth, and users' CSV/Parquet files, all in one
-registry (:data:`DATA_SOURCES`, :mod:`core.datasets.registry`).
+"""Data: every source hybridlab reads or makes, in one registry (:data:`DATA_SOURCES`,
+:mod:`core.datasets.registry`) of five kinds: built-in synthetic sets with a known truth
+(``lucas``, ``respiration``, ``swrc``), users' CSV/Parquet tables (``table``), surveys as they are
+published (``surveys/``: LUCAS, FLUXNET-style flux files, retention tables), covariate grids for maps
+(``grids``) and the truth sets that check identifiability verdicts (``truth_sets``).
 
-Add a source by writing one module here that defines ``DATA = DataSourceSpec(...)``: a built-in set
-with a ``load(n=None, seed=0) -> HybridData`` function, or a kind of file with ``load(path, columns)``.
+Add a source by writing one module here (a survey: in ``surveys/``) that defines
+``DATA = DataSourceSpec(...)``; its kind fixes what ``load`` takes and gives.
 """
 from __future__ import annotations
 

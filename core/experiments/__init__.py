@@ -8,21 +8,18 @@ and figures from the finished runs. ``soc``: the report's four configurations on
 """
 from __future__ import annotations
 
-from core.errors import HybridlabError
 from core.experiments.base import Experiment, ExperimentOptions, run_experiment
 from core.experiments.reference import VALIDATION_KGE
-from core.experiments.soc import EXPERIMENT as SOC
-from core.experiments.swrc import EXPERIMENT as SWRC
-from core.formatting import short_repr
+from core.registry import Registry
 
-EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in (SOC, SWRC)}
+#: the experiments by name, one module each
+EXPERIMENTS: Registry[Experiment] = Registry("experiment", Experiment, package="core.experiments",
+                                             attribute="EXPERIMENT", skip=("base", "reference"))
 
 
 def get_experiment(name: str) -> Experiment:
-    try:
-        return EXPERIMENTS[name]
-    except KeyError:
-        raise HybridlabError(f"unknown experiment {short_repr(name)}; use one of {', '.join(EXPERIMENTS)}") from None
+    """The experiment called ``name``; one line naming the registered ones otherwise."""
+    return EXPERIMENTS.get(name)
 
 
 def analyse_run(run, *, experiment: str, configuration: str, options: dict) -> None:

@@ -1,6 +1,6 @@
 """Maps from a trained run and a covariate grid (``hybridlab map``): :func:`map_run`.
 
-``grid`` opens GeoTIFF, NetCDF, Zarr and x/y tables lazily; ``output`` writes the map window by
+The grid is opened by its format in the data registry (:mod:`core.datasets.grids`); ``output`` writes the map window by
 window into Zarr and finishes it as GeoTIFF, NetCDF or Zarr; ``maps`` cuts the grid into windows
 and maps them on the executor that runs sweeps; ``preview`` maps a thinned grid in this process
 (the dashboard's map).
