@@ -145,3 +145,21 @@ def test_role_search_refuses_one_seed_and_unknown_candidates(capsys):
     assert "at least 2 seeds" in capsys.readouterr().err
     assert main(["roles", "search", "--model", "respiration", "--candidates", "t_ref,zz", "--out", "unused"]) == 2
     assert "t_ref, zz cannot be made neural" in capsys.readouterr().err
+
+
+def test_members_of_one_ensemble_run_get_no_verdict_from_agreement_alone():
+    """Members that share one split (one ensemble run) agree for reasons beside the parameters; on the
+    built-in SOC data their agreement called a q_max "identified" that recovered r = -0.68
+    (docs/identifiability.md), so their agreement is kept but the verdict is withheld."""
+    from core.identify import Ensemble, analyse
+    from core.run.execute import execute
+
+    plan = {"model": "respiration", "data": {"name": "respiration-synthetic", "n": 40}, "train": {"epochs": 15, "patience": 20}}
+    packed = execute({**plan, "train": {**plan["train"], "members": 3}})
+    result = analyse(Ensemble.from_runs("packed", [packed]))
+    rb = result["parameters"]["rb"]
+    assert result["shared_split"] and rb["verdict"] == "no verdict" and "share one split" in rb["reason"]
+    assert rb["agreement_verdict"] in ("identified", "weak", "not identified") and np.isfinite(rb["agreement"])
+    separate = [execute({**plan, "train": {**plan["train"], "seed": seed}}) for seed in range(3)]
+    result = analyse(Ensemble.from_runs("separate", separate))
+    assert not result["shared_split"] and result["parameters"]["rb"]["verdict"] != "no verdict"

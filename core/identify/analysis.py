@@ -16,6 +16,9 @@ from core.identify.scores import global_agreement, member_spread, pairwise_corre
 
 #: the verdict while the fit failed or no twin fitted
 NO_VERDICT = "no verdict"
+#: why members of one ensemble run get no verdict from their agreement alone (docs/identifiability.md)
+SHARED_SPLIT = ("members share one split and batch order (one ensemble run), and their agreement was not a "
+                "valid verdict against truth; train separate seeds (a sweep's default) or run twins")
 
 
 def _mean_sd(values) -> dict:
@@ -64,8 +67,12 @@ def analyse(ensemble: Ensemble, with_truth: bool = True) -> dict:
     if failure:
         for entry in [*parameters.values(), *found.values()]:
             entry.update(agreement_verdict=entry["verdict"], verdict=NO_VERDICT, reason=f"the fit failed: {failure}")
+    elif ensemble.shared_split:
+        for entry in [*parameters.values(), *found.values()]:
+            entry.update(agreement_verdict=entry["verdict"], verdict=NO_VERDICT,
+                         reason=f"members agree {number(entry['agreement'], 2)}, but {SHARED_SPLIT}")
     return {"model": ensemble.plan.model, "members": [m for m, k in zip(ensemble.members, kept) if k],
-            "left_out": left_out, "fit": {"failed": bool(failure), "reason": failure}, "parameters": parameters,
+            "shared_split": ensemble.shared_split, "left_out": left_out, "fit": {"failed": bool(failure), "reason": failure}, "parameters": parameters,
             "combinations": found}
 
 

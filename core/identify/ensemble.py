@@ -39,6 +39,8 @@ class Ensemble:
     target_fits: dict[str, list[float]] = field(default_factory=dict)
     #: the data the members were trained on, when at hand (else :meth:`truth` loads them by plan)
     data: object = None
+    #: whether some members are the members of one ensemble run, and so share its split and batch order
+    shared_split: bool = False
 
     def fitting(self) -> np.ndarray:
         """Mask (members,) of the members that fit as well as the others (:func:`fitting_members`)."""
@@ -53,7 +55,9 @@ class Ensemble:
             f"{configuration}__seed{run.plan.train.seed}", run.plan, run.parameters, run.metrics,
             lambda run=run: run.members_table)]
         ensemble = _from_members(configuration, members)
-        ensemble.data = getattr(runs[0], "data", None)
+        if ensemble is not None:
+            ensemble.data = getattr(runs[0], "data", None)
+            ensemble.shared_split = len(members) > len(runs)
         return ensemble
 
     def learned(self) -> list:
@@ -123,7 +127,11 @@ def _val_kge(metrics: dict, target: str) -> float:
 
 
 def _ensemble(configuration: str, folders: list[Path]) -> Ensemble | None:
-    return _from_members(configuration, [member for folder in folders for member in _members(folder)])
+    members = [member for folder in folders for member in _members(folder)]
+    ensemble = _from_members(configuration, members)
+    if ensemble is not None:
+        ensemble.shared_split = len(members) > len(folders)
+    return ensemble
 
 
 def sweep_ensembles(out: str | Path) -> list[Ensemble]:
