@@ -34,6 +34,7 @@ def _csv_bytes(frame):
 
 
 def _upload_files():
+    """The upload copies in the temporary folder (a test's own: other workers upload at the same time)."""
     return sorted(Path(tempfile.gettempdir()).glob("hybridlab-upload-*"))
 
 
@@ -50,13 +51,17 @@ def _form(setup):
     pytest.param({"decoded_mb": 1}, "MB in memory is over this server's limit of 1 MB in memory",
                  marks=pytest.mark.slow),  # decodes a large table: seconds
 ])
-def test_uploads_over_a_limit_are_refused_and_leave_no_file(fluxes, limits, message):
+def test_uploads_over_a_limit_are_refused_and_leave_no_file(fluxes, limits, message, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     before = _upload_files()
     setup = Setup(model_name="respiration", limits=ServerLimits(**limits))
     content = _csv_bytes(pd.concat([fluxes] * (1 if "decoded_mb" not in limits else 300)))
     assert setup.upload.read("fluxes.csv", content) is None
     assert setup.upload.error.startswith("fluxes.csv: ") and message in setup.upload.error
     assert _upload_files() == before and setup.upload.path is None
+    accepted = Setup(model_name="respiration").upload  # within the limits, the copy goes where we look
+    assert accepted.read("fluxes.csv", _csv_bytes(fluxes)) is not None and _upload_files() == [accepted.path]
+    accepted.discard()
 
 
 def test_a_small_parquet_that_decodes_large_is_refused_from_its_footer(tmp_path):

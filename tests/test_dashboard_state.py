@@ -271,10 +271,12 @@ def test_an_ensemble_trains_its_members_and_puts_verdicts_on_the_rows():
     assert session.status == "finished" and [m["seed"] for m in session.run.metrics["members"]] == [0, 1, 2]
     assert "of the 3 members' mean" in session.message and "ensemble of 3" in session.label
     result = session.ensemble["identifiability"]
-    assert result["parameters"]["rb"]["verdict"] in ("identified", "weak", "not identified")
+    # the members of one ensemble run share a split: their agreement is shown, the verdict withheld
+    assert result["shared_split"] and result["parameters"]["rb"]["verdict"] == "no verdict"
+    assert result["parameters"]["rb"]["agreement_verdict"] in ("identified", "weak", "not identified")
     assert session.ensemble["spread"]["rb"].shape == (len(session.run.data.frame),)
     setup.show_identifiability(result)
-    assert setup.row("rb").agreement.startswith(result["parameters"]["rb"]["verdict"])
+    assert setup.row("rb").agreement.startswith("no verdict") and "share one split" in setup.row("rb").reason
     # the members started their global q10 at its default: no verdict is claimed for it
     assert setup.row("q10").agreement == "not tested (same start)"
     assert "ensemble of 3 members" in session.message

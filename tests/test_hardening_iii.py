@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from core.cli import main
 from core.errors import HybridlabError
-from core.io.outputs import MANIFEST, check_output, replacing, write_file, write_text
+from core.io.outputs import (MANIFEST, Interrupted, check_output, raise_on_signals, replacing, write_file,
+                             write_text)
 
 BANDS = dict(clay=20, ph=6, map=700, elev=300, npp=500, temp=10, soil_mass=250)
 
@@ -137,6 +138,23 @@ def test_overwrite_replaces_only_what_hybridlab_wrote_and_never_an_input(tmp_pat
         check_output(tmp_path / "hard.parquet", overwrite=True, inputs=[source])
     write_text(tmp_path / "note.txt", "x")
     assert (tmp_path / "note.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_a_signal_whose_exception_was_swallowed_still_stops_the_output(tmp_path, folder):
+    out = tmp_path / ("m.zarr" if folder else "m.tif")
+    with pytest.raises(Interrupted) as stopped:
+        with raise_on_signals():
+            try:  # as a library's ``except BaseException`` or a ``__del__`` would
+                os.kill(os.getpid(), signal.SIGTERM)
+            except BaseException:  # noqa: BLE001
+                pass
+            with replacing(out, folder=folder) as temp:
+                (temp.mkdir(), (temp / "a").write_text("x")) if folder else temp.write_text("x")
+    assert stopped.value.exit_code == 128 + signal.SIGTERM
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    write_text(tmp_path / "later.txt", "y")  # the next output, outside, is not stopped by the old signal
+    assert (tmp_path / "later.txt").read_text() == "y"
 
 
 # --- map: F1, F3, F6, F14, F15, F16 ---------------------------------------------------------------

@@ -42,26 +42,40 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum
 
 
+#: signals that arrived inside :func:`raise_on_signals` (the handler's exception can be swallowed
+#: when it fires inside a ``__del__`` or a library's ``except BaseException``; this list is not)
+_FIRED: list[int] = []
+
+
+def check_signals() -> None:
+    """Raise :class:`Interrupted` again if a signal arrived inside :func:`raise_on_signals`
+    (called before an output is renamed into place, so a swallowed signal never completes it)."""
+    if _FIRED:
+        raise Interrupted(_FIRED[0])
+
+
 @contextlib.contextmanager
 def raise_on_signals() -> Iterator[None]:
-    """SIGINT / SIGTERM raise :class:`Interrupted` in the main thread while inside."""
+    """SIGINT / SIGTERM raise :class:`Interrupted` in the main thread while inside, and again on
+    the way out (and before any output is swapped in) if that first exception was swallowed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    fired: list[int] = []
-
     def handler(signum, _frame):
-        if not fired:  # the first signal stops the work; a second one does not break the clean-up
-            fired.append(signum)
+        if not _FIRED:  # the first signal stops the work; a second one does not break the clean-up
+            _FIRED.append(signum)
             raise Interrupted(signum)
 
+    _FIRED.clear()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+        check_signals()
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        _FIRED.clear()
 
 
 def _walk(root: Path, follow: bool) -> Iterator[Path]:
@@ -242,6 +256,7 @@ def replacing(out: str | Path, *, folder: bool = False) -> Iterator[Path]:
             _seal_folder(temp)
         else:
             _fsync(temp)
+        check_signals()
         _swap_in(temp, out)
     finally:
         _remove(temp)
@@ -270,6 +285,7 @@ def write_together(writers: dict[str | Path, Callable[[Path], object]]) -> list[
             if not temp.is_file():
                 raise HybridlabError(f"{out}: nothing was written")
             _fsync(temp)
+        check_signals()
         for out, temp in temps.items():
             _swap_in(temp, out)
     finally:
@@ -300,6 +316,6 @@ def claim_output(out: str | Path, flag: str = "--out", what: str = "output") -> 
         lock.release()
 
 
-__all__ = ["MANIFEST", "Interrupted", "check_not_input", "check_output", "claim_output", "foreign_entries",
-           "partial_path", "raise_on_signals", "replacing", "write_file", "write_text", "write_together",
-           "written_files"]
+__all__ = ["MANIFEST", "Interrupted", "check_not_input", "check_output", "check_signals", "claim_output",
+           "foreign_entries", "partial_path", "raise_on_signals", "replacing", "write_file", "write_text",
+           "write_together", "written_files"]
