@@ -105,8 +105,9 @@ def finish(store: Path, out: Path, kind: str, names: list[str], grid, nodata: fl
 
 
 def _tag(path: Path, names: list[str], attributes: dict[str, dict], metadata: dict[str, str]) -> None:
-    """hybridlab's tag and the provenance on the GeoTIFF; per band its name (description) and
-    its CF attributes (``units``, ``long_name``, ``interval_level``) as band tags."""
+    """hybridlab's tag and the provenance on the GeoTIFF; per band its name (the description,
+    which rioxarray reads as ``long_name``) and as band tags its CF ``units``, its ``meaning`` (the
+    NetCDF map's ``long_name``) and, for a bound, ``interval_level``."""
     import rasterio
 
     with rasterio.open(path, "r+") as raster:
@@ -114,7 +115,8 @@ def _tag(path: Path, names: list[str], attributes: dict[str, dict], metadata: di
         for band, name in enumerate(names, 1):
             attrs = attributes[name]
             raster.set_band_description(band, name)
-            raster.update_tags(band, **{key: str(value) for key, value in attrs.items()})
+            tags = {"meaning" if key == "long_name" else key: str(value) for key, value in attrs.items()}
+            raster.update_tags(band, **tags)
 
 
 def write_cog(tiled: Path, out: Path, nodata: float) -> None:
