@@ -146,16 +146,19 @@ def test_the_dashboard_map_view_draws_a_finished_run_over_the_grid(run_and_grid)
     from app.ui.views.grid_map import GridMap
     from core.mapping import preview_map
     from core.report.plots import use_bokeh
-    from core.run.store import run_config
 
     use_bokeh()
     run, frame, grid, folder = run_and_grid
     view = GridMap(run.plan.spec)
     assert "serve --grid" in view.render(ViewState())  # no grid: a note on how to get one
-    plots = view.render(ViewState(grid=str(grid), run=run))
-    assert all(isinstance(plot, hv.Image) for plot in plots)
+    drawn = view.render(ViewState(grid=str(grid), run=run))
+    notes = [item for item in drawn if isinstance(item, str)]
+    plots = [item for item in drawn if not isinstance(item, str)]
+    assert len(notes) == 1 and "outside the run's area of applicability" in notes[0]
+    assert all(isinstance(plot, (hv.Image, hv.Overlay)) for plot in plots)  # grey pixels outside the AOA: an overlay
     assert len(plots) == 4 + 5  # every target's prediction and the five neural parameters
-    preview = preview_map(run.model, run_config(run), grid)
+    preview = preview_map(run, grid)
+    assert 0 <= preview["outside_aoa"] <= 1 and preview["mapped"] == NY * NX - 5
     assert preview["step"] == 1 and preview["crs"] == "EPSG:4326"
     mapped = preview["values"]["soc_pred"].ravel()
     expected = load_run(folder / "run").predict(frame)["soc_pred"].to_numpy()

@@ -7,7 +7,7 @@ import pytest
 import core
 from app.state.setup import Setup
 from app.ui.view_tabs import RedrawPacer, ViewTab
-from app.ui.views import ViewState
+from app.ui.views import Message, ViewState
 from app.ui.views.base import Shown
 
 
@@ -77,7 +77,9 @@ def test_the_map_views_axis_ranges_equal_the_grids_bounds(soc_run, tmp_path):
 
     use_bokeh()
     view = GridMap(soc_run.plan.spec)
-    plots = view.draw(ViewState(run=soc_run, spec=soc_run.plan.spec, grid=str(_grid_at(tmp_path, 5, 20, 45, 55))))
+    drawn = view.draw(ViewState(run=soc_run, spec=soc_run.plan.spec, grid=str(_grid_at(tmp_path, 5, 20, 45, 55))))
+    notes, plots = drawn[:1], drawn[1:]  # the share outside the area of applicability, then the maps
+    assert isinstance(notes[0], Message) and "outside the run's area of applicability" in notes[0]
     assert len(plots) == 4 + 5  # every target and the five neural parameters
     for plot in plots:
         figure = hv.render(plot, backend="bokeh")
@@ -87,7 +89,9 @@ def test_the_map_views_axis_ranges_equal_the_grids_bounds(soc_run, tmp_path):
     # 0.5, 0.5 with the same dimension names widened every map's frame to 0)
     from app.ui.view_tabs import grid
 
-    assert all(not pane.linked_axes for pane in grid(plots, view.columns).objects)
+    note, box = grid(drawn, view.columns).objects  # the note above the grid of maps
+    assert "area of applicability" in note.object
+    assert len(box.objects) == 4 + 5 and all(not pane.linked_axes for pane in box.objects)
 
 
 @pytest.mark.slow
@@ -95,7 +99,6 @@ def test_a_run_that_cannot_be_mapped_says_why_in_text_that_wraps(soc_run, tmp_pa
     import panel as pn
 
     from app.ui.view_tabs import grid
-    from app.ui.views import Message
     from app.ui.views.grid_map import GridMap
 
     missing = soc_run.plan.spec.forcing[0]

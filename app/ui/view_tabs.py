@@ -45,12 +45,15 @@ def plot_pane(element):
 
 def grid(items, columns: int = 4):
     """A view's output as panes: a list of HoloViews elements as a grid of separate panes (at most
-    MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px), a single
-    element as is, a :class:`~app.ui.views.base.Message` as wrapped text."""
+    MAX_COLUMNS to a row, so that the plots fit beside the set-up panel at 1366 px), with the
+    list's :class:`~app.ui.views.base.Message` notes above it; a single element as is, a message
+    as wrapped text."""
     if isinstance(items, Message):
         return message_pane(items)
     if isinstance(items, list):
-        return pn.GridBox(*(plot_pane(e) for e in items), ncols=min(columns, MAX_COLUMNS))
+        notes = [message_pane(e) for e in items if isinstance(e, Message)]
+        box = pn.GridBox(*(plot_pane(e) for e in items if not isinstance(e, Message)), ncols=min(columns, MAX_COLUMNS))
+        return pn.Column(*notes, box, sizing_mode="stretch_width") if notes else box
     return plot_pane(items)
 
 

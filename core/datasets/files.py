@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.io.checksums import sha256
 from core.io.documents import load_json
 from core.errors import DataError, HybridlabError
 from core.datasets.base import TRUE_PREFIX, HybridData
@@ -276,4 +277,4 @@ def load_file(path: str | Path, columns: str | Path | dict, *, nonnegative: set[
     _check_targets(frame, targets, where)
     return HybridData(frame, id=id_col, predictors=preds, forcing=forcing, targets=targets,
                       source={"path": str(Path(path).resolve()), "columns": mapping,
-                              "drop_incomplete": drop_incomplete}, notes=notes)
+                              "drop_incomplete": drop_incomplete, "sha256": sha256(path)}, notes=notes)

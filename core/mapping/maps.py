@@ -23,6 +23,8 @@ from core.io.outputs import check_output, claim_output, partial_path, raise_on_s
 from core.datasets.grids import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
 from core.mapping.output import create_store, finish, map_format, owned_map, write_window
 from core.mapping.applicability import AOA_BANDS, check_mask, mask_outside
+from core.mapping.products import band_meaning, cf_units, provenance, unit_note
+from core.mapping.stac import item_path, item_text, map_item, owned_item
 
 
 @dataclass
@@ -119,10 +121,21 @@ def map_variables(run, interval: float | None) -> dict[str, dict]:
         base = name.rsplit("_", 1)[0] if name.endswith(("_pred", "_lower", "_upper", "_sd")) else name
         if base in parameters and parameters[base]["role"] != "neural":
             continue
-        unit = parameters[base]["unit"] if base in parameters else target_units.get(base, "")
-        keep[name] = AOA_BANDS.get(name) or {"long_name": f"{base} ({name.removeprefix(base).lstrip('_') or 'value'})",
-                                             "units": unit}
+        keep[name] = AOA_BANDS.get(name) or _band_attributes(name, base, parameters.get(base), target_units, interval)
     return keep
+
+
+def _band_attributes(name: str, base: str, parameter: dict | None, target_units: dict, interval: float | None) -> dict:
+    """CF ``units`` and ``long_name`` of one band (and ``interval_level`` for a bound)."""
+    unit = parameter["unit"] if parameter else target_units.get(base, "")
+    description = parameter.get("description", "") if parameter else ""
+    note = unit_note(unit)
+    meaning = f"{description} ({note})" if description and note else description or note
+    attrs = {"long_name": band_meaning(name, base, meaning, interval),
+             "units": cf_units(unit)}
+    if interval is not None and name.endswith(("_lower", "_upper")):
+        attrs["interval_level"] = interval
+    return attrs
 
 
 def _windows(dataset, chunk: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -153,11 +166,12 @@ def _run_inputs(run_path: Path) -> list[Path]:
     return [run_path / name for name in (*CHECKED, *CHECKED_IF_PRESENT, MARKER)]
 
 
-def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, options: "MapOptions", log) -> tuple:
+def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, options: "MapOptions", metadata: dict,
+                 log) -> tuple:
     """Create the Zarr store and map every window into it on the executor: (totals, seconds)."""
     from core.compute.executor import Executor
 
-    create_store(store, dataset, variables, options.chunk)
+    create_store(store, dataset, variables, options.chunk, metadata)
     tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
               "interval": options.interval, "reproject": options.reproject, "variables": list(variables),
               "max_pixels": options.max_pixels, "mask_outside_aoa": options.mask_outside_aoa} for rows, columns in _windows(dataset, options.chunk)]
@@ -176,39 +190,59 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
 
 def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, options: MapOptions | None = None,
             log=print) -> dict:
-    """Map a run over a grid into ``out`` (GeoTIFF, NetCDF or Zarr by its suffix), written through
-    :mod:`core.io.outputs`: into a temporary sibling, renamed into place once complete.
+    """Map a run over a grid into ``out`` (a Cloud-Optimised GeoTIFF, NetCDF or Zarr by its
+    suffix) with its STAC item beside it (``<out>.stac.json``), written through
+    :mod:`core.io.outputs`: into temporary siblings, renamed into place once complete.
 
     Returns
     -------
     dict
-        Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second.
+        Pixels in the grid, mapped, and left as nodata by reason; seconds and pixels per second;
+        ``stac``: the item's path.
     """
     from core.compute.executor import check_processes
 
     options = options or MapOptions()
     check_processes(options.workers, 1)  # before anything is written
     run_path, grid_path = Path(run_path).absolute(), Path(grid_path).absolute()
-    out = check_map_out(Path(out), options.overwrite, [grid_path, *_run_inputs(run_path)])
-    kind = map_format(out)
+    inputs = [grid_path, *_run_inputs(run_path)]
+    out = check_map_out(Path(out), options.overwrite, inputs)
+    item = check_output(item_path(out), overwrite=options.overwrite, inputs=inputs, owned=owned_item,
+                        flag="--out (its STAC item)")
     with claim_output(out), raise_on_signals():
         run, dataset, _ = _opened(str(run_path.resolve()), str(grid_path.resolve()), options.reproject,
                                   options.max_pixels)
         variables = map_variables(run, options.interval)
         check_mask(run, options.mask_outside_aoa)
-        if kind == "zarr":
-            with replacing(out, folder=True) as store:
-                totals, seconds = _map_windows(store, run, dataset, variables, grid_path.resolve(), options, log)
-        else:
-            store = out.parent / (partial_path(out, "windows").name + ".zarr")
-            try:
-                totals, seconds = _map_windows(store, run, dataset, variables, grid_path.resolve(), options, log)
-                with replacing(out) as temp:
-                    finish(store, temp, kind, list(variables), dataset, _nodata(dataset))
-            finally:
-                shutil.rmtree(store, ignore_errors=True)
-    return {**totals, "variables": list(variables), "seconds": seconds,
+        metadata = provenance(run, options.interval, options.mask_outside_aoa)
+        with replacing(item) as item_temp:
+            totals, seconds = _write_map(out, run, dataset, variables, grid_path.resolve(), options, metadata, log,
+                                         lambda: item_temp.write_text(item_text(map_item(
+                                             out, map_format(out), dataset, variables, metadata, _nodata(dataset)))))
+    return {**totals, "variables": list(variables), "seconds": seconds, "stac": str(item),
             "pixels_per_second": totals.get("pixels", 0) / seconds if seconds else 0.0}
+
+
+def _write_map(out: Path, run, dataset, variables: dict, grid_path: Path, options: MapOptions, metadata: dict,
+               log, write_item) -> tuple:
+    """Map every window into a Zarr store and make it the map ``out`` (a Zarr store kept as it
+    is, or written as GeoTIFF or NetCDF); ``write_item()`` writes the STAC item's temporary file
+    just before the map is renamed into place. Returns (totals, seconds)."""
+    kind = map_format(out)
+    if kind == "zarr":
+        with replacing(out, folder=True) as store:
+            result = _map_windows(store, run, dataset, variables, grid_path, options, metadata, log)
+            write_item()
+        return result
+    store = out.parent / (partial_path(out, "windows").name + ".zarr")
+    try:
+        result = _map_windows(store, run, dataset, variables, grid_path, options, metadata, log)
+        with replacing(out) as temp:
+            finish(store, temp, kind, list(variables), dataset, _nodata(dataset), metadata)
+            write_item()
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    return result
 
 
 __all__ = ["MapOptions", "check_map_out", "map_run", "map_variables", "map_window", "mappable"]

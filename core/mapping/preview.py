@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.run.prediction import predict_table
 from core.datasets.grids import LATITUDE, LONGITUDE, open_grid, plan_grid, window_frame
 from core.mapping.maps import mappable
 
@@ -18,15 +17,14 @@ def _grid(path: str):
     return open_grid(path)
 
 
-def preview_map(model, config: dict, grid_path: str | Path, max_pixels: int = 60_000) -> dict:
-    """The run's predictions and neural parameters over a thinned grid.
+def preview_map(run, grid_path: str | Path, max_pixels: int = 60_000) -> dict:
+    """The run's predictions and neural parameters over a thinned grid, with its area of
+    applicability where the run has one.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        A trained model (a run's ``model``).
-    config : dict
-        The run's config.json (``core.run_config(run)``): columns and model.
+    run : FittedRun
+        A trained run (:class:`core.run.result.Run`, or one read back with ``load_run``).
     grid_path : str or Path
         A grid :func:`~core.datasets.grids.open_grid` reads.
     max_pixels : int
@@ -35,9 +33,14 @@ def preview_map(model, config: dict, grid_path: str | Path, max_pixels: int = 60
     Returns
     -------
     dict
-        ``x``, ``y`` (the thinned pixel centres), ``step``, ``crs`` and ``values``: name -> (ny, nx)
-        array (NaN where a pixel cannot be mapped), for every ``<target>_pred`` and neural parameter.
+        ``x``, ``y`` (the thinned pixel centres), ``step``, ``crs``, ``values``: name -> (ny, nx)
+        array (NaN where a pixel cannot be mapped), for every ``<target>_pred`` and neural
+        parameter; ``aoa``: (ny, nx) array, 1 inside the area of applicability, 0 outside, NaN
+        where nothing is mapped (None for a run without one); ``outside_aoa``: the share of the
+        mapped pixels outside it, ``mapped``: their number, ``threshold``: the run's DI threshold
+        (both None without one).
     """
+    config = run.config
     dataset = _grid(str(grid_path))
     needed = list(config["columns"]["predictors"]) + [config["columns"]["forcing"][f] for f in config["model"]["forcing"]]
     had_coordinates = bool(config.get("coordinates")) or any(c in LONGITUDE + LATITUDE for c in needed)
@@ -50,13 +53,21 @@ def preview_map(model, config: dict, grid_path: str | Path, max_pixels: int = 60
     neural = [p["name"] for p in config["model"]["parameters"] if p["role"] == "neural"]
     names = [f"{t}_pred" for t in config["model"]["targets"]] + neural
     values = {name: np.full(len(frame), np.nan) for name in names}
+    applicability = getattr(run, "applicability", None)
+    aoa = np.full(len(frame), np.nan)
     if known.any():
-        predicted = predict_table(model, config, frame[known].reset_index(drop=True))
+        predicted = run.predict(frame[known].reset_index(drop=True))
         for name in names:
             values[name][known] = predicted[name].to_numpy()
+        if applicability is not None:
+            aoa[known] = predicted["aoa"].to_numpy(dtype=np.float64)
+    mapped = int(known.sum())
     return {"x": thinned["x"].to_numpy(), "y": thinned["y"].to_numpy(), "step": step,
             "crs": str(dataset.rio.crs) if dataset.rio.crs is not None else None,
-            "values": {name: v.reshape(shape) for name, v in values.items()}}
+            "values": {name: v.reshape(shape) for name, v in values.items()},
+            "aoa": aoa.reshape(shape) if applicability is not None else None, "mapped": mapped,
+            "outside_aoa": float(np.mean(aoa[known] == 0)) if applicability is not None and mapped else None,
+            "threshold": float(applicability.threshold) if applicability is not None else None}
 
 
 __all__ = ["preview_map"]

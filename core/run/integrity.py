@@ -11,7 +11,6 @@ sizes config.json declares with the tensors model.pt holds; after loading,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from core.errors import HybridlabError
+from core.io.checksums import sha256
 from core.formatting import short_repr
 
 MARKER = ".complete"
@@ -34,15 +34,6 @@ CHECKED_WHEN_LISTED = ("metrics.json", "parameters.parquet", "members.parquet", 
 MAX_MODEL_BYTES = 2 * 1024 ** 3
 #: the most members a run folder may declare (TrainConfig's limit; this layer sits below it)
 MAX_DECLARED_MEMBERS = 256
-
-
-def sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def marker_text(folder: Path) -> str:

@@ -57,4 +57,5 @@ def cmd_map(a: argparse.Namespace) -> int:
           f"{left['missing_covariate']} with a missing covariate, {left['forcing_out_of_range']} with forcing the "
           f"model does not accept")
     print(f"map written to {a.out}: {', '.join(report['variables'])}")
+    print(f"STAC item written to {report['stac']}")
     return 0
