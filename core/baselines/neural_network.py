@@ -2,7 +2,7 @@
 (same data, predictors, targets, split, network and training settings, seeds and folds). It sees
 the forcing as inputs beside the predictors (:class:`~core.models.NetworkSpec`), as log10 where
 the hybrid's model declares it spans decades (``log_forcing``: suction h as pF, as a soil
-physicist would give it; docs/real-data.md measures the difference)."""
+physicist would give it; on UNSODA it brings the network level with the hybrid, docs/real-data.md)."""
 from __future__ import annotations
 
 from core.models import NEURAL_NETWORK
