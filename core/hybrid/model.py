@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from core.errors import HybridlabError
+from core.errors import DataError, HybridlabError
 from core.hybrid.network import NetworkConfig, Standardizer, UnitScale, mlp
 from core.hybrid.parameters import ParameterSet
 from core.formatting import short_repr
@@ -276,13 +276,17 @@ class NeuralNetwork(TrainableModel):
         The backbone (default: the report's).
     use_forcing : bool
         Feed the forcing columns too (default), so the network sees what the hybrid sees.
+    log_forcing : sequence of str
+        Forcing the network sees as log10 (suction h as pF), each a name in ``forcing``; its
+        training values must be positive.
     """
 
     def __init__(self, predictors: Sequence[str], forcing: Sequence[str], targets: Sequence[str],
-                 network: NetworkConfig | None = None, use_forcing: bool = True):
+                 network: NetworkConfig | None = None, use_forcing: bool = True, log_forcing: Sequence[str] = ()):
         super().__init__()
         self.predictors, self.forcing, self.targets = list(predictors), list(forcing), list(targets)
         self.use_forcing = use_forcing
+        self.log_columns = [self.forcing.index(f) for f in log_forcing]
         self.parameter_set = ParameterSet([])
         self.network_config = network or NetworkConfig()
         n_in = len(self.predictors) + (len(self.forcing) if use_forcing else 0)
@@ -293,10 +297,19 @@ class NeuralNetwork(TrainableModel):
         self.net = mlp(n_in, len(self.targets), self.network_config)
 
     def _inputs(self, x: torch.Tensor, forcing: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, forcing], dim=1) if self.use_forcing and self.forcing else x
+        if not (self.use_forcing and self.forcing):
+            return x
+        if self.log_columns:
+            forcing = forcing.clone()
+            forcing[:, self.log_columns] = torch.log10(forcing[:, self.log_columns])
+        return torch.cat([x, forcing], dim=1)
 
     def set_normalization(self, x: torch.Tensor, forcing: torch.Tensor, y: torch.Tensor) -> None:
         """Fit input and target z-transforms on the training split: x (n, p), forcing (n, f), y (n, T)."""
+        for j in self.log_columns:
+            if bool((forcing[:, j] <= 0).any()):
+                raise DataError(f"forcing {self.forcing[j]}: values <= 0 in the training rows; its log10 "
+                                f"(option log10_{self.forcing[j]}) needs positive values")
         self.normalize.fit(self._inputs(x, forcing))
         self.target_scale.fit(y)
 

@@ -83,6 +83,8 @@ class ModelSpec:
     aliases : dict
         Variable -> column names users' files commonly give it (case ignored), e.g. ``{"temp":
         ("MAT",)}``: the dashboard's column form proposes them.
+    log_forcing : tuple of str
+        Forcing spanning decades (suction h); the ``nn`` baseline is given its log10 (pF).
     """
 
     name: str
@@ -121,6 +123,8 @@ class ModelSpec:
     constraint: Callable | None = None
     #: variable -> column names a file commonly gives it (case ignored), proposed by the column form
     aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: forcing spanning decades (suction h): the pure-network baseline sees its log10 (pF)
+    log_forcing: tuple[str, ...] = ()
 
     def column_for(self, variable: str, columns) -> str | None:
         """The column of ``columns`` that names ``variable``: the name itself, then its
@@ -183,6 +187,10 @@ class ModelSpec:
                            options=self.check_options(options), tracked=self.tracked, constraint=self.constraint)
 
 
+#: the pure network's option prefix: ``log10_h = 1`` feeds log10(h)
+LOG_OPTION = "log10_"
+
+
 def _no_parameters() -> ParameterSet:
     return ParameterSet([])
 
@@ -190,7 +198,8 @@ def _no_parameters() -> ParameterSet:
 @dataclass(frozen=True)
 class NetworkSpec(ModelSpec):
     """The pure network: no mechanistic parameters; it fits whatever targets the data provide and
-    sees every forcing column as an input beside the predictors."""
+    sees every forcing column as an input beside the predictors. Its options ``log10_<forcing>``
+    (0 or 1) give it the log10 of that forcing instead (suction h as pF: ``log10_h``)."""
 
     function: Callable | None = None
     parameters: Callable[[], ParameterSet] = _no_parameters
@@ -215,6 +224,25 @@ class NetworkSpec(ModelSpec):
     def all_forcing(self) -> list[str]:
         return []
 
+    def check_options(self, given: dict) -> dict:
+        """``log10_<forcing>``: 0 or 1 each; one line for any other option or value."""
+        from core.validation import check_number
+
+        unknown = [k for k in given if not (isinstance(k, str) and k.startswith(LOG_OPTION) and len(k) > len(LOG_OPTION))]
+        if unknown:
+            raise HybridlabError(f"model {short_repr(self.name)} has no option {', '.join(map(repr, unknown))}; "
+                                 f"options: {LOG_OPTION}<forcing> (0 or 1), e.g. {LOG_OPTION}h")
+        checked = {k: check_number(v, f"option {short_repr(k)}") for k, v in given.items()}
+        bad = [k for k, v in checked.items() if v not in (0, 1)]
+        if bad:
+            raise HybridlabError(f"option {short_repr(bad[0])} of model {short_repr(self.name)} is 0 or 1, "
+                                 f"got {given[bad[0]]!r}")
+        return checked
+
     def build(self, *, predictors, forcing, targets, parameters, network, options) -> TrainableModel:
-        self.check_options(options)
-        return NeuralNetwork(predictors, forcing, targets, network)
+        logged = [k[len(LOG_OPTION):] for k, v in self.check_options(options).items() if v == 1]
+        absent = [f for f in logged if f not in forcing]
+        if absent:
+            raise DataError(f"option {LOG_OPTION}{absent[0]} of model {short_repr(self.name)}: the run has no forcing "
+                            f"{short_repr(absent[0])} (forcing: {', '.join(forcing) or 'none'})")
+        return NeuralNetwork(predictors, forcing, targets, network, log_forcing=logged)

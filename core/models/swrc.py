@@ -76,6 +76,7 @@ MODEL = ModelSpec(
     default_data="swrc-synthetic",
     nonnegative=frozenset({"theta", "h"}),
     positive=frozenset({"h"}),
+    log_forcing=("h",),
     derived=derived,
     explain_feature="oc",
     response_curve=ResponseCurve(forcing="h", target="theta", lower=1.0, upper=10 ** 6.5, log=True,
