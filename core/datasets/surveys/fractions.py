@@ -224,7 +224,11 @@ def assemble_fractions(path: str | Path, options: FractionsOptions | None = None
 
 def _map(table: pd.DataFrame, notes: list[str]) -> dict:
     wanted = ["silt_clay", "lm", "map_mm", "depth_cm", *sorted(c for c in table if c.startswith("veg_"))]
-    predictors, gappy = gappy_predictors(table, [c for c in wanted if c in table], "column map")
+    constant = [c for c in wanted if c in table and table[c].nunique(dropna=True) < 2]
+    if constant:
+        notes.append(f"not predictors, the same in every row: {', '.join(constant)}")
+    wanted = [c for c in wanted if c in table and c not in constant]
+    predictors, gappy = gappy_predictors(table, wanted, "column map")
     notes.extend(gappy)
     return {"id": "site_id", "targets": {t: t for t in ("soc", "moc", "poc") if t in table},
             "forcing": {"temp": "temp", "npp": "npp", "soil_mass": "soil_mass"}, "predictors": predictors,
