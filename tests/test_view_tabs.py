@@ -153,7 +153,8 @@ def test_a_failed_or_collapsed_target_is_named_beside_the_result_with_what_to_tr
     soc_run.metrics = {**kept, "targets": {**metrics["targets"]}, "stopped": "max epochs"}
     try:
         text = fit_warning_text(soc_run)
-        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}, "neural": {}}
+        soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}, "neural": {},
+                           "diagnostics": {**kept["diagnostics"], "warnings": []}}
         assert fit_warning_text(soc_run) == "" and fit_warning_text(None) == ""
         # two epochs leave the neural parameters one value everywhere: said under the result as well
         soc_run.metrics = {**kept, "targets": {"soc": {"val": good}}}

@@ -35,14 +35,25 @@ def parameter_warning_text(run) -> str:
     everywhere), from the run's ``neural`` metrics; empty when there are none."""
     neural = (run.metrics.get("neural") or {}) if run is not None else {}
     flagged = {name: n for name, n in neural.items() if n.get("problem") in PARAMETER_PROBLEMS}
+    model = model_warning_text(run)
     if not flagged:
-        return ""
+        return model
     items = "".join(f"<li class='parameter-problem'><b>{html.escape(name)}</b>: "
                     f"{html.escape(PARAMETER_PROBLEMS[n['problem']].format(share=100 * n['share_at_bound'], **n))}"
                     f"</li>" for name, n in flagged.items())
     return (f"<div class='parameter-warning' style='color:#8a1c00;white-space:normal'><b>{len(flagged)} of "
             f"{len(neural)} neural parameters learned no per-site field.</b><ul style='margin:2px 0'>{items}</ul>"
-            f"Try: wider bounds, more epochs, or make them global.</div>")
+            f"Try: wider bounds, more epochs, or make them global.</div>" + model)
+
+
+def model_warning_text(run) -> str:
+    """HTML: the model's own warnings (metrics.json ``diagnostics.warnings``, e.g. a SOC run whose
+    q_max is not identified because sorption runs in its linear range); empty without any."""
+    warnings = ((run.metrics.get("diagnostics") or {}).get("warnings") or []) if run is not None else []
+    if not warnings:
+        return ""
+    items = "".join(f"<li class='model-warning'>{html.escape(w)}</li>" for w in warnings)
+    return f"<div class='model-warnings' style='color:#8a1c00;white-space:normal'><ul style='margin:2px 0'>{items}</ul></div>"
 
 
 def fit_warning_text(run) -> str:

@@ -71,18 +71,26 @@ def cmd_fluxnet(a: argparse.Namespace) -> int:
 
 
 def add_importers(p: argparse.ArgumentParser) -> None:
-    """Add ``fluxnet`` and ``retention`` to the ``hybridlab data`` parser ``p`` (after its defaults)."""
+    """Add ``fluxnet``, ``retention``, ``fractions`` and ``limesoda`` to the ``hybridlab data`` parser ``p`` (after its defaults)."""
+    from core.cli.fractions import add_fractions_arguments, cmd_fractions
+    from core.cli.limesoda import add_limesoda_arguments, cmd_limesoda
     from core.cli.retention import add_retention_arguments, cmd_retention
 
     action = next(x for x in p._actions if x.dest == "action")
-    action.choices = [*action.choices, "fluxnet", "retention"]
+    action.choices = [*action.choices, "fluxnet", "retention", "fractions", "limesoda"]
     action.help = (f"{action.help}; fluxnet: night-time respiration table from a flux file (FILE); retention: "
-                   f"theta(h) table from --points [--samples]")
-    p.add_argument("file", nargs="?", default=None, metavar="FILE", help="data fluxnet: the eddy-covariance file")
+                   f"theta(h) table from --points [--samples]; fractions: SOC model table from a "
+                   f"SOC/MOC/POC table (FILE); limesoda: one LimeSoDa set (FILE: its name, e.g. BB.250)")
+    p.add_argument("file", nargs="?", default=None, metavar="FILE",
+                   help="data fluxnet: the eddy-covariance file; data fractions: the fraction table; data limesoda: "
+                        "the set's name")
     add_fluxnet_arguments(p)
     add_retention_arguments(p)
+    add_fractions_arguments(p)
+    add_limesoda_arguments(p)
     base = p.get_default("func")
-    commands = {"fluxnet": cmd_fluxnet, "retention": cmd_retention}
+    commands = {"fluxnet": cmd_fluxnet, "retention": cmd_retention, "fractions": cmd_fractions,
+                "limesoda": cmd_limesoda}
 
     def dispatch(a: argparse.Namespace) -> int:
         if a.action in commands:

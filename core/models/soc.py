@@ -131,7 +131,24 @@ def diagnostics(outputs: dict, parameters: dict, observed: dict) -> dict:
     if obs_moc is not None:
         ok = np.isfinite(obs_moc)
         res["moc_qmax_ratio"]["observed"] = _ratio_summary(obs_moc[ok] / q_max[ok])
+    res["warnings"] = _capacity_warnings(res["moc_qmax_ratio"]["predicted"], q_max)
     return res
+
+
+#: below this median of predicted MOC / q_max, sorption is nearly linear and q_max is not identified
+UNSATURATED_RATIO = 0.2
+
+
+def _capacity_warnings(predicted: dict, q_max: np.ndarray) -> list[str]:
+    """Where predicted MOC / q_max is small at most sites, the Langmuir term is in its linear range
+    (MOC ≈ k_ads · DOC / k_des): the data then do not constrain the capacity q_max."""
+    median = predicted.get("median")
+    if median is None or median >= UNSATURATED_RATIO:
+        return []
+    return [f"q_max is not identified: predicted MOC / q_max has median {median:.2g} (below {UNSATURATED_RATIO:g}), "
+            f"so sorption runs in its linear range (MOC ≈ k_ads · DOC / k_des) and the learned q_max (median "
+            f"{float(np.nanmedian(q_max)):.3g} g C kg⁻¹) says nothing about a capacity; fix it, make it global, or "
+            f"set it against a published capacity envelope"]
 
 
 def _ratio_summary(r: np.ndarray) -> dict:

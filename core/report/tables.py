@@ -20,6 +20,7 @@ def metrics_table(metrics: dict) -> str:
     lines += interval_lines(metrics)
     lines += globals_lines(metrics)
     lines += neural_lines(metrics)
+    lines += [f"warning: {w}" for w in (metrics.get("diagnostics") or {}).get("warnings", [])]
     lines += recovery_lines(metrics)
     return "\n".join(lines)
 
