@@ -58,6 +58,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibration", type=float, default=None,
                    help="share of the training sites held out to calibrate prediction intervals, e.g. 0.15 "
                         "(default 0: none; `predict --interval` needs it for a one-member run)")
+    add_stratum_argument(p)
     p.add_argument("--epochs", type=int, help="maximum epochs (report: 1000)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (report: 100)")
     p.add_argument("--batch-size", type=int, help="batch size (report: 2048)")
@@ -153,6 +154,8 @@ def plan_from_args(a: argparse.Namespace) -> RunPlan:
         values["roles"] = a.roles
     if a.targets:
         values["targets"] = [t.strip() for t in a.targets.split(",")]
+    if getattr(a, "stratum", None) is not None:
+        values["stratum"] = a.stratum
     for item in a.bounds:
         name, lower, upper = _key_values(item, "--bounds", 2)
         values.setdefault("bounds", {})[name] = [lower, upper]
@@ -167,6 +170,13 @@ def plan_from_args(a: argparse.Namespace) -> RunPlan:
         if given:
             values[block] = {**(values.get(block) or {}), **given}
     return RunPlan.from_dict(values)
+
+
+def add_stratum_argument(p: argparse.ArgumentParser) -> None:
+    """--stratum: the column whose classes the validation scores are also reported by."""
+    p.add_argument("--stratum", default=None, metavar="COLUMN",
+                   help="also report the validation KGE, coverage and CRPS per class of this column (land cover, "
+                        "country), or of comma-separated 0/1 indicator columns, e.g. lc_crop,lc_grass,lc_wood")
 
 
 def dump_or_require_out(plan, dump: bool, out: str | None) -> bool:

@@ -40,7 +40,8 @@ class ExperimentOptions:
     float32 or bf16-mixed; members: every run an ensemble of this many members (each seed then
     gives one ensemble); calibration: share of the training sites held out to calibrate
     prediction intervals (None: 0.15 for ensembles, else none); block_size: the blocks of a
-    spatial split, km."""
+    spatial split, km; stratum: a data column (or 0/1 indicator columns) whose classes the
+    validation scores are also reported by (:mod:`core.run.strata`)."""
 
     split: str = "site"
     epochs: int = 1000
@@ -55,6 +56,7 @@ class ExperimentOptions:
     members: int = 1
     calibration: float | None = None
     block_size: float | None = None
+    stratum: str | None = None
 
     def split_settings(self) -> dict:
         """The plans' split block: the kind, and for a spatial split its block size."""
@@ -166,7 +168,8 @@ def experiment_sweep(experiment: Experiment, options: ExperimentOptions) -> Swee
     plans = {name: plan.to_dict() for name, plan in chosen(experiment.plans(options), options).items()}
     train = {"precision": options.precision, "members": options.members}
     split = {"calibration": options.calibration_share}
-    plans = {name: {**plan, "train": {**plan["train"], **train}, "split": {**plan["split"], **split}}
+    stratum = {"stratum": options.stratum} if options.stratum is not None else {}
+    plans = {name: {**plan, "train": {**plan["train"], **train}, "split": {**plan["split"], **split}, **stratum}
              for name, plan in plans.items()}
     return SweepPlan(base=next(iter(plans.values())), configurations=plans,
                      seeds=list(range(options.seed, options.seed + options.seeds * options.members, options.members)),

@@ -15,6 +15,7 @@ from core.io.json_files import json_safe
 from core.metrics import log_combination
 from core.formatting import number, plus_minus
 from core.report.tables import interval_markdown
+from core.report.strata import strata_markdown, strata_summary
 from core.models import get_model
 from core.hybrid.network import NetworkConfig
 from core.run.plan import DataSource, RunPlan
@@ -46,10 +47,11 @@ def report(out: Path, members: dict, spread: dict, options: ExperimentOptions, s
     seeds and folds; details and figures come from each configuration's first run."""
     first = {name: runs[0] for name, runs in members.items()}
     data = next(iter(first.values())).data
-    summary = {"experiment": "soc", "split": options.split, "n_sites": len(data.frame), "seed": options.seed,
+    summary = {"experiment": "soc", "split": options.split, "block_size": options.block_size, "n_sites": len(data.frame), "seed": options.seed,
                "seeds": options.seeds, "folds": options.folds, "epochs": options.epochs, "patience": options.patience,
                "total_seconds": seconds, "configurations": {name: run.metrics for name, run in first.items()},
-               "spread": spread["configurations"], "differences": spread["differences"]}
+               "spread": spread["configurations"], "differences": spread["differences"],
+               "scores_by": {name: strata_summary([run.metrics for run in runs]) for name, runs in members.items()}}
     (out / "results.json").write_text(json.dumps(json_safe(summary), indent=2))
     _figures(out, first, data)
     figures.kge_bars(spread["configurations"], out / "figures" / "kge_decomposition.png")
@@ -94,8 +96,10 @@ def results_markdown(summary: dict) -> str:
     res, spread = summary["configurations"], summary["spread"]
     split_text = ("80/20 random by site" if summary["split"] == "site"
                   else "temperature-stratified: training on the colder sites, validation on the warmest fifth")
+    if summary["split"] == "spatial":
+        split_text = f"spatial: the sites' {number(summary.get('block_size'), 0)} km blocks, a fifth of them held out"
     if summary.get("folds"):
-        split_text = f"every fold of a {summary['folds']}-fold split by site"
+        split_text = f"every fold of a {summary['folds']}-fold split by {'block' if summary['split'] == 'spatial' else 'site'}"
     seeds = summary.get("seeds") or 1
     lines = [
         "# SOC experiment: pure neural network vs hybrid configurations", "",
@@ -113,9 +117,11 @@ def results_markdown(summary: dict) -> str:
         cells = [f"{_pm(targets[t], 'val_kge')} ({reference.fmt(name, t)})" if t in targets else "–" for t in TARGETS]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {plus_minus(spread[name]['mean_val_kge'])} | "
                      f"{spread[name]['finished']} | {m['epochs_run']} |")
-    if summary["split"] != "site":
+    if summary["split"] == "temperature":
         lines += ["", "The report's numbers in brackets come from a random split; the report planned this "
                       "temperature split but did not run it."]
+    elif summary["split"] == "spatial":
+        lines += ["", "The report's numbers in brackets come from a random split, not from spatial blocks."]
     beyond = [d for d in summary.get("differences", []) if d["beyond_2sd"]]
     if seeds > 1 or summary.get("folds"):
         lines += ["", "Differences in mean validation KGE larger than 2 sd of the difference: " +
@@ -130,6 +136,7 @@ def results_markdown(summary: dict) -> str:
                  for t in TARGETS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += interval_markdown(spread, TARGETS)
+    lines += strata_markdown(summary.get("scores_by") or {}, TARGETS)
     lines += ["", "## Parameter recovery (learned vs true; neural: r over all sites / validation sites; "
                   "RMSE and global values from the first run)", "",
               "| configuration | parameter | role | r | r (val) | RMSE | learned | true |", "|---|---|---|---|---|---|---|---|"]
@@ -163,6 +170,8 @@ def results_markdown(summary: dict) -> str:
     lines += ["", "## Figures", "", "- `figures/obs_pred_<configuration>.png`: observed vs predicted, train and validation",
               "- `figures/kge_decomposition.png`: KGE, r, alpha, beta per target and configuration (mean ± sd)",
               "- `figures/intervals_<configuration>.png` (with `--members`): reliability diagram and PIT histogram",
+              "- `runs/<run>/reliability_by_stratum.png` (calibrated runs): coverage per AOA side, stratum class and "
+              "DI bin",
               "- `figures/moc_qmax_<configuration>.png`: predicted and observed MOC / q_max (the report's Figure 8)",
               "- `figures/recovery_<configuration>.png`: learned vs true parameters",
               "- `figures/combination_<configuration>.png`: learned vs true log(f_poc · k_m0 / v_max0)", ""]

@@ -23,8 +23,10 @@ from core.io.outputs import check_output, claim_output, partial_path, raise_on_s
 from core.datasets.grids import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
 from core.mapping.output import create_store, finish, map_format, owned_map, write_window
 from core.mapping.applicability import AOA_BANDS, check_mask, mask_outside
+from core.mapping.distance import pixel_distance_report, run_training_sites, window_counts
 from core.mapping.products import band_meaning, cf_units, provenance, unit_note
 from core.mapping.stac import item_path, item_text, map_item, owned_item
+from core.spatial.geometry import DISTANCE_BINS
 
 
 @dataclass
@@ -103,7 +105,12 @@ def map_window(task: dict) -> dict:
         write_window(Path(task["store"]), {name: v.reshape(shape) for name, v in values.items()}, rows, columns)
     except OSError as error:
         return {"error": error.strerror or str(error), "errno": error.errno, "filename": error.filename or task["store"]}
-    return {"pixels": len(frame), "mapped": int(valid.sum()), **counts}
+    distances = {}
+    if task.get("sites") and valid.any():  # the pixels' distance to training, as a sparse 1 km histogram
+        histogram = window_counts(dataset.isel(y=rows, x=columns), grid.transformer, valid, task["sites"])
+        bins = np.flatnonzero(histogram)
+        distances = {"distance_bins": bins.tolist(), "distance_counts": histogram[bins].tolist()}
+    return {"pixels": len(frame), "mapped": int(valid.sum()), **counts, **distances}
 
 
 def map_variables(run, interval: float | None) -> dict[str, dict]:
@@ -172,10 +179,13 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
     from core.compute.executor import Executor
 
     create_store(store, dataset, variables, options.chunk, metadata)
+    sites, note = run_training_sites(run)
     tasks = [{"run": str(run.path), "grid": str(grid_path), "store": str(store), "rows": rows, "columns": columns,
               "interval": options.interval, "reproject": options.reproject, "variables": list(variables),
-              "max_pixels": options.max_pixels, "mask_outside_aoa": options.mask_outside_aoa} for rows, columns in _windows(dataset, options.chunk)]
+              "max_pixels": options.max_pixels, "mask_outside_aoa": options.mask_outside_aoa, "sites": sites}
+             for rows, columns in _windows(dataset, options.chunk)]
     totals: dict = {}
+    histogram = np.zeros(DISTANCE_BINS, dtype=np.int64) if sites else None
     with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
         log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
             f"{executor.worker_count()} worker(s)")
@@ -183,9 +193,11 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
         for result in executor.map(map_window, tasks, name=lambda task: "map-window"):
             if "error" in result:  # a worker that could not write (a full disk): one line, no worker traceback
                 raise OSError(result["errno"], result["error"], result["filename"])
+            if "distance_bins" in result:
+                histogram[result.pop("distance_bins")] += result.pop("distance_counts")
             for key, value in result.items():
                 totals[key] = totals.get(key, 0) + value
-    return totals, time.perf_counter() - start
+    return {**totals, **pixel_distance_report(histogram, note, run)}, time.perf_counter() - start
 
 
 def map_run(run_path: str | Path, grid_path: str | Path, out: str | Path, options: MapOptions | None = None,

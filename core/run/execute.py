@@ -31,6 +31,8 @@ from core.training.loop import Tensors, predict, train_members
 from core.formatting import short_repr
 from core.spatial.geometry import split_coordinates, split_geometry
 from core.run.applicability import applicability_metrics, fit_run_applicability
+from core.run.strata import stratified_scores
+from core.spatial.scores import stratum_labels
 
 
 @dataclass
@@ -189,6 +191,22 @@ def _model_config(plan: RunPlan, data: HybridData, forcing: list[str], targets: 
     return model_config
 
 
+def _applicability(finished, plan: RunPlan, data: HybridData, rows: tuple, variables: tuple, val_tensors: Tensors,
+                   calibration: dict | None):
+    """The run's area of applicability (None without predictors) and, into its metrics,
+    ``applicability`` and ``scores_by`` (validation scores per DI bin, AOA side and stratum)."""
+    (train_rows, val_rows), (forcing, targets) = rows, variables
+    applicability = fit_run_applicability(finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets,
+                                          plan.train.seed)
+    if applicability is not None:
+        finished.metrics["applicability"] = applicability_metrics(applicability, data, val_rows)
+    scores_by = stratified_scores(finished.model, data, val_tensors, finished.snapshot.predictions, targets, val_rows,
+                                  calibration=calibration, applicability=applicability, stratum=plan.stratum)
+    if scores_by is not None:
+        finished.metrics["scores_by"] = scores_by
+    return applicability
+
+
 def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunObserver | None = None,
             stop_event: threading.Event | None = None) -> Run:
     """Run a plan: load its data, split, build and train the model, evaluate it on every row.
@@ -214,6 +232,8 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     spec = plan.spec
     data = load_plan_data(plan)
     forcing, targets = spec.variables(data, plan.targets)
+    if plan.stratum is not None:  # a bad column is refused before any training
+        stratum_labels(data.frame, plan.stratum, data.name)
     train_rows, val_rows, calibration_rows = _split(plan, data, targets)
     train_tensors = data.tensors(train_rows, forcing, targets)
     val_tensors = data.tensors(val_rows, forcing, targets)
@@ -230,10 +250,8 @@ def execute(plan: RunPlan | dict, out: str | Path | None = None, observer: RunOb
     if geometry is not None:
         finished.metrics["split_geometry"] = geometry
     calibration = _calibrate(context, finished.metrics, final.predictions)
-    applicability = fit_run_applicability(finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets,
-                                          plan.train.seed)
-    if applicability is not None:
-        finished.metrics["applicability"] = applicability_metrics(applicability, data, val_rows)
+    applicability = _applicability(finished, plan, data, (train_rows, val_rows), (forcing, targets), val_tensors,
+                                   calibration)
     run = Run(plan=plan, model_config=model_config, model=finished.model, data=data, train_rows=train_rows,
               val_rows=val_rows, result=finished.result, metrics=finished.metrics, predictions=final.predictions,
               parameters=final.parameters, outputs=final.outputs, members_table=finished.members_table,

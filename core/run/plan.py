@@ -164,6 +164,9 @@ class RunPlan:
     network : NetworkConfig or dict, optional
     train : TrainConfig or dict, optional
         Settings left out take the model's recommended values.
+    stratum : str, optional
+        A column of the data whose classes (land cover, country) the validation scores are also
+        reported by, or comma-separated 0/1 indicator columns (:mod:`core.run.strata`).
     """
 
     model: str = "respiration"
@@ -176,6 +179,7 @@ class RunPlan:
     split: SplitConfig | dict | None = None
     network: NetworkConfig | dict | None = None
     train: TrainConfig | dict | None = None
+    stratum: str | None = None
 
     def __post_init__(self):
         if self.roles is not None and not isinstance(self.roles, (str, dict)):
@@ -202,6 +206,8 @@ class RunPlan:
             if isinstance(self.targets, str) or not all(isinstance(t, str) for t in self.targets):
                 raise HybridlabError(f"targets must be a list of target names, got {short_repr(self.targets)}")
             self.targets = list(self.targets)
+        if self.stratum is not None and (not isinstance(self.stratum, str) or not self.stratum.strip()):
+            raise HybridlabError(f"stratum must be a column name, got {short_repr(self.stratum)}")
         self.parameter_set()
         spec.check_options(self.options)
 
@@ -230,7 +236,8 @@ class RunPlan:
                 "roles": dict(self.roles) if isinstance(self.roles, dict) else self.roles,
                 "bounds": {k: list(v) for k, v in self.bounds.items()}, "fixed": dict(self.fixed),
                 "options": dict(self.options), "targets": self.targets, "split": self.split.to_dict(),
-                "network": self.network.to_dict(), "train": self.train.to_dict()}
+                "network": self.network.to_dict(), "train": self.train.to_dict(),
+                **({"stratum": self.stratum} if self.stratum is not None else {})}
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunPlan":

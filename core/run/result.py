@@ -14,7 +14,7 @@ from core.datasets import HybridData
 from core.run.evaluation import Snapshot
 from core.run.plan import RunPlan
 from core.run.prediction import FittedRun
-from core.run.store import INTERVALS_FIGURE, run_config, write_run
+from core.run.store import INTERVALS_FIGURE, STRATA_FIGURE, run_config, write_run
 from core.training.loop import TrainResult
 from core.spatial.applicability import Applicability
 
@@ -105,4 +105,13 @@ class Run(FittedRun):
             from core.report.figures import interval_reliability
 
             figures[INTERVALS_FIGURE] = lambda path: interval_reliability(self.calibration, path, title=self.plan.model)
+            self._strata_figure(figures)
         return write_run(self, out, overwrite=overwrite, figures=figures)
+
+    def _strata_figure(self, figures: dict) -> None:
+        """Add reliability_by_stratum.png where ``scores_by`` holds coverage curves."""
+        from core.report.reliability import calibrated_targets, strata_reliability
+
+        scores_by = self.metrics.get("scores_by")
+        if scores_by and calibrated_targets(scores_by):
+            figures[STRATA_FIGURE] = lambda path: strata_reliability(scores_by, path, title=self.plan.model)

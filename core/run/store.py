@@ -6,7 +6,8 @@ and the data's columns, enough to rebuild the model without the data), ``history
 ``metrics.json``, ``predictions.parquet``, ``parameters.parquet``, ``model.pt`` (a state dict)
 and the marker ``.complete``; an ensemble run (``train.members`` > 1) also ``members.parquet``
 (each member's parameters and predictions); a run with calibration sites ``calibration.json`` (its
-prediction intervals, :mod:`core.uncertainty.calibration`) and ``intervals.png`` (their reliability); a run with
+prediction intervals, :mod:`core.uncertainty.calibration`), ``intervals.png`` (their reliability) and
+``reliability_by_stratum.png`` (the same per DI bin, AOA side and stratum class); a run with
 predictors ``applicability.npz`` (its area of applicability, :mod:`core.spatial.applicability`). A folder
 is written beside its target under a
 temporary name and renamed into place when every file is there, so a reader never sees half a run.
@@ -41,8 +42,11 @@ COMPLETE = MARKER
 MEMBERS_TABLE = "members.parquet"
 CALIBRATION_FILE = "calibration.json"
 INTERVALS_FIGURE = "intervals.png"
+#: a calibrated run's interval reliability per DI bin, AOA side and stratum class (core.report.reliability)
+STRATA_FIGURE = "reliability_by_stratum.png"
 RUN_FILES = (PLAN_FILE, "config.json", "history.csv", "metrics.json", "predictions.parquet", "parameters.parquet",
-             "model.pt", COMPLETE, MEMBERS_TABLE, CALIBRATION_FILE, INTERVALS_FIGURE, APPLICABILITY_FILE)
+             "model.pt", COMPLETE, MEMBERS_TABLE, CALIBRATION_FILE, INTERVALS_FIGURE, APPLICABILITY_FILE,
+             STRATA_FIGURE)
 
 
 def is_run_folder(path: str | Path) -> bool:

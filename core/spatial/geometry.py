@@ -114,3 +114,51 @@ def split_geometry(data: HybridData, cfg: SplitConfig, train_rows: np.ndarray, v
     if cfg.kind == "spatial":
         geometry.update(_block_geometry(groups, lonlat, train_rows, val_rows, cfg, seed))
     return geometry
+
+
+#: the histogram of pixel distances a map sums over its windows: 1 km bins up to half the Earth's circumference
+DISTANCE_BIN_KM = 1.0
+DISTANCE_BINS = 20_040
+
+
+def distance_counts(from_lonlat: np.ndarray, to_lonlat: np.ndarray, block: int = 200_000) -> np.ndarray:
+    """Histogram of the great-circle distance from each point of ``from_lonlat`` (m, 2) to its
+    nearest point of ``to_lonlat`` (n, 2), in :data:`DISTANCE_BINS` bins of :data:`DISTANCE_BIN_KM`;
+    queried ``block`` points at a time, so windows of a map can be summed (:func:`median_of_counts`)."""
+    from sklearn.neighbors import BallTree
+
+    counts = np.zeros(DISTANCE_BINS, dtype=np.int64)
+    if not len(from_lonlat) or not len(to_lonlat):
+        return counts
+    tree = BallTree(np.radians(np.asarray(to_lonlat, dtype=np.float64)[:, ::-1]), metric="haversine")
+    for start in range(0, len(from_lonlat), block):
+        part = np.radians(np.asarray(from_lonlat[start:start + block], dtype=np.float64)[:, ::-1])
+        distance = tree.query(part, k=1)[0][:, 0] * EARTH_RADIUS_KM
+        counts += np.bincount(np.minimum((distance / DISTANCE_BIN_KM).astype(np.int64), DISTANCE_BINS - 1),
+                              minlength=DISTANCE_BINS)
+    return counts
+
+
+def median_of_counts(counts: np.ndarray) -> float | None:
+    """The median distance (km) of a :func:`distance_counts` histogram, interpolated within its bin
+    (None for no points)."""
+    total = int(np.sum(counts))
+    if not total:
+        return None
+    cumulative = np.cumsum(counts)
+    k = int(np.searchsorted(cumulative, total / 2))
+    below = cumulative[k - 1] if k else 0
+    return float((k + (total / 2 - below) / counts[k]) * DISTANCE_BIN_KM)
+
+
+def training_sites(data: HybridData, split: np.ndarray) -> np.ndarray | None:
+    """(n_sites, 2) longitude, latitude of the training sites (rows whose ``split`` is ``train``,
+    one point per site: the mean of its rows), or None for data without usable coordinates."""
+    columns = coordinate_columns(data.frame.columns)
+    if columns is None:
+        return None
+    lonlat = data.frame[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    rows = np.flatnonzero((np.asarray(split) == "train") & np.isfinite(lonlat).all(1))
+    if not len(rows):
+        return None
+    return _site_points(data.frame[data.id].to_numpy(), lonlat, rows)

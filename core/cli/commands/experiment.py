@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.arguments import add_executor_arguments
+from core.cli.arguments import add_executor_arguments, add_stratum_argument
 from core.cli.compare import add_compare_arguments
 
 
@@ -37,6 +37,7 @@ def add_command(sub) -> None:
                         "one ensemble (default 1)")
     p.add_argument("--calibration", type=float, default=None,
                    help="share of the training sites held out to calibrate intervals (default 0.15 with --members)")
+    add_stratum_argument(p)
     add_compare_arguments(p)
     add_executor_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -54,7 +55,8 @@ def cmd_experiment(a: argparse.Namespace) -> int:
                                 patience=100 if a.patience is None else a.patience, n_sites=a.n_sites, seed=a.seed,
                                 configurations=a.configurations.split(",") if a.configurations else None,
                                 seeds=a.seeds, folds=a.folds, pack_seeds=a.pack_seeds, precision=a.precision,
-                                members=a.members, calibration=a.calibration, block_size=a.block_size)
+                                members=a.members, calibration=a.calibration, block_size=a.block_size,
+                                stratum=a.stratum)
     results = run_with_progress(a, lambda executor, **hooks: run_experiment(experiment, a.out, options, executor,
                                                                              **hooks))
     print(f"results in {a.out}/results.md")

@@ -56,6 +56,18 @@ def cmd_map(a: argparse.Namespace) -> int:
           f"({report['pixels_per_second']:.0f} pixels/s); nodata: {left['no_data']} without data in the grid, "
           f"{left['missing_covariate']} with a missing covariate, {left['forcing_out_of_range']} with forcing the "
           f"model does not accept")
+    _print_distances(report)
     print(f"map written to {a.out}: {', '.join(report['variables'])}")
     print(f"STAC item written to {report['stac']}")
     return 0
+
+
+def _print_distances(report: dict) -> None:
+    """The median distance of the mapped pixels and of the validation sites to the nearest training site."""
+    pixels, validation = report.get("median_pixel_nearest_train_km"), report.get("median_val_nearest_train_km")
+    if pixels is None:
+        if report.get("pixel_distance_note"):
+            print(f"distance of the pixels to the training sites not measured: {report['pixel_distance_note']}")
+        return
+    beside = f" (validation sites: {validation:.0f} km)" if validation is not None else ""
+    print(f"median distance from a mapped pixel to the nearest training site: {pixels:.0f} km{beside}")
