@@ -23,7 +23,8 @@ from core.io.json_files import json_safe, write_json
 from core.metrics import share_at_bound
 from core.run.result import Run
 from core.run.execute import RunContext, RunObserver, execute, load_plan_data
-from core.hybrid.model import HybridModel, ModelOutput, NeuralNetwork, TrainableModel
+from core.hybrid.model import HybridModel, ModelOutput, TrainableModel
+from core.hybrid.pure_network import NeuralNetwork
 from core.training.losses import LOSS_KINDS, WEIGHTINGS
 from core.models import NEURAL_NETWORK, ModelSpec, ResponseCurve, get_model, model_names, register_model
 from core.hybrid.network import ACTIVATIONS, NetworkConfig

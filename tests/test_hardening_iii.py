@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from core.cli import main
 from core.errors import HybridlabError
-from core.io.outputs import (MANIFEST, Interrupted, check_output, raise_on_signals, replacing, write_file,
-                             write_text)
+from core.io.outputs import MANIFEST, check_output, replacing, write_file, write_text
+from core.io.signals import Interrupted, raise_on_signals
 
 BANDS = dict(clay=20, ph=6, map=700, elev=300, npp=500, temp=10, soil_mass=250)
 

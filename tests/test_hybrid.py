@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from core.errors import HybridlabError
-from core.hybrid.model import HybridModel, NeuralNetwork
+from core.hybrid.model import HybridModel
+from core.hybrid.pure_network import NeuralNetwork
 from core.models import get_model
 from core.hybrid.network import Dropout, NetworkConfig
 from core.hybrid.parameters import Parameter, ParameterSet

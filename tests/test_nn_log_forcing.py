@@ -5,7 +5,7 @@ import torch
 
 from core.baselines import get_baseline
 from core.errors import DataError, HybridlabError
-from core.hybrid.model import NeuralNetwork
+from core.hybrid.pure_network import NeuralNetwork
 from core.hybrid.network import NetworkConfig
 from core.models import build_model, get_model
 from core.run.plan import RunPlan

@@ -80,3 +80,25 @@ def test_dump_config_run_in_a_fresh_process_reproduces_the_flags(tmp_path, capsy
     # a run folder re-runs from its plan alone
     assert main(["train", "--config", str(tmp_path / "from_plan"), "--out", str(tmp_path / "again"), "--quiet"]) == 0
     assert abs(_val_kge(tmp_path / "again") - _val_kge(tmp_path / "direct")) <= 1e-6
+
+
+def test_a_file_plan_records_the_files_sha256_and_refuses_the_file_once_changed(tmp_path, capsys):
+    import core
+
+    frame = core.load_data("respiration-synthetic", n=6, seed=1).frame
+    path = tmp_path / "fluxes.csv"
+    frame.to_csv(path, index=False)
+    columns = {"id": "site_id", "targets": {"reco": "reco"}, "forcing": {"temp": "temp"}, "predictors": ["moisture"]}
+    run = execute({"model": "respiration", "data": {"path": str(path), "columns": columns}, "train": {"epochs": 1}},
+                  out=tmp_path / "run")
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    assert len(recorded["sha256"]) == 64 and run is not None
+    plan = RunPlan.from_dict({"model": "respiration", "data": recorded, "train": {"epochs": 1}})
+    assert RunPlan.from_dict(plan.to_dict()).data.sha256 == recorded["sha256"]
+    execute(plan, out=tmp_path / "again")  # the same file trains again
+    frame.assign(reco=frame["reco"] * 2).to_csv(path, index=False)
+    with pytest.raises(HybridlabError, match="fluxes.csv: the file changed since this plan was written"):
+        execute(plan, out=tmp_path / "changed")
+    assert not (tmp_path / "changed").exists()
+    with pytest.raises(HybridlabError, match="data: sha256 must be the 64 hex digits"):
+        RunPlan.from_dict({"model": "respiration", "data": {**recorded, "sha256": "abc"}})

@@ -67,7 +67,7 @@ def test_surveys_grids_and_truth_sets_are_sources_of_the_same_registry(tmp_path)
     from core.datasets.grids import grid_kind, open_grid
     from core.datasets.surveys import assemble_lucas
 
-    assert [s.name for s in sources("survey")] == ["fluxnet", "lucas", "retention"]
+    assert [s.name for s in sources("survey")] == ["fluxnet", "fractions", "limesoda", "lucas", "retention"]
     assert DATA_SOURCES.get("lucas").load is assemble_lucas
     assert [s.name for s in sources("grid")] == ["geotiff-grid", "netcdf-grid", "zarr-grid", "table-grid"]
     assert [s.name for s in sources("truth")] == ["other-covariates", "constant-forcing", "sparse-moc"]

@@ -22,7 +22,8 @@ import torch
 
 from core.datasets import load_data
 from core.experiments import ExperimentOptions, get_experiment, run_experiment
-from core.hybrid.model import HybridModel, NeuralNetwork
+from core.hybrid.model import HybridModel
+from core.hybrid.pure_network import NeuralNetwork
 from core.models import get_model
 from core.models.soc import steady_state
 from core.hybrid.network import NetworkConfig

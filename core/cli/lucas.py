@@ -100,7 +100,8 @@ def _write(paths: list[Path], assembled) -> None:
 def cmd_lucas(a: argparse.Namespace) -> int:
     """Join the LUCAS files and write the table, its column map and its report."""
     from core.datasets.surveys import LucasOptions, ReadOptions, assemble_lucas
-    from core.io.outputs import Interrupted, claim_output, raise_on_signals
+    from core.io.outputs import claim_output
+    from core.io.signals import Interrupted, raise_on_signals
 
     if not a.out or not a.soil:
         raise HybridlabError("data lucas needs --soil FILE and --out TABLE.parquet")

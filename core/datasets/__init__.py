@@ -147,8 +147,14 @@ def load_source(source: dict, *, nonnegative: set[str] = frozenset(), positive: 
             raise DataError(f"unknown built-in data {short_repr(source['name'])}; built-in: {', '.join(builtin_names())}")
         return _builtin(source["name"], source.get("n"), source.get("seed", 0))
     kind = matching_source("file", source["path"]) or DATA_SOURCES.get("table")
-    return kind.load(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
+    data = kind.load(source["path"], source["columns"], nonnegative=nonnegative, positive=positive,
                      predictors=source.get("predictors"), drop_incomplete=source.get("drop_incomplete", True))
+    recorded, now = source.get("sha256"), data.source.get("sha256")
+    if recorded and now and recorded != now:
+        raise DataError(f"{source['path']}: the file changed since this plan was written (its SHA-256 is "
+                        f"{now[:12]}..., the plan's data.sha256 {recorded[:12]}...); leave data.sha256 out to "
+                        "train the file as it is now")
+    return data
 
 
 __all__ = ["HybridData", "TRUE_PREFIX", "LONGITUDE", "LATITUDE", "coordinate_columns", "DATA_SOURCES", "DataSourceSpec", "builtin_names", "default_sites", "load_data", "load_source",

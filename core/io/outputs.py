@@ -8,8 +8,8 @@
   flushed to disk, then renamed into place; the old output stays until the new one is complete,
   and a failed or interrupted write removes the sibling and leaves the old output as it was.
 - :func:`claim_output`: one writer per output at a time (a lock file beside it, removed after).
-- :func:`raise_on_signals`: SIGINT and SIGTERM raise :class:`Interrupted` (exit 130 / 143), so
-  that the partial output is removed on the way out.
+- signals (:mod:`core.io.signals`): a SIGINT or SIGTERM that arrived is raised again before
+  an output is renamed into place, so a stopped command never completes one.
 """
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import threading
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from core.errors import HybridlabError
+from core.io.signals import check_signals
 
 #: inside a folder output: what hybridlab wrote there ({"written_by", "files": [relative paths]})
 MANIFEST = ".hybridlab-output.json"
@@ -31,51 +30,6 @@ MANIFEST = ".hybridlab-output.json"
 WALK_LIMIT = 200_000
 #: the largest manifest read (bytes)
 MANIFEST_MAX_BYTES = 64 << 20
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived while writing (not an Exception: nothing swallows it on the way)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-        self.exit_code = 128 + signum
-
-
-#: signals that arrived inside :func:`raise_on_signals` (the handler's exception can be swallowed
-#: when it fires inside a ``__del__`` or a library's ``except BaseException``; this list is not)
-_FIRED: list[int] = []
-
-
-def check_signals() -> None:
-    """Raise :class:`Interrupted` again if a signal arrived inside :func:`raise_on_signals`
-    (called before an output is renamed into place, so a swallowed signal never completes it)."""
-    if _FIRED:
-        raise Interrupted(_FIRED[0])
-
-
-@contextlib.contextmanager
-def raise_on_signals() -> Iterator[None]:
-    """SIGINT / SIGTERM raise :class:`Interrupted` in the main thread while inside, and again on
-    the way out (and before any output is swapped in) if that first exception was swallowed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, _frame):
-        if not _FIRED:  # the first signal stops the work; a second one does not break the clean-up
-            _FIRED.append(signum)
-            raise Interrupted(signum)
-
-    _FIRED.clear()
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-        check_signals()
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-        _FIRED.clear()
 
 
 def _walk(root: Path, follow: bool) -> Iterator[Path]:
@@ -316,6 +270,5 @@ def claim_output(out: str | Path, flag: str = "--out", what: str = "output") -> 
         lock.release()
 
 
-__all__ = ["MANIFEST", "Interrupted", "check_not_input", "check_output", "check_signals", "claim_output",
-           "foreign_entries", "partial_path", "raise_on_signals", "replacing", "write_file", "write_text",
-           "write_together", "written_files"]
+__all__ = ["MANIFEST", "check_not_input", "check_output", "claim_output", "foreign_entries", "partial_path",
+           "replacing", "write_file", "write_text", "write_together", "written_files"]

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from core.run.loaded import load_run
-from core.io.outputs import check_output, claim_output, partial_path, raise_on_signals, replacing
+from core.io.outputs import check_output, claim_output, partial_path, replacing
+from core.io.signals import raise_on_signals
 from core.datasets.grids import LATITUDE, LONGITUDE, MAX_PIXELS, open_grid, plan_grid, window_frame
 from core.mapping.output import create_store, finish, map_format, owned_map, write_window
 from core.mapping.applicability import AOA_BANDS, check_mask, mask_outside

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from core.errors import DataError, HybridlabError
-from core.hybrid.model import HybridModel, NeuralNetwork, TrainableModel
+from core.hybrid.model import HybridModel, TrainableModel
+from core.hybrid.pure_network import NeuralNetwork
 from core.hybrid.network import NetworkConfig
 from core.hybrid.parameters import ParameterSet
 from core.formatting import short_repr

@@ -16,6 +16,7 @@ model leaves open the report's (:class:`TrainConfig`, :class:`NetworkConfig`).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
@@ -56,6 +57,10 @@ class DataSource:
     drop_incomplete : bool, optional
         For a file: rows that lack a forcing or predictor value are left out of training, with a
         note naming the columns (True, the default), or refused (False). None for a built-in set.
+    sha256 : str, optional
+        For a file: its SHA-256 when it was read for this plan (hybridlab records it in every run's
+        config.json); a file that no longer has it is refused, so a plan never trains changed data
+        unnoticed. Leave it out to train the file as it is.
     """
 
     name: str | None = None
@@ -65,6 +70,7 @@ class DataSource:
     columns: dict | None = None
     predictors: list[str] | None = None
     drop_incomplete: bool | None = None
+    sha256: str | None = None
 
     def __post_init__(self):
         if (self.name is None) == (self.path is None):
@@ -78,6 +84,10 @@ class DataSource:
                 raise HybridlabError(f"data: file {self.path} needs a column map ('columns': id, targets, forcing, "
                                      "predictors)")
         self._check_drop_incomplete()
+        if self.sha256 is not None and (self.path is None or not isinstance(self.sha256, str)
+                                        or not re.fullmatch("[0-9a-f]{64}", self.sha256)):
+            raise HybridlabError(f"data: sha256 must be the 64 hex digits of a file's SHA-256, got "
+                                 f"{short_repr(self.sha256)}" + ("" if self.path else " (and only with a 'path')"))
         if self.n is not None:
             self.n = check_integer(self.n, "data: number of sites n", minimum=2, maximum=MAX_BUILTIN_SITES)
         self.seed = check_integer(self.seed, "data: seed", minimum=0, maximum=MAX_SEED)

@@ -32,7 +32,7 @@ def add_command(sub) -> None:
 
 def cmd_map(a: argparse.Namespace) -> int:
     from core.mapping import MapOptions, map_run
-    from core.io.outputs import Interrupted
+    from core.io.signals import Interrupted
 
     if a.chunk < 16 or a.chunk > 4096:
         raise HybridlabError(f"--chunk must be between 16 and 4096 pixels, got {a.chunk}")

@@ -98,7 +98,8 @@ def run_import(out: str | None, overwrite: bool, writer: str, inputs: list[str],
     report; the exit status (128 + the signal where SIGINT or SIGTERM stopped it)."""
     import sys
 
-    from core.io.outputs import Interrupted, claim_output, raise_on_signals
+    from core.io.outputs import claim_output
+    from core.io.signals import Interrupted, raise_on_signals
 
     outputs = import_outputs(out, writer, inputs, overwrite)
     try:
