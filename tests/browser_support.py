@@ -65,3 +65,16 @@ def set_number(page, css, value):
     box = page.locator(f"{css} input").first
     box.fill(str(value))
     box.press("Enter")
+
+
+def stop_server(process, seconds: float = 60) -> None:
+    """Stop a served dashboard: SIGTERM, and SIGKILL if it has not ended within ``seconds`` (on a
+    loaded machine its Dask workers can take a while to close; test_serve checks the clean stop)."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser_support import ROOT, SHOTS, free_port, require_chromium, wait_for_url
+from browser_support import ROOT, SHOTS, free_port, require_chromium, wait_for_url, stop_server
 from browser_support import open_page as _open
 from browser_support import set_number as _set_number
 from browser_support import wait_until as _wait_until
@@ -24,8 +24,7 @@ def server():
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, proc)
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_server(proc)
 
 
 def _small_soc(page, sites=400, epochs=5000, patience=None):

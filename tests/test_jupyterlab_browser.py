@@ -6,7 +6,7 @@ import time
 
 import nbformat
 import pytest
-from browser_support import SHOTS, free_port, require_chromium, wait_for_url, wait_until
+from browser_support import SHOTS, free_port, require_chromium, wait_for_url, wait_until, stop_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 require_chromium()
@@ -32,8 +32,7 @@ def lab(tmp_path_factory):
         wait_for_url(f"http://127.0.0.1:{port}/lab", process, 90, log_path=log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(20)
+        stop_server(process)
 
 
 def run_first_cell(page) -> None:

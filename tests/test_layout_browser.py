@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from browser_support import ROOT, SHOTS, free_port, require_chromium, set_number, wait_for_url, wait_until
+from browser_support import ROOT, SHOTS, free_port, require_chromium, set_number, wait_for_url, wait_until, stop_server
 
 require_chromium()
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -24,8 +24,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, process, log_path=log)
     yield url
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 def box(page, css):

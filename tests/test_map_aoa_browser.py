@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from browser_support import SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url, wait_until
+from browser_support import SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url, wait_until, stop_server
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
@@ -60,8 +60,7 @@ def server_with_shifted_grid(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, process, 90)
     yield url
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 def test_parameter_maps_grey_out_pixels_outside_the_area_of_applicability(server_with_shifted_grid, browser):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from browser_support import SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url, wait_until
+from browser_support import SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url, wait_until, stop_server
 
 require_chromium()
 pytest.importorskip("playwright.sync_api")
@@ -31,8 +31,7 @@ def server_with_grid(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, process, 90)
     yield url
-    process.terminate()
-    process.wait(10)
+    stop_server(process)
 
 
 def test_a_finished_run_is_mapped_over_the_grid(server_with_grid, browser):

@@ -144,6 +144,19 @@ def test_a_stac_item_that_hybridlab_did_not_write_is_kept(maps, tmp_path, capsys
 
 
 @pytest.mark.slow
+def test_a_map_and_its_item_that_hybridlab_wrote_are_replaced_with_overwrite(maps, tmp_path):
+    from core.mapping.stac import owned_item
+
+    out = tmp_path / "m.tif"
+    common = ["map", "--run", str(maps / "run"), "--grid", str(maps / "grid.tif"), "--workers", "1", "--out", str(out)]
+    assert main(common) == 0 and owned_item(tmp_path / "m.tif.stac.json")
+    first = (tmp_path / "m.tif.stac.json").stat().st_ino  # replaced by a rename: a new file
+    assert main(common + ["--overwrite"]) == 0
+    assert owned_item(tmp_path / "m.tif.stac.json") and (tmp_path / "m.tif.stac.json").stat().st_ino != first
+    assert not owned_item(maps / "soil.csv") and not owned_item(tmp_path / "missing.json")
+
+
+@pytest.mark.slow
 def test_a_grid_in_another_crs_is_one_line(maps, tmp_path, capsys):
     import rioxarray
 

@@ -10,7 +10,7 @@ import time
 import psutil
 import pytest
 
-from browser_support import ROOT, SHOTS, free_port, open_page, require_chromium, set_number
+from browser_support import ROOT, SHOTS, free_port, open_page, require_chromium, set_number, stop_server
 from browser_support import wait_for_url, wait_until
 
 require_chromium()
@@ -38,8 +38,7 @@ def served(tmp_path_factory):
     server = psutil.Process(proc.pid)  # `hybridlab serve` becomes the Panel server (exec); its Dask workers are children
     assert "panel" in " ".join(server.cmdline()), server.cmdline()
     yield url, temp, server
-    proc.terminate()
-    proc.wait(10)
+    stop_server(proc)
     log.close()
     print((temp.parent / "server.log").read_text()[-3000:])
 

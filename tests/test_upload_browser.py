@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import core
-from browser_support import ROOT, SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url
+from browser_support import ROOT, SHOTS, free_port, open_page, require_chromium, set_number, wait_for_url, stop_server
 
 require_chromium()
 playwright = pytest.importorskip("playwright.sync_api")
@@ -35,8 +35,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/app"
     wait_for_url(url, proc, log_path=log_path)
     yield url
-    proc.terminate()
-    proc.wait(10)
+    stop_server(proc)
 
 
 def _fluxes(sites: int, seed: int):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.io.documents import load_json
+from core.io.documents import read_document
 
 #: the property that marks an item as hybridlab's (what --overwrite may replace)
 ITEM_TAG = "hybridlab:output"
@@ -29,7 +29,7 @@ def item_path(out: Path) -> Path:
 def owned_item(path: Path) -> bool:
     """Whether ``path`` is a STAC item that hybridlab wrote (its ``hybridlab:output`` property)."""
     try:
-        return load_json(path).get("properties", {}).get(ITEM_TAG) == "map item"
+        return read_document(Path(path)).get("properties", {}).get(ITEM_TAG) == "map item"
     except Exception:  # noqa: BLE001 - anything that does not read as our item is not ours
         return False
 
