@@ -93,3 +93,19 @@ def test_an_ensemble_and_the_command_line_predict_give_di_and_aoa(tmp_path):
     table = pd.read_csv(tmp_path / "p.csv")
     assert {"di", "aoa", "reco_sd"} <= set(table.columns)
     assert table["di"].iloc[1] > table["di"].iloc[0]
+
+
+def test_a_plan_may_leave_the_applicability_out_and_says_so_in_its_folder(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "respiration", "--n-sites", "20", "--epochs", "2", "--hidden", "8",
+                 "--no-applicability", "--out", str(out), "--quiet"]) == 0
+    assert not (out / APPLICABILITY_FILE).exists()
+    plan = RunPlan.read(out)
+    assert plan.applicability is False and RunPlan.from_dict(plan.to_dict()).applicability is False
+    loaded = load_run(out)
+    assert loaded.applicability is None and "applicability" not in loaded.metrics
+    predicted = loaded.predict(load_plan_data(plan).frame.head(3))
+    assert "reco_pred" in predicted.columns and not {"di", "aoa"} & set(predicted.columns)
+    assert "applicability" not in RunPlan.from_dict({"model": "respiration"}).to_dict()  # the default is not written
+    with pytest.raises(HybridlabError, match="applicability must be true or false"):
+        RunPlan.from_dict({"model": "respiration", "applicability": "no"})

@@ -59,6 +59,8 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of the training sites held out to calibrate prediction intervals, e.g. 0.15 "
                         "(default 0: none; `predict --interval` needs it for a one-member run)")
     add_stratum_argument(p)
+    p.add_argument("--no-applicability", dest="applicability", action="store_false", default=None,
+                   help="skip the dissimilarity index and area of applicability (predict and map then give no di/aoa)")
     p.add_argument("--epochs", type=int, help="maximum epochs (report: 1000)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs (report: 100)")
     p.add_argument("--batch-size", type=int, help="batch size (report: 2048)")
@@ -156,6 +158,8 @@ def plan_from_args(a: argparse.Namespace) -> RunPlan:
         values["targets"] = [t.strip() for t in a.targets.split(",")]
     if getattr(a, "stratum", None) is not None:
         values["stratum"] = a.stratum
+    if getattr(a, "applicability", None) is False:
+        values["applicability"] = False
     for item in a.bounds:
         name, lower, upper = _key_values(item, "--bounds", 2)
         values.setdefault("bounds", {})[name] = [lower, upper]

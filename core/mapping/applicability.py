@@ -31,8 +31,8 @@ def check_mask(run, wanted: bool) -> None:
     """Refuse ``--mask-outside-aoa`` for a run that has no area of applicability, in one line."""
     if wanted and getattr(run, "applicability", None) is None:
         raise HybridlabError(f"{run.path}: --mask-outside-aoa needs the run's area of applicability "
-                             f"(applicability.npz), which this run lacks (no predictors, or trained before it "
-                             f"existed); train it again or map without the mask")
+                             "(applicability.npz), which this run lacks (no predictors, trained with "
+                             "--no-applicability or before it existed); train it again or map without the mask")
 
 
 __all__ = ["AOA_BANDS", "check_mask", "mask_outside"]

@@ -193,11 +193,12 @@ def _model_config(plan: RunPlan, data: HybridData, forcing: list[str], targets: 
 
 def _applicability(finished, plan: RunPlan, data: HybridData, rows: tuple, variables: tuple, val_tensors: Tensors,
                    calibration: dict | None):
-    """The run's area of applicability (None without predictors) and, into its metrics,
-    ``applicability`` and ``scores_by`` (validation scores per DI bin, AOA side and stratum)."""
+    """The run's area of applicability (None without predictors, or when the plan asks for none)
+    and, into its metrics, ``applicability`` and ``scores_by`` (validation scores per DI bin, AOA
+    side and stratum)."""
     (train_rows, val_rows), (forcing, targets) = rows, variables
-    applicability = fit_run_applicability(finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets,
-                                          plan.train.seed)
+    applicability = None if not plan.applicability else fit_run_applicability(
+        finished.model, data, {"train": train_rows, "val": val_rows}, forcing, targets, plan.train.seed)
     if applicability is not None:
         finished.metrics["applicability"] = applicability_metrics(applicability, data, val_rows)
     scores_by = stratified_scores(finished.model, data, val_tensors, finished.snapshot.predictions, targets, val_rows,
