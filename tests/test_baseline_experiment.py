@@ -69,6 +69,50 @@ def test_qrf_intervals_sit_beside_the_hybrids_and_the_table_says_it(retention):
     assert (out / "summary.md").is_file()  # the sweep's own summary of the trained configurations
 
 
+@pytest.mark.slow
+def test_every_method_with_predictors_has_its_own_area_of_applicability(retention):
+    out, results = retention
+    for method in ("hybrid", "nn", "rf", "qrf"):  # rosetta3 learns nothing from these rows: no AOA
+        for record in (r for r in results["records"] if r["method"] == method):
+            aoa = record["aoa"]
+            assert 0 <= aoa["val_inside"] <= 1 and aoa["threshold"] > 0, method
+            if method in ("rf", "qrf"):  # on the same validation rows as the hybrid
+                assert aoa["inside"]["n"] + aoa["outside"]["n"] == record["n"]
+        assert results["aoa"][method]["theta"]["val_inside"]["n"] == 4
+    assert "aoa" not in results["aoa"].get("rosetta3", {}).get("theta", {})
+    assert not any("aoa" in r for r in results["records"] if r["method"] == "rosetta3")
+    md = (out / "results.md").read_text()
+    assert "## Area of applicability (validation rows)" in md and "| rf | θ |" in md
+
+
+def test_a_forests_aoa_follows_its_importances_and_shifted_rows_fall_outside():
+    from sklearn.ensemble import RandomForestRegressor
+
+    from core.baselines.applicability import aoa_scores, forest_applicability
+    from core.baselines.spec import BaselineRows
+    from core.datasets import HybridData
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"site": np.arange(300), "a": rng.normal(size=300), "b": rng.normal(size=300),
+                          "t": rng.normal(size=300)})
+    frame["y"] = 3 * frame["a"] + 0.1 * rng.normal(size=300)  # only a matters
+    frame.loc[250:, "a"] += 6  # validation rows far out along a
+    data = HybridData(frame, id="site", predictors=["a", "b"], forcing={"t": "t"}, targets={"y": "y"})
+    rows = BaselineRows(data=data, predictors=["a", "b"], forcing=["t"], targets=["y"], train=np.arange(200),
+                        val=np.arange(200, 300), seed=0)
+
+    class Fitted:
+        forests = {"y": RandomForestRegressor(n_estimators=30, random_state=0).fit(rows.features(rows.train),
+                                                                                  rows.observed("y", rows.train))}
+
+    applicability = forest_applicability(Fitted(), rows)
+    assert applicability.weights[0] == 1.0 and applicability.weights[1] < 0.2  # a's importance dominates
+    scores = aoa_scores(applicability, rows, {"y": Fitted.forests["y"].predict(rows.features(rows.val))})
+    assert scores["val_inside"] == pytest.approx(0.5, abs=0.1)  # rows 200-249 like training, 250-299 shifted
+    assert scores["targets"]["y"]["outside"]["n"] >= 45
+    assert scores["targets"]["y"]["inside"]["kge"] > scores["targets"]["y"]["outside"]["kge"]
+
+
 @pytest.fixture(scope="module")
 def flux_file(tmp_path_factory):
     """Synthetic respiration as a user's file with the network's Reco: observed reco plus a

@@ -22,6 +22,7 @@ from core.errors import DataError, HybridlabError
 from core.run.execute import load_plan_data
 from core.experiments import Experiment, ExperimentOptions, run_experiment
 from core.run.plan import RunPlan
+from core.baselines.applicability import run_aoa
 from core.baselines.comparison import REFERENCE
 from core.baselines.scoring import score_baseline
 from core.baselines.spec import BaselineRows, BaselineSpec
@@ -97,8 +98,10 @@ def trained_records(members: dict) -> list[dict]:
     for name, runs in members.items():
         for run in runs:
             for target, splits in run.metrics["targets"].items():
+                aoa = run_aoa(run.metrics, target)
                 records.append({"method": name, "target": target, "seed": run.seed, "fold": run.fold,
-                                **(splits.get("val") or {}), "seconds": run.metrics.get("train_seconds")})
+                                **(splits.get("val") or {}), "seconds": run.metrics.get("train_seconds"),
+                                **({"aoa": aoa} if aoa else {})})
     return records
 
 

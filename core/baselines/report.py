@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.uncertainty.calibration import REPORTED_LEVEL
 from core.formatting import label, number, plus_minus, with_unit
+from core.metrics import spread
 from core.io.json_files import json_safe
 from core.io.outputs import write_text
 from core.baselines.comparison import REFERENCE, differences, not_beaten, summarize, verdict
@@ -33,7 +34,7 @@ def results_summary(comparison, records: list[dict], options, seconds: float) ->
         "calibration": options.calibration_share, "interval_level": REPORTED_LEVEL, "methods": methods,
         "baselines": {b.name: {"description": b.description, "reference": b.reference, "trained": b.trained}
                       for b in comparison.baselines},
-        "summary": summarize(records), "differences": diffs, "not_beaten": not_beaten(diffs),
+        "summary": summarize(records), "aoa": aoa_summary(records), "differences": diffs, "not_beaten": not_beaten(diffs),
         "seconds_per_split": {m: next(iter(t.values()))["seconds"] for m, t in per_split.items() if t},
         "fit_seconds": dict(comparison.seconds), "total_seconds": seconds, "records": records,
     }
@@ -89,6 +90,41 @@ def interval_table(results: dict) -> list[str]:
             *rows, ""]
 
 
+def _aoa_spread(records: list[dict], pick) -> dict | None:
+    values = [pick(r["aoa"]) for r in records]
+    values = [v for v in values if v is not None]
+    return spread(values).as_dict("mean", "sd", "n") if values else None
+
+
+def aoa_summary(records: list[dict]) -> dict:
+    """method -> target -> the share of validation rows inside the method's own AOA, the KGE inside
+    and outside and the rows outside, each mean ± sd over the splits that have it."""
+    summary: dict = {}
+    for method, target in dict.fromkeys((r["method"], r["target"]) for r in records if r.get("aoa")):
+        found = [r for r in records if r["method"] == method and r["target"] == target and r.get("aoa")]
+        summary.setdefault(method, {})[target] = {
+            "val_inside": _aoa_spread(found, lambda a: a.get("val_inside")),
+            "kge_inside": _aoa_spread(found, lambda a: (a.get("inside") or {}).get("kge")),
+            "kge_outside": _aoa_spread(found, lambda a: (a.get("outside") or {}).get("kge")),
+            "n_outside": _aoa_spread(found, lambda a: (a.get("outside") or {}).get("n"))}
+    return summary
+
+
+def aoa_table(results: dict) -> list[str]:
+    """Each method's validation rows inside its own area of applicability, and its KGE on each side."""
+    rows = [f"| {method} | {label(target)} | {_cell(e['val_inside'], 3)} | {_cell(e['kge_inside'], 3)} | "
+            f"{_cell(e['kge_outside'], 3)} | {_cell(e['n_outside'], 0)} |"
+            for method in results["methods"] for target, e in results.get("aoa", {}).get(method, {}).items()]
+    if not rows:
+        return []
+    return ["## Area of applicability (validation rows)", "",
+            "Each method's own AOA (Meyer & Pebesma 2021): the hybrid's and nn's weights are their permutation "
+            "importances, the forests' their impurity importances. KGE outside needs 10 observations there in a "
+            "split; – where no split had them.", "",
+            "| method | target | rows inside | KGE inside | KGE outside | rows outside |", "|---|---|---|---|---|---|",
+            *rows, ""]
+
+
 def results_markdown(results: dict) -> str:
     """results.md: the set-up, a table per target, intervals, time, and where the hybrid does not win."""
     seeds, folds = results["seeds"], results["folds"]
@@ -103,6 +139,7 @@ def results_markdown(results: dict) -> str:
     for target in results["targets"]:
         lines += target_table(results, target)
     lines += interval_table(results)
+    lines += aoa_table(results)
     lines += ["## Time", "", "| method | seconds per split (mean ± sd) |", "|---|---|"]
     lines += [f"| {m} | {plus_minus(s, 2)} |" for m, s in results["seconds_per_split"].items()]
     if results.get("pack_seeds"):

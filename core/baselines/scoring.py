@@ -15,6 +15,7 @@ import numpy as np
 from core.uncertainty.calibration import REPORTED_LEVEL
 from core.uncertainty.predictive import Predictive, interval_scores
 from core.metrics import all_metrics
+from core.baselines.applicability import aoa_scores, forest_applicability
 from core.baselines.forest import QUANTILE_GRID
 from core.baselines.spec import BaselineRows, BaselineSpec
 
@@ -56,7 +57,9 @@ def quantile_scores(observed: np.ndarray, centre: np.ndarray, quantiles: np.ndar
 
 def score_baseline(spec: BaselineSpec, rows: BaselineRows) -> dict:
     """Fit ``spec`` on ``rows.train`` and score it on ``rows.val``: target -> metrics, plus
-    ``seconds`` (fit and prediction) in every target's entry."""
+    ``seconds`` (fit and prediction) in every target's entry and, for a baseline with feature
+    importances (the forests), ``aoa``: its validation rows inside its own area of applicability
+    and the target's KGE inside and outside (:mod:`core.baselines.applicability`)."""
     start = time.perf_counter()
     fitted = spec.fit(rows)
     predicted = fitted.predict(rows.val)
@@ -69,4 +72,10 @@ def score_baseline(spec: BaselineSpec, rows: BaselineRows) -> dict:
         if quantiles is not None:
             entry.update(quantile_scores(observed, predicted[target], quantiles[target], QUANTILE_GRID))
         result[target] = {**entry, "seconds": seconds}
+    applicability = forest_applicability(fitted, rows)
+    if applicability is not None:
+        aoa = aoa_scores(applicability, rows, {t: predicted[t] for t in rows.targets})
+        for target in rows.targets:
+            result[target]["aoa"] = {"val_inside": aoa["val_inside"], "threshold": aoa["threshold"],
+                                     **aoa["targets"][target]}
     return result
