@@ -137,6 +137,8 @@ def test_the_map_bench_on_a_small_grid():
     assert result["mapped"] == result["land_pixels"] > 30_000 and result["nodata"] > 0
     assert result["map_pixels_per_second"] > 0 and result["peak_rss_mb"] > 100
     assert result["max_relative_difference_to_predict"] < 1e-5
+    assert result["map_seconds_without_aoa"] > 0 and result["peak_rss_mb_without_aoa"] > 100
+    assert result["aoa_time_share"] == result["map_seconds"] / result["map_seconds_without_aoa"] - 1
 
 
 def test_the_dashboard_map_view_draws_a_finished_run_over_the_grid(run_and_grid):

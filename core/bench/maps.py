@@ -102,15 +102,15 @@ class PeakMemory:
         self._thread.join()
 
 
-def _map_command(folder: Path, workers: int, chunk: int) -> tuple[dict, float]:
-    """``hybridlab map`` as a user runs it, in its own process: (its summary line's numbers, the
-    peak resident memory of it and its workers in bytes)."""
+def _map_command(folder: Path, run: str, workers: int, chunk: int) -> tuple[dict, float]:
+    """``hybridlab map`` of ``folder/run`` as a user runs it, in its own process: (its summary
+    line's numbers, the peak resident memory of it and its workers in bytes)."""
     import re
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "core", "map", "--run", str(folder / "run"), "--grid", str(folder / "grid.zarr"),
-               "--out", str(folder / "map.zarr"), "--workers", str(workers), "--chunk", str(chunk)]
+    command = [sys.executable, "-m", "core", "map", "--run", str(folder / run), "--grid", str(folder / "grid.zarr"),
+               "--out", str(folder / f"{run}.zarr"), "--workers", str(workers), "--chunk", str(chunk)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with PeakMemory(process.pid) as memory:
         out, err = process.communicate()
@@ -146,9 +146,18 @@ def _agreement(run_folder: Path, grid_path: Path, map_path: Path, sample: int = 
     return worst
 
 
+def _train(folder: Path, quick: bool, applicability: bool) -> None:
+    """The bench's SOC hybrid, with or without its area of applicability (same seed and data)."""
+    plan = {"model": "soc", "roles": "five_neural", "data": {"name": "lucas-synthetic", "n": 2000 if quick else None},
+            "train": {"epochs": 2 if quick else 5, "patience": 100}, "applicability": applicability}
+    execute(plan, out=folder / ("run" if applicability else "run-no-aoa"))
+
+
 def map_throughput(quick: bool = False, workers: int = 2, chunk: int = 256, log=print) -> dict:
     """Map a SOC hybrid (the report's network, five neural parameters) over the synthetic grid with
-    ``hybridlab map`` in its own process; see the module docstring."""
+    ``hybridlab map`` in its own process, once with its area of applicability (the ``di`` and
+    ``aoa`` bands) and once trained without one, so the AOA's share of the map's time and memory is
+    measured; see the module docstring."""
     shape = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="hybridlab-map-bench-") as folder:
         folder = Path(folder)
@@ -157,16 +166,20 @@ def map_throughput(quick: bool = False, workers: int = 2, chunk: int = 256, log=
         grid_seconds = time.perf_counter() - start
         log(f"map bench: grid {shape[0]} x {shape[1]} ({land:,} land pixels, {len(names)} variables) written in "
             f"{grid_seconds:.0f} s")
-        execute({"model": "soc", "roles": "five_neural", "data": {"name": "lucas-synthetic", "n": 2000 if quick else None},
-                 "train": {"epochs": 2 if quick else 5, "patience": 100}}, out=folder / "run")
-        report, peak = _map_command(folder, workers, chunk)
-        worst = _agreement(folder / "run", folder / "grid.zarr", folder / "map.zarr")
+        _train(folder, quick, applicability=True)
+        _train(folder, quick, applicability=False)
+        report, peak = _map_command(folder, "run", workers, chunk)
+        plain, plain_peak = _map_command(folder, "run-no-aoa", workers, chunk)
+        worst = _agreement(folder / "run", folder / "grid.zarr", folder / "run.zarr")
     result = {"grid": list(shape), "land_pixels": land, "covariates": len(names) - 3 + 2, "grid_write_seconds": grid_seconds,
               "map_seconds": report["seconds"], "map_pixels_per_second": report["mapped"] / report["seconds"],
               "mapped": report["mapped"], "nodata": report["pixels"] - report["mapped"], "workers": workers,
-              "chunk": chunk, "peak_rss_mb": peak / 2 ** 20, "max_relative_difference_to_predict": worst}
+              "chunk": chunk, "peak_rss_mb": peak / 2 ** 20, "max_relative_difference_to_predict": worst,
+              "map_seconds_without_aoa": plain["seconds"], "peak_rss_mb_without_aoa": plain_peak / 2 ** 20,
+              "aoa_time_share": report["seconds"] / plain["seconds"] - 1}
     log(f"map bench: {result['map_pixels_per_second']:,.0f} pixels/s, peak RSS {result['peak_rss_mb']:.0f} MB, "
-        f"map vs predict {worst:.1e}")
+        f"map vs predict {worst:.1e}; without the AOA {plain['seconds']:.1f} s and {result['peak_rss_mb_without_aoa']:.0f} MB "
+        f"(the AOA adds {100 * result['aoa_time_share']:.0f} % to the map's time)")
     return result
 
 
