@@ -16,6 +16,10 @@ SOC = {"model": "soc", "data": {"name": "lucas-synthetic", "n": 600, "seed": 3},
        "network": {"hidden": [16, 8], "dropout": 0.2}, "train": {"epochs": 3, "patience": 3, "batch_size": 64}}
 
 
+# its tests share one trained run (a module fixture): keep them on one xdist worker
+pytestmark = pytest.mark.xdist_group("applicability_run")
+
+
 @pytest.fixture(scope="module")
 def soc_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("aoa") / "run"

@@ -4,7 +4,6 @@ import subprocess
 import sys
 import time
 
-import nbformat
 import pytest
 from browser_support import SHOTS, free_port, require_chromium, wait_for_url, wait_until, stop_server
 
@@ -17,6 +16,8 @@ CELL = "from app import dashboard\ndashboard()"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A headless JupyterLab serving a folder with one notebook; yields its URL."""
+    import nbformat  # here, not at collection: its schema validator takes seconds to import
+
     root = tmp_path_factory.mktemp("lab")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -41,6 +41,7 @@ def _one_line_error(err: str, *fragments: str) -> None:
 # F3: a full disk (here: a file size limit, as a full disk answers a write) leaves the earlier output whole
 
 
+@pytest.mark.slow  # two `hybridlab data lucas` processes
 def test_a_failed_write_leaves_the_earlier_table_and_its_sidecars(tmp_path):
     rows = "".join(f"{k},{10 + k % 50}.{k % 10},{k % 9}.5\n" for k in range(20000))
     _write(tmp_path / "soil.csv", "POINTID,OC,N\n" + rows)

@@ -3,9 +3,7 @@ real Jupyter kernel through nbclient; any cell error fails the test."""
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -28,6 +26,9 @@ def test_the_readme_lists_every_notebook():
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     monkeypatch.setenv("HYBRIDLAB_QUICK", "1")
     monkeypatch.setenv("HYBRIDLAB_NOTEBOOK_OUT", str(tmp_path / "runs"))
+    import nbformat  # here, not at collection: its schema validator takes seconds to import
+    from nbclient import NotebookClient
+
     notebook = nbformat.read(path, as_version=4)
     # the kernel starts in the notebook's folder, as in JupyterLab; the repository is importable
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

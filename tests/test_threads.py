@@ -134,18 +134,21 @@ def _train(tmp_path, *flags, **env) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, env=_environment(**env), timeout=300)
 
 
+@pytest.mark.slow  # a `hybridlab train` process
 def test_train_with_threads_1_runs_torch_with_one_intra_op_thread(tmp_path):
     done = _train(tmp_path, "--threads", "1")
     assert done.returncode == 0, done.stderr
     assert "threads: 1 intra-op, 1 inter-op; OpenMP wait policy DEFAULT; --threads 1" in done.stderr
 
 
+@pytest.mark.slow  # a `hybridlab train` process
 def test_train_takes_hybridlab_threads_and_can_make_openmp_yield(tmp_path):
     done = _train(tmp_path, HYBRIDLAB_THREADS="2", HYBRIDLAB_OMP_PASSIVE="1")
     assert done.returncode == 0, done.stderr
     assert "threads: 2 intra-op, 2 inter-op; OpenMP wait policy PASSIVE; HYBRIDLAB_THREADS 2" in done.stderr
 
 
+@pytest.mark.slow  # a `hybridlab train` process
 @pytest.mark.parametrize("flags, env, named", [
     (["--threads", "0"], {}, "--threads must be between 1 and"),
     ([], {"HYBRIDLAB_THREADS": "abc"}, "HYBRIDLAB_THREADS='abc'"),
