@@ -95,6 +95,12 @@ def test_parquet_and_csv_uploads_train_on_their_own_rows_without_a_load_click(se
     table = page.locator(".tabulator")
     table.get_by_text("fluxes.csv (11 sites)").wait_for(timeout=30_000)
     assert table.get_by_text("soil.parquet (15 sites)").count() == 1
+    # the methods people use instead, on the first run's own split (its file has been replaced since)
+    page.locator(".baseline-run select").select_option(index=0)
+    page.get_by_role("button", name="Fit baselines", exact=True).click()
+    page.locator(".baseline-status", has_text="fitted qrf, rf on the split of #1").wait_for(timeout=120_000)
+    table.get_by_text("rf on the split of #1", exact=False).first.wait_for(timeout=30_000)
+    assert table.get_by_text("qrf (baseline)").count() == 1
     page.screenshot(path=str(SHOTS / "upload_compare.png"), full_page=True)
     page.close()
 

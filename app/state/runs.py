@@ -50,9 +50,14 @@ class RunTable(param.Parameterized):
         """Let go of every run (when the session ends)."""
         self.records = []
 
-    def table(self, with_reference: bool = True) -> pd.DataFrame:
-        """One row per run; the report's rows too when a run fitted the report's targets."""
-        rows = [{k: v for k, v in r.items() if k != "run"} for r in self.records]
+    def record(self, label: str | None) -> dict | None:
+        """The kept run called ``label`` (with its ``run``), None when it dropped out or is unknown."""
+        return next((r for r in self.records if r["label"] == label), None)
+
+    def table(self, with_reference: bool = True, extra: list[dict] = ()) -> pd.DataFrame:
+        """One row per run, then the ``extra`` rows (baselines fitted on their splits); the
+        report's rows too when a run fitted the report's targets."""
+        rows = [{k: v for k, v in r.items() if k != "run"} for r in self.records] + list(extra)
         reference_targets = {t for values in VALIDATION_KGE.values() for t in values}
         fitted = {c.removeprefix("val KGE ") for r in rows for c in r if c.startswith("val KGE ")}
         if with_reference and fitted & reference_targets:

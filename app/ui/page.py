@@ -20,6 +20,7 @@ from app.ui.fit_warning import fit_warning_pane
 from app.ui.live import LivePlots
 from app.state.role_search import RoleSearchSession
 from app.ui.role_search_tab import role_search_tab
+from app.state.baselines import BaselineFits
 from app.state.runs import RunTable
 from app.state.session import TrainingSession
 from app.state.setup import Setup
@@ -90,6 +91,7 @@ class Dashboard:
         self.session = TrainingSession(pool=pool, **({"owner": owner} if owner else {}))
         self.search = RoleSearchSession(pool=pool, owner=self.session.owner)
         self.runs = RunTable(keep=pool.limits.runs_kept)
+        self.baselines = BaselineFits(pool=pool, owner=self.session.owner)
         self.live = LivePlots(self.session)
         grid = os.environ.get(GRID_ENV, "")  # hybridlab serve --grid: maps of each finished run
         self.view_tabs = {tab: ViewTab(tab, self.setup, ViewState(self.session, self.setup, grid)) for tab in VIEW_TABS}
@@ -104,6 +106,7 @@ class Dashboard:
             if self.session.status == "finished":
                 self.runs.add(self.session.run, self.session.label, self.session.data_name)
         self.search.sync()
+        self.baselines.sync()
         self.refresh_visible_tab()
 
     def refresh_visible_tab(self, paced: bool | None = None):
@@ -119,6 +122,7 @@ class Dashboard:
         self.search.discard()
         self.setup.upload.discard()
         self.runs.clear()
+        self.baselines.discard()
 
     def controls(self):
         setup, session = self.setup, self.session
@@ -149,7 +153,7 @@ class Dashboard:
         self.tabs = pn.Tabs(("Training", training_tab(self.session, self.live)),
                             *((tab, self.view_tabs[tab].layout) for tab in VIEW_TABS),
                             ("Role search", self.role_search),
-                            ("Compare runs", compare_tab(self.runs)), ("Export", export_tab(self.session, self.setup)),
+                            ("Compare runs", compare_tab(self.runs, self.baselines)), ("Export", export_tab(self.session, self.setup)),
                             dynamic=True, sizing_mode="stretch_width")
         self.tabs.param.watch(self._tab_opened, "active")
         return self.tabs

@@ -9,6 +9,7 @@ import panel as pn
 import core
 from core.formatting import short_text
 
+from app.state.baselines import BaselineFits
 from app.state.runs import RunTable, export_bytes
 from app.state.setup import Setup
 from app.ui.view_tabs import grid
@@ -57,12 +58,18 @@ def training_tab(session, live):
                      sizing_mode="stretch_width")
 
 
-def compare_tab(runs: RunTable):
+def compare_tab(runs: RunTable, baselines: BaselineFits):
     pick = pn.widgets.MultiChoice(name="overlay runs", options=[])
+    split_of = pn.widgets.Select(name="fit the baselines on the split of", options=[], width=320,
+                                 css_classes=["baseline-run"])
+    fit = pn.widgets.Button(name="Fit baselines", button_type="default", width=140, css_classes=["fit-baselines"],
+                            disabled=pn.bind(lambda running, records: running or not records, baselines.param.running,
+                                             runs.param.records))
+    fit.on_click(lambda _: baselines.start(runs.record(split_of.value)))
 
-    def table(records):
-        pick.options = [r["label"] for r in records]
-        frame = runs.table()
+    def table(records, extra):
+        pick.options = split_of.options = [r["label"] for r in records]
+        frame = runs.table(extra=extra)
         if not len(frame):
             return pn.pane.Markdown("Finished runs of this session appear here, with the report's numbers as "
                                     "reference rows.")
@@ -70,7 +77,13 @@ def compare_tab(runs: RunTable):
                 if runs.dropped else "")
         return pn.Column(pn.widgets.Tabulator(frame, disabled=True, show_index=False, height=260),
                          pn.pane.HTML(f"<span class='runs-dropped'>{note}</span>" if note else ""))
-    return pn.Column(pn.panel(pn.bind(table, runs.param.records)), pick,
+    status = pn.pane.HTML(pn.bind(lambda text: f"<span class='baseline-status'>{html.escape(text)}</span>",
+                                  baselines.param.status))
+    return pn.Column(pn.panel(pn.bind(table, runs.param.records, baselines.param.rows)),
+                     pn.pane.Markdown("The methods people use instead (a random forest, a quantile regression "
+                                      "forest, and Rosetta3 or the flux network's Reco where they apply), fitted "
+                                      "on a run's own training rows and scored on its validation rows:"),
+                     pn.Row(split_of, fit, status), pick,
                      pn.panel(pn.bind(lambda records, chosen: grid(compare_overlay(records, chosen)), runs.param.records,
                                       pick), sizing_mode="stretch_width"))
 
