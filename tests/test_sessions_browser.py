@@ -18,9 +18,10 @@ playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: three cycles: the first loads libraries and data, the next two must not add up; four sessions,
-#: three of which train on two slots (one waits) and one only uploads
+#: three of which train on two slots (one waits until the first is stopped) and one only uploads
 CYCLES, SESSIONS = 3, 4
-#: long enough that the third training still waits when its page looks (about 5 s on 2 cores)
+#: long enough that the third training still waits when its page looks (about 5 s on 2 cores);
+#: the first is stopped to let it start
 EPOCHS = 250
 
 
@@ -89,8 +90,12 @@ def test_closed_sessions_give_back_their_files_and_memory(served, browser, files
         # the third waits for one of the two slots, and knows its place
         pages[2].locator(".status", has_text="queued").wait_for(timeout=10_000)
         pages[2].locator(".queue-place", has_text="1").wait_for(timeout=10_000)  # "position 1 of 1"
-        for page in pages[:3]:
-            page.locator(".status", has_text=re.compile("training|finished")).wait_for(timeout=60_000)
+        # the first stops: its slot goes to the waiting third, however slow the machine is
+        pages[1].locator(".status", has_text=re.compile("training|finished")).wait_for(timeout=60_000)
+        pages[0].locator(".status", has_text="training").wait_for(timeout=60_000)
+        pages[0].get_by_role("button", name="Stop", exact=True).click()
+        pages[0].locator(".status", has_text="finished").wait_for(timeout=60_000)
+        pages[2].locator(".status", has_text=re.compile("training|finished")).wait_for(timeout=60_000)
         if cycle == 0:
             pages[2].screenshot(path=str(SHOTS / "sessions.png"))
         for page in pages:
