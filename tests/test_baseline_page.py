@@ -93,3 +93,21 @@ def test_no_run_chosen_a_second_fit_and_a_full_share_are_said_in_one_line(finish
     assert other.status == "a baseline fit is already running; wait for it"
     other.discard()
     assert not other.running and other.rows == []
+
+
+def test_on_a_dask_worker_the_fit_gives_the_same_rows(finished):
+    """The job crosses to a worker of the server's Dask cluster (the run's rows go with it)."""
+    from app.training.runners import DaskRunner
+
+    run, table = finished
+    pool = TrainingPool(DaskRunner(workers=1), ServerLimits(trainings=1))
+    try:
+        fits = BaselineFits(pool=pool, owner="me")
+        fits.start(table.records[0])
+        _until(fits, 180)
+        assert fits.status.startswith("fitted qrf, rf"), fits.status
+        direct = score_split(split_item(run, ["rf"]))
+        row = next(r for r in fits.rows if r["model"] == "rf (baseline)")
+        assert row["val KGE reco"] == pytest.approx(direct["rf"]["reco"]["kge"], abs=1e-3)
+    finally:
+        pool.close()
