@@ -69,6 +69,15 @@ def test_a_geotiff_map_equals_predict_on_the_same_pixels(run_and_grid, tmp_path)
     for name in ("soc_pred", "soc_upper", "q_max"):
         np.testing.assert_allclose(mapped[name].to_numpy().ravel()[ok], expected[name].to_numpy()[ok], rtol=1e-5,
                                    atol=1e-5)
+    # the mapped pixels' median distance to the nearest training site, against brute force (1 km bins)
+    from core.spatial.geometry import nearest_distance_km
+
+    split = run.predictions["split"].to_numpy()
+    sites = run.data.frame.loc[split == "train"].groupby(run.data.id)[["lon", "lat"]].mean().to_numpy()
+    pixels = frame[["lon", "lat"]].to_numpy()[ok]
+    brute = np.median(nearest_distance_km(pixels, sites))
+    assert abs(report["median_pixel_nearest_train_km"] - brute) <= 1.0, (report["median_pixel_nearest_train_km"], brute)
+    assert report["median_val_nearest_train_km"] == run.metrics["split_geometry"]["median_nearest_train_km"]
 
 
 def test_netcdf_and_zarr_grids_and_maps(run_and_grid, tmp_path):

@@ -107,7 +107,7 @@ def map_window(task: dict) -> dict:
     except OSError as error:
         return {"error": error.strerror or str(error), "errno": error.errno, "filename": error.filename or task["store"]}
     distances = {}
-    if task.get("sites") and valid.any():  # the pixels' distance to training, as a sparse 1 km histogram
+    if task.get("sites") is not None and valid.any():  # the pixels' distance to training, as a sparse 1 km histogram
         histogram = window_counts(dataset.isel(y=rows, x=columns), grid.transformer, valid, task["sites"])
         bins = np.flatnonzero(histogram)
         distances = {"distance_bins": bins.tolist(), "distance_counts": histogram[bins].tolist()}
@@ -186,7 +186,7 @@ def _map_windows(store: Path, run, dataset, variables: dict, grid_path: Path, op
               "max_pixels": options.max_pixels, "mask_outside_aoa": options.mask_outside_aoa, "sites": sites}
              for rows, columns in _windows(dataset, options.chunk)]
     totals: dict = {}
-    histogram = np.zeros(DISTANCE_BINS, dtype=np.int64) if sites else None
+    histogram = np.zeros(DISTANCE_BINS, dtype=np.int64) if sites is not None else None
     with Executor(options.workers, scheduler=options.scheduler, warm=("torch", "xarray", "zarr")) as executor:
         log(f"mapping {dataset.sizes['y']} x {dataset.sizes['x']} pixels in {len(tasks)} windows on "
             f"{executor.worker_count()} worker(s)")
