@@ -20,9 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 #: three cycles: the first loads libraries and data, the next two must not add up; four sessions,
 #: three of which train on two slots (one waits until the first is stopped) and one only uploads
 CYCLES, SESSIONS = 3, 4
-#: long enough that the third training still waits when its page looks (about 5 s on 2 cores);
-#: the first is stopped to let it start
-EPOCHS = 250
+#: more than any training reaches before it is stopped: the third starts when the first is stopped,
+#: however fast or slow the machine is
+EPOCHS = 5000
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,12 @@ def _ready(page, train: bool):
     return page
 
 
+def _stop(page):
+    """Stop the page's training and wait until it has finished (with its best weights)."""
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.locator(".status", has_text="finished").wait_for(timeout=90_000)
+
+
 def test_closed_sessions_give_back_their_files_and_memory(served, browser, files):
     url, temp, server = served
     memory = []
@@ -91,11 +97,12 @@ def test_closed_sessions_give_back_their_files_and_memory(served, browser, files
         pages[2].locator(".status", has_text="queued").wait_for(timeout=10_000)
         pages[2].locator(".queue-place", has_text="1").wait_for(timeout=10_000)  # "position 1 of 1"
         # the first stops: its slot goes to the waiting third, however slow the machine is
-        pages[1].locator(".status", has_text=re.compile("training|finished")).wait_for(timeout=60_000)
-        pages[0].locator(".status", has_text="training").wait_for(timeout=60_000)
-        pages[0].get_by_role("button", name="Stop", exact=True).click()
-        pages[0].locator(".status", has_text="finished").wait_for(timeout=60_000)
-        pages[2].locator(".status", has_text=re.compile("training|finished")).wait_for(timeout=60_000)
+        for page in pages[:2]:
+            page.locator(".status", has_text="training").wait_for(timeout=90_000)
+        _stop(pages[0])  # its slot goes to the waiting third
+        pages[2].locator(".status", has_text="training").wait_for(timeout=90_000)
+        for page in pages[1:3]:
+            _stop(page)
         if cycle == 0:
             pages[2].screenshot(path=str(SHOTS / "sessions.png"))
         for page in pages:
