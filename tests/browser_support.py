@@ -29,12 +29,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_url(url: str, process, seconds: float = 60, log_path=None) -> None:
-    """Wait until ``url`` answers; the server's output (its stdout pipe, or ``log_path``) if it does not."""
+def wait_for_url(url: str, process, seconds: float = 120, log_path=None) -> None:
+    """Wait until ``url`` answers; the server's output (its stdout pipe, or ``log_path``) if it does not.
+    Each request may take its time: the page is built for every GET, and on a busy machine that takes
+    seconds. A request given up after 2 s had the server build page after page nobody took (a CI
+    run's server did not answer within 60 s)."""
     end = time.time() + seconds
     while time.time() < end:
         try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
+            if urllib.request.urlopen(url, timeout=max(1.0, min(30.0, end - time.time()))).status == 200:
                 return
         except OSError:
             if process.poll() is not None:
