@@ -27,7 +27,7 @@ def fitted_baselines(run) -> dict[str, str | None]:
 
 
 def split_item(run, names: list[str]) -> dict:
-    """The job of fitting ``names`` on ``run``'s split, as plain data.
+    """The job of fitting ``names`` on ``run``'s split.
 
     Parameters
     ----------
