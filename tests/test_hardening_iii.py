@@ -157,6 +157,26 @@ def test_a_signal_whose_exception_was_swallowed_still_stops_the_output(tmp_path,
     assert (tmp_path / "later.txt").read_text() == "y"
 
 
+def test_a_signal_inside_a_del_prints_no_traceback_and_still_stops(tmp_path, monkeypatch):
+    """As when SIGTERM lands in Dask's gc callback: Python cannot raise it there and hands it to
+    sys.unraisablehook, which prints "Exception ignored in ..." with a traceback; it is kept and
+    raised on the way out instead, and the process's hook never sees it."""
+    class Finalised:
+        def __del__(self):
+            signal.raise_signal(signal.SIGTERM)
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda args: seen.append(args.exc_value))
+    hook = sys.unraisablehook
+    with pytest.raises(Interrupted) as stopped:
+        with raise_on_signals():
+            Finalised()  # collected at once: its __del__ gets the signal
+            (tmp_path / "after.txt").write_text("x")  # the work goes on until the check on leaving
+    assert stopped.value.exit_code == 128 + signal.SIGTERM
+    assert seen == []  # nothing printed
+    assert sys.unraisablehook is hook  # the process's own hook again, outside
+
+
 # --- map: F1, F3, F6, F14, F15, F16 ---------------------------------------------------------------
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from typing import Iterator
 
@@ -45,14 +46,22 @@ def raise_on_signals() -> Iterator[None]:
             _FIRED.append(signum)
             raise Interrupted(signum)
 
+    def unraisable(args):
+        # raised where Python cannot pass it on (a __del__, a gc callback such as Dask's): it is
+        # kept in _FIRED and raised again, so no traceback is printed for it
+        if not isinstance(args.exc_value, Interrupted):
+            previous_hook(args)
+
     _FIRED.clear()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
         check_signals()
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        sys.unraisablehook = previous_hook
         _FIRED.clear()
 
 
