@@ -29,7 +29,7 @@ def test_every_method_has_a_row_per_seed_and_fold_on_the_same_validation_rows(re
     splits = {(r["seed"], r["fold"]) for r in results["records"]}
     assert splits == {(0, 0), (0, 1), (1, 0), (1, 1)}
     for seed, fold in splits:
-        rows = {r["method"]: r for r in results["records"] if (r["seed"], r["fold"]) == (seed, fold)}
+        rows = {r["method"]: r for r in results["records"] if (r["seed"], r["fold"], r["target"]) == (seed, fold, "theta")}
         assert set(rows) == set(results["methods"])
         assert len({r["n"] for r in rows.values()}) == 1  # the same validation points for every method
         predictions = pd.read_parquet(out / "runs" / f"hybrid__seed{seed}__fold{fold}" / "predictions.parquet")
@@ -51,8 +51,42 @@ def test_rosetta3_rows_equal_rosetta_on_the_hybrids_validation_points(retention)
     soils = data.frame[["sand", "silt", "clay"]].to_numpy()[val]
     theta = van_genuchten(data.frame["h_cm"].to_numpy()[val], *rosetta_parameters(soils).T)
     expected = float(np.sqrt(np.mean((theta - data.frame["theta"].to_numpy()[val]) ** 2)))
-    record = next(r for r in results["records"] if (r["method"], r["seed"], r["fold"]) == ("rosetta3", 1, 0))
+    record = next(r for r in results["records"] if (r["method"], r["seed"], r["fold"], r["target"]) == ("rosetta3", 1, 0, "theta"))
     assert record["rmse"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_every_method_is_scored_on_awc_of_the_same_validation_curves(retention):
+    from core.baselines.awc import awc_queries
+    from core.models import get_model
+    from core.models.swrc import H_FIELD_CAPACITY, H_WILTING_POINT
+    from core.run.loaded import load_run
+
+    out, results = retention
+    assert results["targets"] == ["theta", "awc"] and results["derived"]["awc"]["samples"] > 0
+    data = load_data("swrc-synthetic", n=40, seed=0)
+    queries = awc_queries(get_model("swrc"), data)
+    for seed, fold in ((0, 1), (1, 0)):
+        rows = {r["method"]: r for r in results["records"] if (r["seed"], r["fold"], r["target"]) == (seed, fold, "awc")}
+        assert set(rows) == set(results["methods"]) and len({r["n_samples"] for r in rows.values()}) == 1
+        run = load_run(out / "runs" / f"hybrid__seed{seed}__fold{fold}")
+        which = queries.rows_of(np.flatnonzero(run_split(out, seed, fold) == "val"))
+        first = queries.frame.iloc[2 * which]  # each curve's soil, at its first suction
+        hybrid_awc = run.predict(first)["awc"].to_numpy()  # the model's own derived AWC
+        assert rows["hybrid"]["rmse"] == pytest.approx(np.sqrt(np.mean((hybrid_awc - queries.observed[which]) ** 2)),
+                                                       rel=1e-5)
+        from core.baselines.rosetta3 import rosetta_parameters, van_genuchten
+        curves = rosetta_parameters(first[["sand", "silt", "clay"]].to_numpy(dtype=float))
+        rosetta_awc = (van_genuchten(np.full(len(which), H_FIELD_CAPACITY), *curves.T)
+                       - van_genuchten(np.full(len(which), H_WILTING_POINT), *curves.T))
+        assert rows["rosetta3"]["rmse"] == pytest.approx(np.sqrt(np.mean((rosetta_awc - queries.observed[which]) ** 2)),
+                                                         rel=1e-9)
+    md = (out / "results.md").read_text()
+    assert "## AWC (m3 m-3)" in md and "samples have one in all" in md
+
+
+def run_split(out, seed, fold) -> np.ndarray:
+    return pd.read_parquet(out / "runs" / f"hybrid__seed{seed}__fold{fold}" / "predictions.parquet")["split"].to_numpy()
 
 
 @pytest.mark.slow
@@ -73,7 +107,7 @@ def test_qrf_intervals_sit_beside_the_hybrids_and_the_table_says_it(retention):
 def test_every_method_with_predictors_has_its_own_area_of_applicability(retention):
     out, results = retention
     for method in ("hybrid", "nn", "rf", "qrf"):  # rosetta3 learns nothing from these rows: no AOA
-        for record in (r for r in results["records"] if r["method"] == method):
+        for record in (r for r in results["records"] if r["method"] == method and r["target"] == "theta"):
             aoa = record["aoa"]
             assert 0 <= aoa["val_inside"] <= 1 and aoa["threshold"] > 0, method
             if method in ("rf", "qrf"):  # on the same validation rows as the hybrid

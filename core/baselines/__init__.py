@@ -19,7 +19,7 @@ from core.registry import Registry
 
 #: every baseline, the pure network first, then by name; a new one is one file defining ``BASELINE``
 BASELINES: Registry[BaselineSpec] = Registry("baseline", BaselineSpec, package=__name__, attribute="BASELINE",
-                                             skip=("spec", "experiment", "comparison", "report", "scoring", "forest", "on_run"),
+                                             skip=("spec", "experiment", "comparison", "report", "scoring", "forest", "on_run", "awc"),
                                              order=lambda s: (s.name != "nn", s.name))
 
 

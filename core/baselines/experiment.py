@@ -23,6 +23,8 @@ from core.run.execute import load_plan_data
 from core.experiments import Experiment, ExperimentOptions, run_experiment
 from core.run.plan import RunPlan
 from core.baselines.applicability import run_aoa
+from core.baselines.awc import AwcQueries, FittedAwc, awc_queries, run_awc, with_queries
+from core.baselines.awc import applies as awc_applies
 from core.baselines.comparison import REFERENCE
 from core.baselines.scoring import score_baseline
 from core.baselines.spec import BaselineRows, BaselineSpec
@@ -31,7 +33,8 @@ from core.baselines.spec import BaselineRows, BaselineSpec
 @dataclass
 class Comparison:
     """What a comparison runs: the hybrid's plan, the baselines (in the order asked for), the data
-    loaded once, and the run's forcing and targets (model names)."""
+    loaded once, the run's forcing and targets (model names) and, for a retention model, the
+    samples with an observed AWC (:mod:`core.baselines.awc`)."""
 
     plan: RunPlan
     baselines: list[BaselineSpec]
@@ -39,6 +42,17 @@ class Comparison:
     forcing: list[str]
     targets: list[str]
     seconds: dict = field(default_factory=dict)
+    awc: AwcQueries | None = None
+
+    @property
+    def scored(self) -> list[str]:
+        """The targets, then the derived quantities every method is scored on (``awc``)."""
+        return self.targets + (["awc"] if self.awc is not None else [])
+
+    @property
+    def fitting_data(self) -> HybridData:
+        """The data the fitted baselines see: with the AWC query rows appended, where there are any."""
+        return self.data if self.awc is None else with_queries(self.data, self.awc)
 
     @property
     def trained(self) -> list[BaselineSpec]:
@@ -61,7 +75,8 @@ def prepare(plan: RunPlan, baselines: list[BaselineSpec]) -> Comparison:
         reason = baseline.applies(spec, data, targets)
         if reason:
             raise HybridlabError(f"--baselines {baseline.name} does not apply here: {reason}")
-    return Comparison(plan, list(baselines), data, forcing, targets)
+    awc = awc_queries(spec, data) if awc_applies(spec, targets) else None
+    return Comparison(plan, list(baselines), data, forcing, targets, awc=awc)
 
 
 def configurations(comparison: Comparison, options: ExperimentOptions) -> dict[str, RunPlan]:
@@ -77,8 +92,9 @@ def configurations(comparison: Comparison, options: ExperimentOptions) -> dict[s
     return plans
 
 
-def split_rows(comparison: Comparison, member) -> BaselineRows:
-    """The hybrid's own train and validation rows of one finished run (its predictions' split)."""
+def split_rows(comparison: Comparison, member, fitting_data: HybridData | None = None) -> BaselineRows:
+    """The hybrid's own train and validation rows of one finished run (its predictions' split), in
+    ``fitting_data`` (:attr:`Comparison.fitting_data`, computed once by the caller; default: computed here)."""
     predictions = member.predictions
     data = comparison.data
     same = len(predictions) == len(data.frame) and np.array_equal(
@@ -87,31 +103,37 @@ def split_rows(comparison: Comparison, member) -> BaselineRows:
         raise DataError(f"{member.path}: its rows differ from data {data.name} as read now; the file changed since "
                         f"the run was trained: use a new --out")
     split = predictions["split"].astype(str).to_numpy()
-    return BaselineRows(data=data, predictors=list(data.predictors), forcing=comparison.forcing,
-                        targets=comparison.targets, train=np.flatnonzero(split == "train"),
-                        val=np.flatnonzero(split == "val"), seed=member.seed, model=comparison.plan.model)
+    derived = None
+    if comparison.awc is not None:
+        derived = FittedAwc(comparison.awc, comparison.awc.rows_of(np.flatnonzero(split == "val")), len(data.frame))
+    return BaselineRows(data=fitting_data or comparison.fitting_data, predictors=list(data.predictors),
+                        forcing=comparison.forcing, targets=comparison.targets, train=np.flatnonzero(split == "train"),
+                        val=np.flatnonzero(split == "val"), seed=member.seed, model=comparison.plan.model,
+                        derived=derived)
 
 
-def trained_records(members: dict) -> list[dict]:
-    """One record per trained configuration, run and target: its validation metrics from metrics.json."""
+def trained_records(members: dict, awc: AwcQueries | None = None) -> list[dict]:
+    """One record per trained configuration, run and target: its validation metrics from
+    metrics.json, and its AWC on the validation samples where ``awc`` is given."""
     records = []
     for name, runs in members.items():
         for run in runs:
+            base = {"method": name, "seed": run.seed, "fold": run.fold, "seconds": run.metrics.get("train_seconds")}
             for target, splits in run.metrics["targets"].items():
                 aoa = run_aoa(run.metrics, target)
-                records.append({"method": name, "target": target, "seed": run.seed, "fold": run.fold,
-                                **(splits.get("val") or {}), "seconds": run.metrics.get("train_seconds"),
-                                **({"aoa": aoa} if aoa else {})})
+                records.append({**base, "target": target, **(splits.get("val") or {}), **({"aoa": aoa} if aoa else {})})
+            derived = run_awc(awc, run) if awc is not None else {}
+            records += [{**base, "target": target, **entry} for target, entry in derived.items()]
     return records
 
 
 def fitted_records(comparison: Comparison, hybrid_runs: list, log: Callable[[str], None]) -> list[dict]:
     """Every fitted baseline on every hybrid run's split: one record per run and target."""
-    records = []
+    records, fitting_data = [], comparison.fitting_data
     for baseline in comparison.fitted:
         start = time.perf_counter()
         for run in hybrid_runs:
-            scores = score_baseline(baseline, split_rows(comparison, run))
+            scores = score_baseline(baseline, split_rows(comparison, run, fitting_data))
             records += [{"method": baseline.name, "target": target, "seed": run.seed, "fold": run.fold, **entry}
                         for target, entry in scores.items()]
         comparison.seconds[baseline.name] = time.perf_counter() - start
@@ -127,7 +149,7 @@ def report(comparison: Comparison, log: Callable[[str], None], out: Path, member
     if REFERENCE not in members:
         raise HybridlabError(f"no run of the hybrid finished; see {out / 'summary.md'}")
     start = time.perf_counter()
-    records = trained_records(members) + fitted_records(comparison, members[REFERENCE], log)
+    records = trained_records(members, comparison.awc) + fitted_records(comparison, members[REFERENCE], log)
     total = seconds + time.perf_counter() - start
     return write_results(out, comparison, records, options, total)
 

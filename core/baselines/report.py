@@ -11,6 +11,7 @@ from core.formatting import label, number, plus_minus, with_unit
 from core.metrics import spread
 from core.io.json_files import json_safe
 from core.io.outputs import write_text
+from core.baselines.awc import DESCRIPTION as AWC_DESCRIPTION, PF_REACH
 from core.baselines.comparison import REFERENCE, differences, not_beaten, summarize, verdict
 
 #: the columns of the point table: metric, header, decimals
@@ -28,8 +29,8 @@ def results_summary(comparison, records: list[dict], options, seconds: float) ->
     return {
         "experiment": "compare", "model": plan.model, "roles": plan.parameter_set().roles, "data": data.name,
         "n_rows": int(len(data.frame)), "n_groups": int(data.frame[data.id].nunique()), "group": data.id,
-        "predictors": list(data.predictors), "targets": comparison.targets,
-        "units": {t: spec.units.get(t, "") for t in comparison.targets}, "seeds": seeds, "folds": options.folds,
+        "predictors": list(data.predictors), "targets": comparison.scored,
+        "units": {t: spec.units.get(t, "") for t in comparison.scored}, "derived": derived_notes(comparison), "seeds": seeds, "folds": options.folds,
         "split": "kfold" if options.folds else options.split, "members": options.members, "pack_seeds": options.pack_seeds,
         "calibration": options.calibration_share, "interval_level": REPORTED_LEVEL, "methods": methods,
         "baselines": {b.name: {"description": b.description, "reference": b.reference, "trained": b.trained}
@@ -38,6 +39,14 @@ def results_summary(comparison, records: list[dict], options, seconds: float) ->
         "seconds_per_split": {m: next(iter(t.values()))["seconds"] for m, t in per_split.items() if t},
         "fit_seconds": dict(comparison.seconds), "total_seconds": seconds, "records": records,
     }
+
+
+def derived_notes(comparison) -> dict:
+    """name -> how a derived quantity is observed and predicted, and how many samples have it."""
+    if comparison.awc is None:
+        return {}
+    return {"awc": {"description": AWC_DESCRIPTION, "samples": int(len(comparison.awc.samples)),
+                    "pf_reach": PF_REACH}}
 
 
 def _cell(entry: dict | None, digits: int) -> str:
@@ -68,6 +77,10 @@ def target_table(results: dict, target: str) -> list[str]:
             ["–"] * len(POINT_COLUMNS)
         said = verdict(diff, method) if method != REFERENCE else "reference"
         lines.append(f"| {method} | {' | '.join(cells)} | {' | '.join(deltas)} | {said} |")
+    note = results.get("derived", {}).get(target)
+    if note:
+        lines += ["", f"{note['description']}: {note['samples']:,} samples have one in all, scored on the validation "
+                      f"samples of each split."]
     return lines + [""]
 
 

@@ -59,7 +59,8 @@ def score_baseline(spec: BaselineSpec, rows: BaselineRows) -> dict:
     """Fit ``spec`` on ``rows.train`` and score it on ``rows.val``: target -> metrics, plus
     ``seconds`` (fit and prediction) in every target's entry and, for a baseline with feature
     importances (the forests), ``aoa``: its validation rows inside its own area of applicability
-    and the target's KGE inside and outside (:mod:`core.baselines.applicability`)."""
+    and the target's KGE inside and outside (:mod:`core.baselines.applicability`); ``rows.derived``'s
+    quantities (AWC) join as targets of their own."""
     start = time.perf_counter()
     fitted = spec.fit(rows)
     predicted = fitted.predict(rows.val)
@@ -72,6 +73,8 @@ def score_baseline(spec: BaselineSpec, rows: BaselineRows) -> dict:
         if quantiles is not None:
             entry.update(quantile_scores(observed, predicted[target], quantiles[target], QUANTILE_GRID))
         result[target] = {**entry, "seconds": seconds}
+    if rows.derived is not None:
+        result.update({name: {**entry, "seconds": seconds} for name, entry in rows.derived.score(fitted).items()})
     applicability = forest_applicability(fitted, rows)
     if applicability is not None:
         aoa = aoa_scores(applicability, rows, {t: predicted[t] for t in rows.targets})

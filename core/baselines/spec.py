@@ -38,6 +38,10 @@ class BaselineRows:
         The run's seed.
     model : str
         The hybrid's model name.
+    derived : object, optional
+        Quantities scored from the fitted baseline's predictions at rows of ``data`` outside both
+        splits (AWC of a retention model: :class:`core.baselines.awc.FittedAwc`):
+        ``derived.score(fitted) -> {name: metrics}``.
     """
 
     data: HybridData
@@ -48,6 +52,7 @@ class BaselineRows:
     val: np.ndarray
     seed: int
     model: str = ""
+    derived: object | None = None
 
     def features(self, rows: np.ndarray) -> np.ndarray:
         """(n, p + f) the predictors and then the forcing columns of ``rows`` (what ``nn`` sees), float64."""

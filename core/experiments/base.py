@@ -87,6 +87,7 @@ class Member:
         self._loaded = load_run(self.path)
         self.plan: RunPlan = self._loaded.plan
         self.metrics: dict = self._loaded.metrics
+        self.config: dict = self._loaded.config
         self.model = self._loaded.model
         self.member = None
         if _present(row.get("member")):  # one member of an ensemble run that packed the seeds
