@@ -82,7 +82,7 @@ def test_every_method_is_scored_on_awc_of_the_same_validation_curves(retention):
         assert rows["rosetta3"]["rmse"] == pytest.approx(np.sqrt(np.mean((rosetta_awc - queries.observed[which]) ** 2)),
                                                          rel=1e-9)
     md = (out / "results.md").read_text()
-    assert "## AWC (m3 m-3)" in md and "samples have one in all" in md
+    assert "## AWC (m3 m-3)" in md and "samples have an observed AWC" in md
 
 
 def run_split(out, seed, fold) -> np.ndarray:

@@ -79,8 +79,8 @@ def target_table(results: dict, target: str) -> list[str]:
         lines.append(f"| {method} | {' | '.join(cells)} | {' | '.join(deltas)} | {said} |")
     note = results.get("derived", {}).get(target)
     if note:
-        lines += ["", f"{note['description']}: {note['samples']:,} samples have one in all, scored on the validation "
-                      f"samples of each split."]
+        lines += ["", f"{note['description']}. {note['samples']:,} samples have an observed AWC; each split scores "
+                      f"its validation samples."]
     return lines + [""]
 
 
