@@ -43,16 +43,17 @@ class Comparison:
     targets: list[str]
     seconds: dict = field(default_factory=dict)
     awc: AwcQueries | None = None
+    #: the data the fitted baselines see: ``data`` with the AWC query rows appended, where there are any
+    fitting_data: HybridData | None = None
+
+    def __post_init__(self):
+        if self.fitting_data is None:
+            self.fitting_data = self.data if self.awc is None else with_queries(self.data, self.awc)
 
     @property
     def scored(self) -> list[str]:
         """The targets, then the derived quantities every method is scored on (``awc``)."""
         return self.targets + (["awc"] if self.awc is not None else [])
-
-    @property
-    def fitting_data(self) -> HybridData:
-        """The data the fitted baselines see: with the AWC query rows appended, where there are any."""
-        return self.data if self.awc is None else with_queries(self.data, self.awc)
 
     @property
     def trained(self) -> list[BaselineSpec]:
@@ -92,9 +93,9 @@ def configurations(comparison: Comparison, options: ExperimentOptions) -> dict[s
     return plans
 
 
-def split_rows(comparison: Comparison, member, fitting_data: HybridData | None = None) -> BaselineRows:
-    """The hybrid's own train and validation rows of one finished run (its predictions' split), in
-    ``fitting_data`` (:attr:`Comparison.fitting_data`, computed once by the caller; default: computed here)."""
+def split_rows(comparison: Comparison, member) -> BaselineRows:
+    """The hybrid's own train and validation rows of one finished run (its predictions' split), as
+    positions in :attr:`Comparison.fitting_data`."""
     predictions = member.predictions
     data = comparison.data
     same = len(predictions) == len(data.frame) and np.array_equal(
@@ -106,7 +107,7 @@ def split_rows(comparison: Comparison, member, fitting_data: HybridData | None =
     derived = None
     if comparison.awc is not None:
         derived = FittedAwc(comparison.awc, comparison.awc.rows_of(np.flatnonzero(split == "val")), len(data.frame))
-    return BaselineRows(data=fitting_data or comparison.fitting_data, predictors=list(data.predictors),
+    return BaselineRows(data=comparison.fitting_data, predictors=list(data.predictors),
                         forcing=comparison.forcing, targets=comparison.targets, train=np.flatnonzero(split == "train"),
                         val=np.flatnonzero(split == "val"), seed=member.seed, model=comparison.plan.model,
                         derived=derived)
@@ -129,11 +130,11 @@ def trained_records(members: dict, awc: AwcQueries | None = None) -> list[dict]:
 
 def fitted_records(comparison: Comparison, hybrid_runs: list, log: Callable[[str], None]) -> list[dict]:
     """Every fitted baseline on every hybrid run's split: one record per run and target."""
-    records, fitting_data = [], comparison.fitting_data
+    records = []
     for baseline in comparison.fitted:
         start = time.perf_counter()
         for run in hybrid_runs:
-            scores = score_baseline(baseline, split_rows(comparison, run, fitting_data))
+            scores = score_baseline(baseline, split_rows(comparison, run))
             records += [{"method": baseline.name, "target": target, "seed": run.seed, "fold": run.fold, **entry}
                         for target, entry in scores.items()]
         comparison.seconds[baseline.name] = time.perf_counter() - start
